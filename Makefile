@@ -1,0 +1,102 @@
+# SPDX-License-Identifier: GPL-2.0
+# CASIO: EDF scheduling class for Linux 6.1 in Rust -- top-level driver.
+#
+#   make run     setup + kernel + initramfs + boot the demo (casio.run=demo)
+#   make test    setup + host tests + DEBUG kernel + boot the guest tests
+#
+# See README.md for the environment variables.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+CASIO_CACHE ?= $(HOME)/.cache/casio
+CARGO_HOME ?= $(HOME)/.cargo
+export CASIO_CACHE
+export PATH := $(CARGO_HOME)/bin:$(PATH)
+
+# DEBUG=1 adds config/debug.config (lockdep, atomic-sleep, RCU, hung-task and
+# lockup checkers). Default: on for `make test`, off for run/shell/kernel.
+DEBUG ?=
+RUN_DEBUG  := $(if $(DEBUG),$(DEBUG),0)
+TEST_DEBUG := $(if $(DEBUG),$(DEBUG),1)
+flavor = $(if $(filter 1 y yes on true,$(1)),debug,base)
+
+# Host-side crates whose `cargo test` belongs to `make test` (each only if present).
+HOST_CRATES := rust_casio/edf tools/casio-abi tests/guest
+
+.PHONY: help setup kernel guest initramfs run shell test host-test boot-tests \
+	judge-selftest clean kernel-clean distclean
+
+help:
+	@echo "CASIO targets:"
+	@echo "  make run          build everything and boot the demo in QEMU (casio.run=demo)"
+	@echo "  make test         host tests, DEBUG kernel, boot the guest tests and judge them"
+	@echo "  make shell        interactive shell in the guest (Ctrl-A X quits)"
+	@echo "  make setup        install/check toolchains and packages"
+	@echo "  make kernel       build bzImage (DEBUG=1 for the debug config)"
+	@echo "  make initramfs    build the guest programs and the initramfs"
+	@echo "  make host-test    only the host-side tests"
+	@echo "  make boot-tests   boot the guest tests on the already built kernel"
+	@echo "  make clean | kernel-clean | distclean"
+	@echo "cache: $(CASIO_CACHE)"
+
+setup:
+	scripts/setup.sh
+
+kernel:
+	DEBUG=$(RUN_DEBUG) scripts/build-kernel.sh
+
+guest:
+	scripts/build-guest.sh
+
+initramfs: guest
+	qemu/build-initramfs.sh
+
+run:
+	$(MAKE) setup
+	DEBUG=$(RUN_DEBUG) scripts/build-kernel.sh
+	$(MAKE) initramfs
+	BZIMAGE=$(CASIO_CACHE)/bzImage.$(call flavor,$(RUN_DEBUG)) qemu/run.sh demo
+
+shell:
+	$(MAKE) setup
+	DEBUG=$(RUN_DEBUG) scripts/build-kernel.sh
+	$(MAKE) initramfs
+	BZIMAGE=$(CASIO_CACHE)/bzImage.$(call flavor,$(RUN_DEBUG)) qemu/run.sh shell
+
+judge-selftest:
+	qemu/test-judge.sh
+
+host-test: judge-selftest
+	@set -e; for d in $(HOST_CRATES); do \
+		if [ -f $$d/Cargo.toml ]; then \
+			echo "== cargo test in $$d"; (cd $$d && cargo test); \
+		else echo "== $$d: no crate yet, skipped"; fi; \
+	done
+	@if [ -f scripts/check-series.sh ]; then \
+		echo "== scripts/check-series.sh"; bash scripts/check-series.sh; \
+	else echo "== scripts/check-series.sh: not present, skipped"; fi
+
+boot-tests:
+	BZIMAGE=$(CASIO_CACHE)/bzImage.$(call flavor,$(TEST_DEBUG)) qemu/run.sh tests
+
+test:
+	$(MAKE) setup
+	$(MAKE) host-test
+	DEBUG=$(TEST_DEBUG) scripts/build-kernel.sh
+	$(MAKE) initramfs
+	BZIMAGE=$(CASIO_CACHE)/bzImage.$(call flavor,$(TEST_DEBUG)) qemu/run.sh tests
+
+# Build outputs of the checkout and the small artefacts in the cache.
+clean:
+	rm -rf target $(addsuffix /target,$(HOST_CRATES))
+	rm -rf $(CASIO_CACHE)/guest-bin $(CASIO_CACHE)/initramfs.cpio.gz $(CASIO_CACHE)/logs
+
+# Kernel object trees (the next build is a full one; ccache makes it quicker).
+kernel-clean:
+	rm -rf $(CASIO_CACHE)/linux-*/build-* $(CASIO_CACHE)/bzImage*
+
+# Everything in the cache, including the unpacked sources and ccache.
+distclean: clean
+	rm -rf $(CASIO_CACHE)

@@ -1,0 +1,307 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Builds the CASIO kernel (bzImage) for the QEMU guest.
+#
+#  1. find the kernel source: $KERNEL_SRC (unpacked tree), $KERNEL_TARBALL, or
+#     /usr/src/linux-source-6.1.tar.xz (Debian's linux-source-6.1, installed
+#     with apt if missing);
+#  2. keep a pristine copy and a patched source mirror in
+#     $CASIO_CACHE/linux-<version>/ and apply patches/series to it so that only
+#     files whose content changed get a new mtime (incremental rebuilds);
+#  3. configure an out-of-tree build dir: tinyconfig + config/qemu-x86_64.config
+#     + Kconfig.fragment (+ config/debug.config when DEBUG=1), olddefconfig, and
+#     verify that every requested option made it into .config;
+#  4. make LLVM=1 bzImage with the pinned Rust toolchain and ccache.
+#
+# Env: KERNEL_SRC, KERNEL_TARBALL, CASIO_CACHE (default ~/.cache/casio),
+#      DEBUG=0|1, JOBS (default nproc), ALLOW_MISSING_CASIO=1 (tolerate a
+#      missing CONFIG_SCHED_CASIO_POLICY), CASIO_CCACHE=0 (no ccache),
+#      PATCH_FUZZ (default 0), CASIO_RESYNC=1 (re-create the patched mirror).
+# Output: $CASIO_CACHE/bzImage (latest) and $CASIO_CACHE/bzImage.<flavor>.
+set -euo pipefail
+CASIO_TAG=kernel
+. "$(dirname "$0")/lib.sh"
+
+DEBUG="${DEBUG:-0}"
+JOBS="${JOBS:-$(nproc)}"
+PATCH_FUZZ="${PATCH_FUZZ:-0}"
+case "$DEBUG" in 1|y|yes|on|true) DEBUG=1; flavor=debug ;; *) DEBUG=0; flavor=base ;; esac
+
+find_kernel_toolchain || die "kernel Rust toolchain not found (rustc $CASIO_RUST_TOOLCHAIN via rustup, bindgen $CASIO_BINDGEN_VERSION): run scripts/setup.sh (make setup)"
+command -v ld.lld >/dev/null || die "ld.lld not found: run scripts/setup.sh (make setup)"
+mkdir -p "$CASIO_CACHE"
+
+# ---- 1. kernel source ----------------------------------------------------------------
+tree_version() {
+	awk '/^VERSION *=/{v=$3} /^PATCHLEVEL *=/{p=$3} /^SUBLEVEL *=/{s=$3} /^EXTRAVERSION *=/{e=$3}
+	     END{ if (v=="") exit 1; print v "." p "." s e }' "$1/Makefile"
+}
+
+src_kind= origin= version= extracted=
+if [ -n "${KERNEL_SRC:-}" ]; then
+	[ -f "$KERNEL_SRC/Makefile" ] && [ -d "$KERNEL_SRC/kernel/sched" ] ||
+		die "KERNEL_SRC=$KERNEL_SRC is not a Linux source tree (no Makefile or kernel/sched/)"
+	KERNEL_SRC=$(cd "$KERNEL_SRC" && pwd -P)
+	src_kind=tree
+	origin="tree:$KERNEL_SRC"
+	version=$(tree_version "$KERNEL_SRC") || die "cannot read the version from $KERNEL_SRC/Makefile"
+else
+	tarball="${KERNEL_TARBALL:-}"
+	if [ -z "$tarball" ]; then
+		tarball=/usr/src/linux-source-6.1.tar.xz
+		if [ ! -f "$tarball" ]; then
+			if command -v apt-get >/dev/null 2>&1; then
+				log "no kernel source given and $tarball missing: installing Debian's linux-source-6.1"
+				apt_install linux-source-6.1 || true
+			fi
+		fi
+		[ -f "$tarball" ] || die "no kernel source found. Set KERNEL_SRC=/path/to/linux-6.1 (an unpacked tree), or KERNEL_TARBALL=/path/to/linux-6.1.y.tar.xz, or install Debian's package linux-source-6.1 (provides $tarball)."
+	fi
+	[ -f "$tarball" ] || die "KERNEL_TARBALL=$tarball: no such file"
+	tarball=$(cd "$(dirname "$tarball")" && pwd -P)/$(basename "$tarball")
+	src_kind=tarball
+	origin="tarball:$tarball:$(stat -c '%s:%Y' "$tarball")"
+	idx="$CASIO_CACHE/sources.idx"
+	version=$(awk -v o="$origin" '$1 == o { v = $2 } END { print v }' "$idx" 2>/dev/null || true)
+	if [ -z "$version" ]; then
+		extracted="$CASIO_CACHE/.extract.$$"
+		rm -rf "$extracted"; mkdir -p "$extracted"
+		trap 'rm -rf "$extracted"' EXIT
+		mkdir -p "$CASIO_CACHE/logs"
+		run_step "extract $(basename "$tarball")" "$CASIO_CACHE/logs/extract.log" \
+			tar -xf "$tarball" -C "$extracted" || die "cannot extract $tarball"
+		top=$(find "$extracted" -mindepth 1 -maxdepth 1 -type d)
+		[ "$(printf '%s\n' "$top" | wc -l)" -eq 1 ] && [ -f "$top/Makefile" ] ||
+			die "$tarball does not contain a single top-level kernel directory"
+		version=$(tree_version "$top") || die "cannot read the kernel version from $tarball"
+		echo "$origin $version" >>"$idx"
+	fi
+fi
+case "$version" in 6.1.*) ;; *) warn "kernel version $version is not 6.1.y; CASIO targets 6.1 LTS" ;; esac
+
+KDIR="$CASIO_CACHE/linux-$version"
+PRISTINE="$KDIR/pristine"
+SRC="$KDIR/src"
+BUILD="$KDIR/build-$flavor"
+LOGF="$KDIR/build-$flavor.log"
+mkdir -p "$KDIR" "$BUILD"
+exec 9>"$KDIR/.lock"
+if ! flock -n 9; then
+	log "another build holds $KDIR/.lock; waiting"
+	flock 9
+fi
+[ -f "$LOGF" ] && mv -f "$LOGF" "$LOGF.prev"
+: >"$LOGF"
+log "linux $version ($src_kind) -> $KDIR, flavor=$flavor"
+
+# Pristine copy of the unpatched source.
+full_resync=0
+[ "${CASIO_RESYNC:-0}" = 1 ] && full_resync=1
+if [ "$src_kind" = tree ]; then
+	# Cheap when unchanged (size+mtime quick check); any change -> full resync.
+	changed=$(rsync -a --delete --exclude=/.git --out-format='%n' "$KERNEL_SRC/" "$PRISTINE/" | head -n 5)
+	if [ -n "$changed" ]; then
+		full_resync=1
+		if [ -e "$PRISTINE/.config" ] || [ -d "$PRISTINE/include/config" ]; then
+			warn "KERNEL_SRC has build artifacts; cleaning the copy (make mrproper). Run 'make mrproper' in KERNEL_SRC to avoid this."
+			make -s -C "$PRISTINE" mrproper >>"$LOGF" 2>&1 || die "make mrproper failed in $PRISTINE"
+		fi
+	fi
+	echo "$origin" >"$KDIR/pristine.origin"
+elif [ "$(cat "$KDIR/pristine.origin" 2>/dev/null)" != "$origin" ] || [ ! -f "$PRISTINE/Makefile" ]; then
+	if [ -z "$extracted" ]; then
+		extracted="$CASIO_CACHE/.extract.$$"
+		rm -rf "$extracted"; mkdir -p "$extracted"
+		trap 'rm -rf "$extracted"' EXIT
+		run_step "extract $(basename "$tarball")" "$LOGF" tar -xf "$tarball" -C "$extracted" ||
+			die "cannot extract $tarball"
+	fi
+	rm -rf "$PRISTINE"
+	mv "$(find "$extracted" -mindepth 1 -maxdepth 1 -type d)" "$PRISTINE"
+	echo "$origin" >"$KDIR/pristine.origin"
+	full_resync=1
+fi
+[ -n "$extracted" ] && rm -rf "$extracted"
+
+# ---- 2. patches --------------------------------------------------------------------------
+SERIES_DIR="${CASIO_PATCHES_DIR:-$CASIO_ROOT/patches}"
+SERIES="$SERIES_DIR/series"
+patches=() strips=()
+if [ -s "$SERIES" ]; then
+	while read -r name opt _; do
+		[ -n "$name" ] || continue
+		p=1
+		case "${opt:-}" in -p[0-9]*) p=${opt#-p} ;; esac
+		[ -f "$SERIES_DIR/$name" ] || die "patches/series lists '$name' but patches/$name does not exist"
+		patches+=("$name"); strips+=("$p")
+	done < <(sed -e 's/#.*//' "$SERIES")
+fi
+if [ ${#patches[@]} -eq 0 ]; then
+	log "NOTE: patches/series is missing or empty: building the kernel without CASIO patches"
+else
+	log "patch series: ${#patches[@]} patches"
+fi
+
+# Files a patch touches (paths relative to the tree), from its diff headers.
+touched_files() { # patchfile strip
+	awk -v strip="$2" '
+	function out(p,   i) {
+		sub(/\t.*/, "", p)
+		if (p == "/dev/null" || p == "") return
+		for (i = 0; i < strip; i++) sub(/^[^\/]*\//, "", p)
+		if (p ~ /^\// || p ~ /(^|\/)\.\.(\/|$)/) { print "unsafe path in patch: " p > "/dev/stderr"; exit 2 }
+		print p
+	}
+	/^diff --git / { a = $3; b = $4; sub(/^a\//, "", a); sub(/^b\//, "", b); print a; print b; prev = ""; next }
+	/^\+\+\+ / && prev ~ /^--- / { out(substr(prev, 5)); out(substr($0, 5)) }
+	{ prev = $0 }' "$1"
+}
+
+apply_series() { # dir
+	local i pf out
+	for i in "${!patches[@]}"; do
+		pf="$SERIES_DIR/${patches[$i]}"
+		if ! out=$(patch -d "$1" -p"${strips[$i]}" --forward --batch --fuzz="$PATCH_FUZZ" \
+			--no-backup-if-mismatch --reject-file=- <"$pf" 2>&1); then
+			printf '%s\n' "$out" >&2
+			die "patch ${patches[$i]} (#$((i + 1)) in patches/series) does not apply to linux $version"
+		fi
+		printf '%s\n' "$out" >>"$LOGF"
+		if grep -q '^Hunk .* succeeded at .*fuzz' <<<"$out"; then
+			warn "patch ${patches[$i]} applied with fuzz"
+		fi
+	done
+}
+
+new_touched="$KDIR/src.touched.new"
+: >"$new_touched"
+for i in "${!patches[@]}"; do
+	touched_files "$SERIES_DIR/${patches[$i]}" "${strips[$i]}" >>"$new_touched" ||
+		die "cannot parse patches/${patches[$i]}"
+done
+sort -u -o "$new_touched" "$new_touched"
+
+STAGE="$KDIR/stage"
+rm -rf "$STAGE"
+if [ "$full_resync" = 1 ] || [ ! -f "$KDIR/src.touched" ] || [ -e "$KDIR/src.dirty" ] || [ ! -f "$SRC/Makefile" ]; then
+	# Full path: stage = pristine + series, then copy into the mirror only the
+	# files whose content differs (rsync --checksum without -t keeps mtimes of
+	# unchanged files), deleting files that are gone.
+	log "preparing patched source mirror (full sync)"
+	cp -a --reflink=auto "$PRISTINE" "$STAGE"
+	apply_series "$STAGE"
+	touch "$KDIR/src.dirty"
+	mkdir -p "$SRC"
+	nchg=$(rsync -rlp --checksum --delete --out-format='%n' "$STAGE/" "$SRC/" | grep -vc '/$' || true)
+	log "source mirror synced: $nchg files updated"
+else
+	# Fast path: stage only the files the new series touches, apply the series
+	# there, then update each file touched by the old or the new series.
+	mkdir -p "$STAGE"
+	while IFS= read -r f; do
+		if [ -e "$PRISTINE/$f" ] || [ -L "$PRISTINE/$f" ]; then
+			mkdir -p "$STAGE/$(dirname "$f")"
+			cp -a "$PRISTINE/$f" "$STAGE/$f"
+		fi
+	done <"$new_touched"
+	apply_series "$STAGE"
+	touch "$KDIR/src.dirty"
+	nchg=0
+	while IFS= read -r f; do
+		want=
+		if [ -e "$STAGE/$f" ]; then want="$STAGE/$f"
+		elif grep -qxF -- "$f" "$new_touched"; then want=
+		elif [ -e "$PRISTINE/$f" ]; then want="$PRISTINE/$f"
+		fi
+		if [ -n "$want" ]; then
+			if [ -d "$want" ]; then continue; fi
+			if [ ! -f "$SRC/$f" ] || ! cmp -s "$want" "$SRC/$f"; then
+				mkdir -p "$SRC/$(dirname "$f")"
+				cp "$want" "$SRC/$f.casio-tmp" && mv -f "$SRC/$f.casio-tmp" "$SRC/$f"
+				nchg=$((nchg + 1)); echo "updated $f" >>"$LOGF"
+			fi
+			chmod --reference="$want" "$SRC/$f"
+		elif [ -e "$SRC/$f" ] && [ ! -d "$SRC/$f" ]; then
+			rm -f "$SRC/$f"; nchg=$((nchg + 1)); echo "removed $f" >>"$LOGF"
+		fi
+	done < <(sort -u "$new_touched" "$KDIR/src.touched")
+	log "source mirror: $nchg files changed by the series update"
+fi
+mv -f "$new_touched" "$KDIR/src.touched"
+rm -f "$KDIR/src.dirty"
+rm -rf "$STAGE"
+
+# ---- 3. configuration -------------------------------------------------------------------
+MK=(make -C "$SRC" O="$BUILD" LLVM=1
+	RUSTC="$K_RUSTC" HOSTRUSTC="$K_RUSTC" RUSTDOC="$K_RUSTDOC" RUSTFMT="$K_RUSTFMT"
+	CLIPPY_DRIVER="$K_CLIPPY" BINDGEN="$K_BINDGEN" CARGO="$K_CARGO")
+if [ "${CASIO_CCACHE:-1}" != 0 ] && command -v ccache >/dev/null 2>&1; then
+	export CCACHE_DIR="${CCACHE_DIR:-$CASIO_CACHE/ccache}"
+	export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
+	MK+=(CC="ccache clang" HOSTCC="ccache clang")
+fi
+
+fragments=("$CASIO_ROOT/config/qemu-x86_64.config" "$CASIO_ROOT/Kconfig.fragment")
+[ "$DEBUG" = 1 ] && fragments+=("$CASIO_ROOT/config/debug.config")
+for f in "${fragments[@]}"; do [ -f "$f" ] || die "config fragment $f missing"; done
+
+[ -f "$BUILD/.config" ] && cp -p "$BUILD/.config" "$BUILD/.config.prev"
+do_config() {
+	"${MK[@]}" tinyconfig || return 1
+	"$SRC/scripts/kconfig/merge_config.sh" -m -O "$BUILD" "$BUILD/.config" "${fragments[@]}" || return 1
+	"${MK[@]}" olddefconfig || return 1
+}
+run_step "config: tinyconfig + $(for f in "${fragments[@]}"; do printf '%s ' "${f#"$CASIO_ROOT"/}"; done)" "$LOGF" \
+	do_config || die "kernel configuration failed"
+
+# Verify: the last fragment that mentions a symbol decides what is requested.
+missing=() casio_missing=0
+while IFS=' ' read -r sym want; do
+	if [ "$want" = "n" ]; then
+		if grep -q "^$sym=" "$BUILD/.config"; then missing+=("$sym (requested off, is $(grep "^$sym=" "$BUILD/.config"))"); fi
+	elif ! grep -qxF -- "$sym=$want" "$BUILD/.config"; then
+		got=$(grep -E "^(# )?$sym[= ]" "$BUILD/.config" || echo "absent")
+		if [ "$sym" = CONFIG_SCHED_CASIO_POLICY ]; then casio_missing=1; fi
+		missing+=("$sym=$want (got: $got)")
+	fi
+done < <(cat "${fragments[@]}" | sed -nE 's/^(CONFIG_[A-Za-z0-9_]+)=(.*)$/\1 \2/p; s/^# (CONFIG_[A-Za-z0-9_]+) is not set$/\1 n/p' |
+	awk '{ v[$1] = $2; if (!($1 in o)) { o[$1] = n++ ; k[o[$1]] = $1 } } END { for (i = 0; i < n; i++) print k[i], v[k[i]] }')
+nreq=$(cat "${fragments[@]}" | grep -cE '^(CONFIG_|# CONFIG_.* is not set)')
+if [ ${#missing[@]} -gt 0 ]; then
+	printf '[kernel] requested option not in the final .config: %s\n' "${missing[@]}" >&2
+	if printf '%s\n' "${missing[@]}" | grep -q '^CONFIG_RUST='; then
+		echo "[kernel] CONFIG_RUST did not stick; 'make rustavailable' says:" >&2
+		"${MK[@]}" rustavailable >&2 || true
+	fi
+	if [ ${#missing[@]} -eq 1 ] && [ "$casio_missing" = 1 ] && [ "${ALLOW_MISSING_CASIO:-0}" = 1 ]; then
+		warn "CONFIG_SCHED_CASIO_POLICY does not exist in this tree (are the CASIO patches in patches/series?); continuing because ALLOW_MISSING_CASIO=1"
+	else
+		[ "$casio_missing" = 1 ] && echo "[kernel] CONFIG_SCHED_CASIO_POLICY comes from the CASIO patches (patches/series); set ALLOW_MISSING_CASIO=1 to build without it" >&2
+		die "${#missing[@]} requested config option(s) missing (see above; full log: $LOGF)"
+	fi
+else
+	log "config verified: all $nreq requested options set as asked"
+fi
+if [ -f "$BUILD/.config.prev" ] && cmp -s "$BUILD/.config" "$BUILD/.config.prev"; then
+	touch -r "$BUILD/.config.prev" "$BUILD/.config"   # unchanged: keep the old mtime
+else
+	log "config changed since the last build"
+fi
+rm -f "$BUILD/.config.prev" "$BUILD/.config.old"
+
+# ---- 4. build ----------------------------------------------------------------------------------
+BZ="$BUILD/arch/x86/boot/bzImage"
+before=$(stat -c %Y.%s "$BZ" 2>/dev/null || echo none)
+run_step "make LLVM=1 -j$JOBS bzImage ($flavor)" "$LOGF" "${MK[@]}" -j"$JOBS" bzImage ||
+	die "kernel build failed (full log: $LOGF)"
+[ -f "$BZ" ] || die "build finished but $BZ is missing"
+after=$(stat -c %Y.%s "$BZ")
+[ "$before" = "$after" ] && log "bzImage up to date (nothing rebuilt)"
+if [ "${CCACHE_DIR:-}" ]; then
+	log "ccache: $(ccache --print-stats 2>/dev/null | awk -F'\t' '/^direct_cache_hit|^preprocessed_cache_hit|^cache_miss/{printf "%s=%s ", $1, $2}')"
+fi
+ln -sfn "$BZ" "$CASIO_CACHE/bzImage.$flavor"
+ln -sfn "$BZ" "$CASIO_CACHE/bzImage"
+cp -f "$BUILD/.config" "$CASIO_CACHE/config.$flavor"
+log "bzImage: $BZ"
+log "linked as $CASIO_CACHE/bzImage and $CASIO_CACHE/bzImage.$flavor"
