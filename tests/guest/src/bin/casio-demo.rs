@@ -1,0 +1,254 @@
+//! `casio-demo`: three periodic SCHED_CASIO tasks (relative deadline =
+//! period = 300, 600, 900 ms) and one SCHED_NORMAL hog share CPU 0.  Each
+//! task records when it was running; the demo prints an ASCII Gantt chart
+//! (10 ms per column over 1.5 s) and whether the first jobs finished in
+//! deadline (EDF) order.
+//!
+//! Exit status: 0 if the finish order matched EDF order, 1 if not, 2 if
+//! the demo could not run (e.g. SCHED_CASIO unavailable).
+
+use casio_abi::{
+    monotonic_ns, online_cpus, set_affinity_cpu, set_casio, setscheduler, sleep_until_ns,
+    thread_cpu_ns, SCHED_NORMAL,
+};
+use casio_guest_tests::proc::{join_all, spawn, wait_for, Child, Shm};
+use casio_guest_tests::timeline::{finish_order_line, gantt_axis, gantt_row, Slice, SliceRecorder};
+use casio_guest_tests::{MS, SEC};
+
+/// A periodic CASIO task: name, relative deadline = period, CPU per job.
+struct TaskSpec {
+    name: &'static str,
+    period: u64,
+    cost: u64,
+}
+
+const TASKS: [TaskSpec; 3] = [
+    TaskSpec {
+        name: "A",
+        period: 300 * MS,
+        cost: 60 * MS,
+    },
+    TaskSpec {
+        name: "B",
+        period: 600 * MS,
+        cost: 120 * MS,
+    },
+    TaskSpec {
+        name: "C",
+        period: 900 * MS,
+        cost: 180 * MS,
+    },
+];
+
+const HORIZON: u64 = 1500 * MS;
+const BUCKET: u64 = 10 * MS;
+const GAP: u64 = MS;
+const MAX_JOBS: usize = 8;
+const MAX_SLICES: usize = 2048;
+/// Per-task block: [0] slice count, [1] job count, [2..2+MAX_JOBS] job
+/// finish times, then slice (start, end) pairs.
+const BLOCK: usize = 2 + MAX_JOBS + 2 * MAX_SLICES;
+/// Global slots: 0 T0, 1 ready count.
+const GLOBALS: usize = 4;
+
+fn block(i: usize) -> usize {
+    GLOBALS + i * BLOCK
+}
+
+fn store_slices(shm: &Shm, i: usize, slices: &[Slice]) {
+    let b = block(i);
+    let n = slices.len().min(MAX_SLICES);
+    for (j, s) in slices.iter().take(n).enumerate() {
+        shm.set(b + 2 + MAX_JOBS + 2 * j, s.start);
+        shm.set(b + 3 + MAX_JOBS + 2 * j, s.end);
+    }
+    shm.set(b, n as u64);
+}
+
+fn load_slices(shm: &Shm, i: usize) -> Vec<Slice> {
+    let b = block(i);
+    let n = (shm.get(b) as usize).min(MAX_SLICES);
+    (0..n)
+        .map(|j| Slice {
+            start: shm.get(b + 2 + MAX_JOBS + 2 * j),
+            end: shm.get(b + 3 + MAX_JOBS + 2 * j),
+        })
+        .collect()
+}
+
+fn wait_t0(shm: &Shm) -> Result<u64, String> {
+    shm.wait_nonzero(0, 15 * SEC, 2 * MS)
+        .ok_or_else(|| "release time never published".to_string())
+}
+
+/// Burn `cost` ns of CPU time, feeding every CLOCK_MONOTONIC reading to
+/// the recorder; returns the finish time.
+fn burn_recording(rec: &mut SliceRecorder, cost: u64) -> u64 {
+    let c0 = thread_cpu_ns();
+    loop {
+        let now = monotonic_ns();
+        rec.observe(now);
+        if thread_cpu_ns().wrapping_sub(c0) >= cost {
+            rec.close();
+            return now;
+        }
+    }
+}
+
+fn casio_task(shm: &Shm, i: usize) -> Result<(), String> {
+    let spec = &TASKS[i];
+    set_affinity_cpu(0, 0).map_err(|e| format!("sched_setaffinity(CPU 0): {e}"))?;
+    set_casio(0, i as u32 + 1, spec.period).map_err(|e| {
+        format!(
+            "sched_setscheduler(SCHED_CASIO, D={}ms): {e}",
+            spec.period / MS
+        )
+    })?;
+    shm.fetch_add(1, 1);
+    let t0 = wait_t0(shm)?;
+    let mut rec = SliceRecorder::new(GAP);
+    let b = block(i);
+    for k in 0..MAX_JOBS {
+        let release = t0 + k as u64 * spec.period;
+        if release >= t0 + HORIZON {
+            break;
+        }
+        sleep_until_ns(release);
+        let fin = burn_recording(&mut rec, spec.cost);
+        shm.set(b + 2 + k, fin);
+        shm.set(b + 1, k as u64 + 1);
+    }
+    store_slices(shm, i, &rec.slices);
+    Ok(())
+}
+
+fn hog_task(shm: &Shm, i: usize) -> Result<(), String> {
+    set_affinity_cpu(0, 0).map_err(|e| format!("sched_setaffinity(CPU 0): {e}"))?;
+    setscheduler(0, SCHED_NORMAL, 0).map_err(|e| format!("SCHED_NORMAL: {e}"))?;
+    shm.fetch_add(1, 1);
+    let t0 = wait_t0(shm)?;
+    sleep_until_ns(t0);
+    let mut rec = SliceRecorder::new(GAP);
+    let end = t0 + HORIZON + 50 * MS;
+    loop {
+        let now = monotonic_ns();
+        rec.observe(now);
+        if now >= end {
+            break;
+        }
+    }
+    rec.close();
+    store_slices(shm, i, &rec.slices);
+    Ok(())
+}
+
+fn run() -> Result<bool, String> {
+    let ncpu = online_cpus();
+    if ncpu >= 2 {
+        let _ = set_affinity_cpu(0, ncpu - 1);
+    }
+    let shm = Shm::new(GLOBALS + (TASKS.len() + 1) * BLOCK)?;
+    println!(
+        "demo: SCHED_CASIO (EDF) on CPU 0: {} periodic CASIO tasks + 1 SCHED_NORMAL hog",
+        TASKS.len()
+    );
+    for t in &TASKS {
+        println!(
+            "demo:   task {}: deadline = period = {} ms, {} ms CPU per job",
+            t.name,
+            t.period / MS,
+            t.cost / MS
+        );
+    }
+    let mut kids: Vec<Child> = Vec::new();
+    for (i, t) in TASKS.iter().enumerate() {
+        let shm = &shm;
+        kids.push(spawn(&format!("task {}", t.name), move || {
+            casio_task(shm, i)
+        })?);
+    }
+    let hog = TASKS.len();
+    kids.push(spawn("hog", || hog_task(&shm, hog))?);
+    {
+        let n = kids.len() as u64;
+        let mut refs: Vec<&mut Child> = kids.iter_mut().collect();
+        wait_for("tasks ready", &mut refs, 10 * SEC, || shm.get(1) >= n)?;
+    }
+    // Release every task at T0.  T0 lies past every task's first absolute
+    // deadline (set time + D, D <= 900 ms), so waking at T0 starts a fresh
+    // job with deadline T0 + D for all of them: a common release.
+    let t0 = monotonic_ns() + 950 * MS;
+    shm.set(0, t0);
+    join_all(&mut kids, 20 * SEC)?;
+
+    let ncols = (HORIZON / BUCKET) as usize;
+    println!();
+    println!(
+        "demo: timeline, 1 column = {} ms, T0 = common release",
+        BUCKET / MS
+    );
+    println!("{:<10}{}", "time(ms)", gantt_axis(BUCKET, ncols, 10));
+    let mut labels: Vec<String> = TASKS
+        .iter()
+        .map(|t| format!("{}({}ms)", t.name, t.period / MS))
+        .collect();
+    labels.push("hog(CFS)".to_string());
+    for (i, label) in labels.iter().enumerate() {
+        let slices = load_slices(&shm, i);
+        println!("{:<10}{}", label, gantt_row(&slices, t0, BUCKET, ncols));
+    }
+    println!("legend: # ran >= half of the column, + ran less, . not running");
+    println!();
+
+    let mut met = 0;
+    let mut total = 0;
+    let mut firsts: Vec<(&str, u64, u64)> = Vec::new();
+    for (i, t) in TASKS.iter().enumerate() {
+        let b = block(i);
+        let jobs = (shm.get(b + 1) as usize).min(MAX_JOBS);
+        for k in 0..jobs {
+            let release = t0 + k as u64 * t.period;
+            let fin = shm.get(b + 2 + k);
+            let dl = release + t.period;
+            total += 1;
+            if fin <= dl {
+                met += 1;
+            }
+            println!(
+                "demo: job {}{}: release T0+{:>5}ms  finish T0+{:>7.1}ms  deadline T0+{:>5}ms  {}",
+                t.name,
+                k,
+                (release - t0) / MS,
+                (fin as f64 - t0 as f64) / MS as f64,
+                (dl - t0) / MS,
+                if fin <= dl { "met" } else { "MISSED" }
+            );
+        }
+        let first = if jobs > 0 { shm.get(b + 2) } else { u64::MAX };
+        firsts.push((t.name, t.period / MS, first));
+    }
+    let winner = firsts.iter().min_by_key(|x| x.2).unwrap();
+    println!(
+        "demo: first finished: {}({}ms) at T0+{:.1}ms",
+        winner.0,
+        winner.1,
+        (winner.2 as f64 - t0 as f64) / MS as f64
+    );
+    println!("demo: deadlines met: {met}/{total} jobs");
+    let (line, ok) = finish_order_line(&firsts);
+    println!("{line}");
+    Ok(ok)
+}
+
+fn main() {
+    let code = match run() {
+        Ok(true) => 0,
+        Ok(false) => 1,
+        Err(e) => {
+            println!("demo: error: {e}");
+            2
+        }
+    };
+    println!("CASIO-DEMO-DONE");
+    std::process::exit(code);
+}

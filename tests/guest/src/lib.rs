@@ -1,0 +1,19 @@
+//! In-guest test suite and demo for SCHED_CASIO.
+//!
+//! The library holds the pieces shared by the `casio-tests` and
+//! `casio-demo` binaries: process helpers (fork with timeouts, shared
+//! memory), kernel-interface helpers (RT throttling, `/proc/stat`, kernel
+//! log), pure helpers (seeded shuffle, CPU-slice recording, ASCII Gantt),
+//! the test harness and the tests themselves.
+
+pub mod harness;
+pub mod kernel;
+pub mod proc;
+pub mod rng;
+pub mod suite;
+pub mod timeline;
+
+/// One millisecond in ns.
+pub const MS: u64 = 1_000_000;
+/// One second in ns.
+pub const SEC: u64 = 1_000_000_000;

@@ -1,0 +1,589 @@
+//! Process helpers: forked children with timeouts, shared memory, and the
+//! diagnostic channel.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+
+use casio_abi::{monotonic_ns, sleep_ns, Errno};
+
+/// Safety net: every spawned workload child arms `alarm()` with this many
+/// seconds, so even a child nobody reaps dies eventually.
+pub const CHILD_ALARM_S: u32 = 25;
+
+static DIAG_FD: AtomicI32 = AtomicI32::new(-1);
+
+/// Route [`diag`] output to file descriptor `fd` (-1: stdout).
+pub fn set_diag_fd(fd: i32) {
+    DIAG_FD.store(fd, Ordering::SeqCst);
+}
+
+/// The file descriptor [`diag`] writes to, -1 for stdout.
+pub fn diag_fd() -> i32 {
+    DIAG_FD.load(Ordering::SeqCst)
+}
+
+/// Write all of `buf` to `fd`, ignoring errors.
+pub fn write_fd(fd: i32, buf: &[u8]) {
+    let mut off = 0;
+    while off < buf.len() {
+        // SAFETY: pointer/length from a live slice.
+        let r = unsafe {
+            libc::write(
+                fd,
+                buf[off..].as_ptr() as *const libc::c_void,
+                buf.len() - off,
+            )
+        };
+        if r <= 0 {
+            if r < 0 && Errno::last() == Errno::EINTR {
+                continue;
+            }
+            return;
+        }
+        off += r as usize;
+    }
+}
+
+/// Emit one diagnostic line (`# ...`).
+pub fn diag(msg: &str) {
+    let mut line = String::with_capacity(msg.len() + 3);
+    for l in msg.lines() {
+        line.push_str("# ");
+        line.push_str(l);
+        line.push('\n');
+    }
+    let fd = diag_fd();
+    if fd < 0 {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(line.as_bytes());
+        let _ = out.flush();
+    } else {
+        write_fd(fd, line.as_bytes());
+    }
+}
+
+/// `diag!("fmt", args...)`: formatted [`diag`].
+#[macro_export]
+macro_rules! diag {
+    ($($arg:tt)*) => { $crate::proc::diag(&format!($($arg)*)) };
+}
+
+/// Flush Rust's stdio buffers (before fork).
+pub fn flush_stdio() {
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        format!("panic: {s}")
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        format!("panic: {s}")
+    } else {
+        "panic".to_string()
+    }
+}
+
+/// Run `f`, turning a panic into an `Err` message.
+pub fn run_catching<F: FnOnce() -> Result<(), String>>(f: F) -> Result<(), String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(p) => Err(panic_message(p.as_ref())),
+    }
+}
+
+/// How a child ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitKind {
+    /// Exited with this code.
+    Code(i32),
+    /// Killed by this signal.
+    Signal(i32),
+}
+
+/// Decode a `waitpid` status.
+pub fn decode_status(status: i32) -> ExitKind {
+    if libc::WIFEXITED(status) {
+        ExitKind::Code(libc::WEXITSTATUS(status))
+    } else if libc::WIFSIGNALED(status) {
+        ExitKind::Signal(libc::WTERMSIG(status))
+    } else {
+        ExitKind::Code(-1)
+    }
+}
+
+/// A forked child running a closure; killed and reaped on drop.
+pub struct Child {
+    pid: i32,
+    err_fd: i32,
+    exit: Option<ExitKind>,
+    label: String,
+}
+
+/// Fork a child that runs `f` and exits: 0 if it returned `Ok`, 1 with the
+/// message sent back to the parent if `Err`, 2 on panic.  The child arms
+/// `alarm(CHILD_ALARM_S)` first.
+pub fn spawn<F: FnOnce() -> Result<(), String>>(label: &str, f: F) -> Result<Child, String> {
+    flush_stdio();
+    let mut fds = [0i32; 2];
+    // SAFETY: `fds` is a valid two-element array.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+        return Err(format!("pipe2: {}", Errno::last()));
+    }
+    // SAFETY: fork in a single-threaded process; the child only runs `f`
+    // and then _exit()s.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        let e = Errno::last();
+        // SAFETY: closing fds we own.
+        unsafe {
+            libc::close(fds[0]);
+            libc::close(fds[1]);
+        }
+        return Err(format!("fork: {e}"));
+    }
+    if pid == 0 {
+        // SAFETY: child side: closing our copy of the read end, arming the
+        // safety alarm.
+        unsafe {
+            libc::close(fds[0]);
+            libc::alarm(CHILD_ALARM_S);
+        }
+        let (code, msg) = match run_catching(f) {
+            Ok(()) => (0, None),
+            Err(m) => (1, Some(m)),
+        };
+        if let Some(m) = msg {
+            write_fd(fds[1], m.as_bytes());
+        }
+        flush_stdio();
+        // SAFETY: terminate the child without running the parent's atexit
+        // handlers or destructors.
+        unsafe { libc::_exit(code) };
+    }
+    // SAFETY: parent: close the write end, make the read end non-blocking.
+    unsafe {
+        libc::close(fds[1]);
+        libc::fcntl(fds[0], libc::F_SETFL, libc::O_NONBLOCK);
+    }
+    Ok(Child {
+        pid,
+        err_fd: fds[0],
+        exit: None,
+        label: label.to_string(),
+    })
+}
+
+impl Child {
+    /// The child's pid.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// Whether the child has been reaped.
+    pub fn reaped(&self) -> bool {
+        self.exit.is_some()
+    }
+
+    fn try_reap(&mut self) -> Option<ExitKind> {
+        if self.exit.is_none() {
+            let mut st = 0;
+            // SAFETY: waiting for our own child.
+            let r = unsafe { libc::waitpid(self.pid, &mut st, libc::WNOHANG) };
+            if r == self.pid {
+                self.exit = Some(decode_status(st));
+            } else if r < 0 && Errno::last() == Errno::ECHILD {
+                self.exit = Some(ExitKind::Code(-1));
+            }
+        }
+        self.exit
+    }
+
+    fn read_message(&mut self) -> String {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 1024];
+        loop {
+            // SAFETY: reading into a live buffer from our pipe.
+            let r = unsafe {
+                libc::read(
+                    self.err_fd,
+                    buf.as_mut_ptr() as *mut libc::c_void,
+                    buf.len(),
+                )
+            };
+            if r <= 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..r as usize]);
+        }
+        String::from_utf8_lossy(&out).trim().to_string()
+    }
+
+    /// If the child has already exited, its result (as [`Child::join`]);
+    /// `None` while it is running.  Never blocks.
+    pub fn poll_exit(&mut self) -> Option<Result<(), String>> {
+        self.try_reap()?;
+        Some(self.join(0))
+    }
+
+    /// Send SIGKILL (if still running) and reap.
+    pub fn kill(&mut self) {
+        if self.exit.is_none() {
+            // SAFETY: signalling our own, not yet reaped child.
+            unsafe { libc::kill(self.pid, libc::SIGKILL) };
+            let mut st = 0;
+            loop {
+                // SAFETY: blocking wait for our own child.
+                let r = unsafe { libc::waitpid(self.pid, &mut st, 0) };
+                if r == self.pid {
+                    self.exit = Some(decode_status(st));
+                    break;
+                }
+                if r < 0 && Errno::last() != Errno::EINTR {
+                    self.exit = Some(ExitKind::Code(-1));
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Wait up to `timeout_ns` for the child to exit.  `Ok` if it exited
+    /// with status 0; otherwise an error naming the child and the reason
+    /// (its own message, a signal, or a timeout, after which it is killed).
+    pub fn join(&mut self, timeout_ns: u64) -> Result<(), String> {
+        let deadline = monotonic_ns() + timeout_ns;
+        while self.try_reap().is_none() {
+            if monotonic_ns() >= deadline {
+                self.kill();
+                return Err(format!(
+                    "{}: no exit within {} ms (killed)",
+                    self.label,
+                    timeout_ns / 1_000_000
+                ));
+            }
+            sleep_ns(2_000_000);
+        }
+        let msg = self.read_message();
+        match self.exit {
+            Some(ExitKind::Code(0)) => Ok(()),
+            Some(ExitKind::Code(c)) if !msg.is_empty() => {
+                Err(format!("{}: {} (exit {})", self.label, msg, c))
+            }
+            Some(ExitKind::Code(c)) => Err(format!("{}: exit code {}", self.label, c)),
+            Some(ExitKind::Signal(s)) => Err(format!(
+                "{}: killed by signal {}{}",
+                self.label,
+                s,
+                if s == libc::SIGALRM {
+                    " (safety alarm)"
+                } else {
+                    ""
+                }
+            )),
+            None => unreachable!(),
+        }
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        self.kill();
+        // SAFETY: closing the fd we own.
+        unsafe { libc::close(self.err_fd) };
+    }
+}
+
+/// Join every child (each with the same overall deadline); the first
+/// error is returned, but all are reaped.
+pub fn join_all(children: &mut [Child], timeout_ns: u64) -> Result<(), String> {
+    let deadline = monotonic_ns() + timeout_ns;
+    let mut first = Ok(());
+    for c in children.iter_mut() {
+        let left = deadline.saturating_sub(monotonic_ns()).max(1_000_000);
+        let r = c.join(left);
+        if first.is_ok() {
+            first = r;
+        }
+    }
+    first
+}
+
+/// Sleep-poll until `cond()` holds.  Fails early with the child's own
+/// error if one of `children` exits first, or with `what` after
+/// `timeout_ns`.
+pub fn wait_for(
+    what: &str,
+    children: &mut [&mut Child],
+    timeout_ns: u64,
+    mut cond: impl FnMut() -> bool,
+) -> Result<(), String> {
+    let deadline = monotonic_ns() + timeout_ns;
+    loop {
+        if cond() {
+            return Ok(());
+        }
+        for c in children.iter_mut() {
+            if let Some(r) = c.poll_exit() {
+                return Err(match r {
+                    Ok(()) => format!("{what}: {} exited early", c.label),
+                    Err(e) => e,
+                });
+            }
+        }
+        if monotonic_ns() >= deadline {
+            return Err(format!("{what}: timed out"));
+        }
+        sleep_ns(2_000_000);
+    }
+}
+
+/// An anonymous `MAP_SHARED` array of `AtomicU64`, visible to the process
+/// and all children forked after its creation.
+pub struct Shm {
+    ptr: *mut AtomicU64,
+    len: usize,
+}
+
+// SAFETY: the memory is only accessed through atomics.
+unsafe impl Send for Shm {}
+// SAFETY: the memory is only accessed through atomics.
+unsafe impl Sync for Shm {}
+
+impl Shm {
+    /// `len` zeroed slots.
+    pub fn new(len: usize) -> Result<Shm, String> {
+        let bytes = len.max(1) * std::mem::size_of::<AtomicU64>();
+        // SAFETY: anonymous mapping, no fd; result checked below.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                bytes,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(format!("mmap: {}", Errno::last()));
+        }
+        Ok(Shm {
+            ptr: p as *mut AtomicU64,
+            len: len.max(1),
+        })
+    }
+
+    /// Slot `i`.
+    pub fn at(&self, i: usize) -> &AtomicU64 {
+        assert!(i < self.len, "shm index {i} out of range {}", self.len);
+        // SAFETY: in bounds of a live, zero-initialised mapping; AtomicU64
+        // is valid for any bit pattern.
+        unsafe { &*self.ptr.add(i) }
+    }
+
+    /// Load slot `i`.
+    pub fn get(&self, i: usize) -> u64 {
+        self.at(i).load(Ordering::SeqCst)
+    }
+
+    /// Store `v` into slot `i`.
+    pub fn set(&self, i: usize, v: u64) {
+        self.at(i).store(v, Ordering::SeqCst)
+    }
+
+    /// Atomically add `v` to slot `i`, returning the previous value.
+    pub fn fetch_add(&self, i: usize, v: u64) -> u64 {
+        self.at(i).fetch_add(v, Ordering::SeqCst)
+    }
+
+    /// Number of slots.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Never true (at least one slot).
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Sleep-poll (every `poll_ns`) until slot `i` is non-zero; returns its
+    /// value, or `None` after `timeout_ns`.  Never spins.
+    pub fn wait_nonzero(&self, i: usize, timeout_ns: u64, poll_ns: u64) -> Option<u64> {
+        let deadline = monotonic_ns() + timeout_ns;
+        loop {
+            let v = self.get(i);
+            if v != 0 {
+                return Some(v);
+            }
+            if monotonic_ns() >= deadline {
+                return None;
+            }
+            sleep_ns(poll_ns);
+        }
+    }
+
+    /// Sleep-poll until slot `i` >= `target`.
+    pub fn wait_at_least(&self, i: usize, target: u64, timeout_ns: u64) -> bool {
+        let deadline = monotonic_ns() + timeout_ns;
+        while self.get(i) < target {
+            if monotonic_ns() >= deadline {
+                return false;
+            }
+            sleep_ns(2_000_000);
+        }
+        true
+    }
+}
+
+impl Drop for Shm {
+    fn drop(&mut self) {
+        // SAFETY: unmapping the region we mapped.
+        unsafe {
+            libc::munmap(
+                self.ptr as *mut libc::c_void,
+                self.len * std::mem::size_of::<AtomicU64>(),
+            )
+        };
+    }
+}
+
+/// Layout of a gap log inside a [`Shm`], starting at some base slot.
+/// Slots: +0 count, +1 largest gap, +2 start of the largest gap, +3 spin
+/// start, +4 spin end, then `cap` (start, end) pairs.
+#[derive(Clone, Copy, Debug)]
+pub struct GapLog {
+    /// First slot.
+    pub base: usize,
+    /// Number of gaps that can be stored.
+    pub cap: usize,
+}
+
+impl GapLog {
+    /// Slots needed in the Shm.
+    pub fn slots(&self) -> usize {
+        5 + 2 * self.cap
+    }
+
+    /// Spin (reading CLOCK_MONOTONIC) until `until_ns` or until the
+    /// `stop` slot becomes non-zero, recording every gap longer than
+    /// `min_gap_ns` between consecutive readings.
+    pub fn spin(&self, shm: &Shm, until_ns: u64, stop: Option<usize>, min_gap_ns: u64) {
+        let b = self.base;
+        let start = monotonic_ns();
+        shm.set(b + 3, start);
+        let mut last = start;
+        let mut n = 0usize;
+        let mut max_gap = 0;
+        let mut iter = 0u32;
+        loop {
+            let now = monotonic_ns();
+            let gap = now.saturating_sub(last);
+            if gap > min_gap_ns {
+                if n < self.cap {
+                    shm.set(b + 5 + 2 * n, last);
+                    shm.set(b + 6 + 2 * n, now);
+                    n += 1;
+                    shm.set(b, n as u64);
+                }
+                if gap > max_gap {
+                    max_gap = gap;
+                    shm.set(b + 1, gap);
+                    shm.set(b + 2, last);
+                }
+            }
+            last = now;
+            if now >= until_ns {
+                break;
+            }
+            iter = iter.wrapping_add(1);
+            if let Some(s) = stop {
+                if iter.is_multiple_of(64) && shm.get(s) != 0 {
+                    break;
+                }
+            }
+        }
+        shm.set(b + 4, last);
+    }
+
+    /// The recorded gaps as (start, end) pairs.
+    pub fn gaps(&self, shm: &Shm) -> Vec<(u64, u64)> {
+        let n = (shm.get(self.base) as usize).min(self.cap);
+        (0..n)
+            .map(|i| {
+                (
+                    shm.get(self.base + 5 + 2 * i),
+                    shm.get(self.base + 6 + 2 * i),
+                )
+            })
+            .collect()
+    }
+
+    /// Largest gap (length, start).
+    pub fn max_gap(&self, shm: &Shm) -> (u64, u64) {
+        (shm.get(self.base + 1), shm.get(self.base + 2))
+    }
+
+    /// Spin start and end.
+    pub fn span(&self, shm: &Shm) -> (u64, u64) {
+        (shm.get(self.base + 3), shm.get(self.base + 4))
+    }
+}
+
+/// The gap (start, end) with length >= `min_len` that contains time `t`
+/// (start <= t <= end), if any.
+pub fn gap_covering(gaps: &[(u64, u64)], t: u64, min_len: u64) -> Option<(u64, u64)> {
+    gaps.iter()
+        .copied()
+        .find(|&(s, e)| e.saturating_sub(s) >= min_len && s <= t && t <= e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gap_cover() {
+        let g = [(10, 20), (100, 160), (200, 205)];
+        assert_eq!(gap_covering(&g, 150, 40), Some((100, 160)));
+        assert_eq!(gap_covering(&g, 160, 40), Some((100, 160)));
+        assert_eq!(gap_covering(&g, 15, 40), None);
+        assert_eq!(gap_covering(&g, 15, 5), Some((10, 20)));
+        assert_eq!(gap_covering(&g, 170, 1), None);
+    }
+
+    #[test]
+    fn shm_and_child() {
+        let shm = Shm::new(4).unwrap();
+        let mut c = spawn("t", || {
+            shm.set(1, 42);
+            Ok(())
+        })
+        .unwrap();
+        c.join(5_000_000_000).unwrap();
+        assert_eq!(shm.get(1), 42);
+
+        let mut c = spawn("failing", || Err("bad thing".into())).unwrap();
+        let e = c.join(5_000_000_000).unwrap_err();
+        assert!(e.contains("bad thing"), "{e}");
+
+        let mut c = spawn("sleeper", || {
+            casio_abi::sleep_ns(10_000_000_000);
+            Ok(())
+        })
+        .unwrap();
+        let e = c.join(50_000_000).unwrap_err();
+        assert!(e.contains("killed"), "{e}");
+        assert!(c.reaped());
+    }
+
+    #[test]
+    fn gaplog_spin() {
+        let g = GapLog { base: 1, cap: 4 };
+        let shm = Shm::new(1 + g.slots()).unwrap();
+        let now = monotonic_ns();
+        g.spin(&shm, now + 5_000_000, None, 1_000_000_000);
+        let (s, e) = g.span(&shm);
+        assert!(s >= now && e >= now + 5_000_000);
+        assert!(g.gaps(&shm).is_empty());
+    }
+}

@@ -1,0 +1,728 @@
+//! Userspace ABI of the SCHED_CASIO scheduling class (Earliest Deadline
+//! First), plus small safe wrappers around the scheduling syscalls.
+//!
+//! Every wrapper issues the raw system call (`libc::syscall`) so that no C
+//! library policy checks get in the way: what the caller sees is exactly
+//! what the kernel returned.  Errors are reported as [`Errno`].
+//!
+//! The `raw` module exposes the same calls with caller-chosen pointers so
+//! that tests can pass NULL or bogus addresses on purpose.
+
+#![deny(missing_docs)]
+
+use std::fmt;
+use std::mem;
+
+// ---------------------------------------------------------------------------
+// Constants
+// ---------------------------------------------------------------------------
+
+/// `SCHED_NORMAL` (a.k.a. `SCHED_OTHER`), the CFS policy.
+pub const SCHED_NORMAL: i32 = 0;
+/// `SCHED_FIFO`.
+pub const SCHED_FIFO: i32 = 1;
+/// `SCHED_RR`.
+pub const SCHED_RR: i32 = 2;
+/// `SCHED_BATCH`.
+pub const SCHED_BATCH: i32 = 3;
+/// `SCHED_IDLE`.
+pub const SCHED_IDLE: i32 = 5;
+/// `SCHED_DEADLINE`.
+pub const SCHED_DEADLINE: i32 = 6;
+/// `SCHED_CASIO`: the new EDF class.
+pub const SCHED_CASIO: i32 = 8;
+
+/// Or-ed into the policy of `sched_setscheduler`: children start as
+/// SCHED_NORMAL.
+pub const SCHED_RESET_ON_FORK: i32 = 0x4000_0000;
+/// `sched_attr.sched_flags` bit with the same meaning as
+/// [`SCHED_RESET_ON_FORK`].
+pub const SCHED_FLAG_RESET_ON_FORK: u64 = 0x01;
+
+/// Size of the first version of `struct sched_attr` (without util clamps).
+pub const SCHED_ATTR_SIZE_VER0: u32 = 48;
+/// Size of `struct sched_attr` with the utilization clamp fields.
+pub const SCHED_ATTR_SIZE_VER1: u32 = 56;
+
+/// Smallest valid SCHED_CASIO runtime, in ns.
+pub const CASIO_MIN_RUNTIME: u64 = 1024;
+/// Smallest valid SCHED_CASIO period, in ns (100 us).
+pub const CASIO_MIN_PERIOD: u64 = 100_000;
+/// Largest valid SCHED_CASIO period, in ns (~4.19 s).
+pub const CASIO_MAX_PERIOD: u64 = 4_194_304_000;
+/// The top bit of deadline and period must be clear.
+pub const CASIO_TOP_BIT: u64 = 1 << 63;
+
+/// The line the kernel prints at boot describing the class order; its
+/// presence in the kernel log is part of the contract.
+pub const CLASS_ORDER_BOOT_LINE: &str =
+    "sched_casio: class order stop > dl > casio > rt > fair > idle";
+
+// ---------------------------------------------------------------------------
+// Errno
+// ---------------------------------------------------------------------------
+
+/// An error number returned by a system call.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Errno(pub i32);
+
+impl Errno {
+    /// `EPERM`
+    pub const EPERM: Errno = Errno(libc::EPERM);
+    /// `ESRCH`
+    pub const ESRCH: Errno = Errno(libc::ESRCH);
+    /// `EINTR`
+    pub const EINTR: Errno = Errno(libc::EINTR);
+    /// `EAGAIN`
+    pub const EAGAIN: Errno = Errno(libc::EAGAIN);
+    /// `EFAULT`
+    pub const EFAULT: Errno = Errno(libc::EFAULT);
+    /// `EBUSY`
+    pub const EBUSY: Errno = Errno(libc::EBUSY);
+    /// `EINVAL`
+    pub const EINVAL: Errno = Errno(libc::EINVAL);
+    /// `E2BIG`
+    pub const E2BIG: Errno = Errno(libc::E2BIG);
+    /// `ECHILD`
+    pub const ECHILD: Errno = Errno(libc::ECHILD);
+    /// `ENOSYS`
+    pub const ENOSYS: Errno = Errno(libc::ENOSYS);
+
+    /// The calling thread's current `errno`.
+    pub fn last() -> Errno {
+        Errno(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
+    }
+
+    /// Symbolic name, e.g. `"EINVAL"`; `"E?"` for numbers not in the table.
+    pub fn name(self) -> &'static str {
+        errno_name(self.0)
+    }
+}
+
+/// Symbolic name of an errno value (`"EINVAL"`), or `"E?"` when unknown.
+pub fn errno_name(e: i32) -> &'static str {
+    match e {
+        0 => "OK",
+        libc::EPERM => "EPERM",
+        libc::ENOENT => "ENOENT",
+        libc::ESRCH => "ESRCH",
+        libc::EINTR => "EINTR",
+        libc::EIO => "EIO",
+        libc::ENXIO => "ENXIO",
+        libc::E2BIG => "E2BIG",
+        libc::ENOEXEC => "ENOEXEC",
+        libc::EBADF => "EBADF",
+        libc::ECHILD => "ECHILD",
+        libc::EAGAIN => "EAGAIN",
+        libc::ENOMEM => "ENOMEM",
+        libc::EACCES => "EACCES",
+        libc::EFAULT => "EFAULT",
+        libc::EBUSY => "EBUSY",
+        libc::EEXIST => "EEXIST",
+        libc::ENODEV => "ENODEV",
+        libc::ENOTDIR => "ENOTDIR",
+        libc::EISDIR => "EISDIR",
+        libc::EINVAL => "EINVAL",
+        libc::ENFILE => "ENFILE",
+        libc::EMFILE => "EMFILE",
+        libc::ENOTTY => "ENOTTY",
+        libc::EFBIG => "EFBIG",
+        libc::ENOSPC => "ENOSPC",
+        libc::ESPIPE => "ESPIPE",
+        libc::EROFS => "EROFS",
+        libc::EPIPE => "EPIPE",
+        libc::EDOM => "EDOM",
+        libc::ERANGE => "ERANGE",
+        libc::EDEADLK => "EDEADLK",
+        libc::ENOSYS => "ENOSYS",
+        libc::EOVERFLOW => "EOVERFLOW",
+        libc::EOPNOTSUPP => "EOPNOTSUPP",
+        libc::ETIMEDOUT => "ETIMEDOUT",
+        _ => "E?",
+    }
+}
+
+impl fmt::Display for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match errno_name(self.0) {
+            "E?" => write!(f, "errno {}", self.0),
+            n => f.write_str(n),
+        }
+    }
+}
+
+impl fmt::Debug for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}({})", self, self.0)
+    }
+}
+
+impl std::error::Error for Errno {}
+
+/// Result of a system call wrapper.
+pub type SysResult<T> = Result<T, Errno>;
+
+fn check(ret: libc::c_long) -> SysResult<libc::c_long> {
+    if ret < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(ret)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Structures
+// ---------------------------------------------------------------------------
+
+/// The parameter block given to `sched_setscheduler(pid, SCHED_CASIO, &p)`.
+///
+/// Runtime and period both become equal to `deadline`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SchedCasioParam {
+    /// Must be 0.
+    pub sched_priority: i32,
+    /// Free-form task identifier.
+    pub casio_id: u32,
+    /// Relative deadline in ns.
+    pub deadline: u64,
+}
+
+impl SchedCasioParam {
+    /// A parameter block with priority 0.
+    pub fn new(casio_id: u32, deadline_ns: u64) -> Self {
+        SchedCasioParam {
+            sched_priority: 0,
+            casio_id,
+            deadline: deadline_ns,
+        }
+    }
+}
+
+/// `struct sched_attr` (SCHED_ATTR_SIZE_VER1, 56 bytes).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SchedAttr {
+    /// Size of this structure as known to the caller.
+    pub size: u32,
+    /// Policy number.
+    pub sched_policy: u32,
+    /// `SCHED_FLAG_*` bits.
+    pub sched_flags: u64,
+    /// Nice value (SCHED_NORMAL, SCHED_BATCH).
+    pub sched_nice: i32,
+    /// Static priority (SCHED_FIFO, SCHED_RR).
+    pub sched_priority: u32,
+    /// Runtime in ns (SCHED_DEADLINE, SCHED_CASIO).
+    pub sched_runtime: u64,
+    /// Relative deadline in ns (SCHED_DEADLINE, SCHED_CASIO).
+    pub sched_deadline: u64,
+    /// Period in ns (SCHED_DEADLINE, SCHED_CASIO); 0 means = deadline.
+    pub sched_period: u64,
+    /// Utilization clamp minimum.
+    pub sched_util_min: u32,
+    /// Utilization clamp maximum.
+    pub sched_util_max: u32,
+}
+
+impl SchedAttr {
+    /// A zeroed attribute block with `size` = 56 and the given policy.
+    pub fn new(policy: i32) -> Self {
+        SchedAttr {
+            size: SCHED_ATTR_SIZE_VER1,
+            sched_policy: policy as u32,
+            ..Default::default()
+        }
+    }
+
+    /// SCHED_CASIO attributes: runtime `c`, deadline `d`, period `t` (ns).
+    pub fn casio(c: u64, d: u64, t: u64) -> Self {
+        SchedAttr {
+            sched_runtime: c,
+            sched_deadline: d,
+            sched_period: t,
+            ..SchedAttr::new(SCHED_CASIO)
+        }
+    }
+
+    /// SCHED_DEADLINE attributes: runtime `c`, deadline `d`, period `t` (ns).
+    pub fn deadline(c: u64, d: u64, t: u64) -> Self {
+        SchedAttr {
+            sched_runtime: c,
+            sched_deadline: d,
+            sched_period: t,
+            ..SchedAttr::new(SCHED_DEADLINE)
+        }
+    }
+
+    /// SCHED_FIFO / SCHED_RR attributes with a static priority.
+    pub fn rt(policy: i32, prio: u32) -> Self {
+        SchedAttr {
+            sched_priority: prio,
+            ..SchedAttr::new(policy)
+        }
+    }
+}
+
+/// Whether the kernel should accept SCHED_CASIO parameters (runtime `c`,
+/// deadline `d`, period `t`, all ns; `t == 0` means `t = d`).  Mirrors the
+/// kernel's rule so tests and tools can predict EINVAL.
+pub fn casio_params_valid(c: u64, d: u64, t: u64) -> bool {
+    let t = if t == 0 { d } else { t };
+    d != 0
+        && c >= CASIO_MIN_RUNTIME
+        && c <= d
+        && d <= t
+        && d & CASIO_TOP_BIT == 0
+        && t & CASIO_TOP_BIT == 0
+        && (CASIO_MIN_PERIOD..=CASIO_MAX_PERIOD).contains(&t)
+}
+
+// ---------------------------------------------------------------------------
+// Raw calls (caller-chosen pointers)
+// ---------------------------------------------------------------------------
+
+/// The scheduling syscalls with caller-chosen pointers, for negative tests.
+pub mod raw {
+    use super::*;
+
+    /// `sched_setscheduler(pid, policy, param)`.
+    ///
+    /// # Safety
+    /// The kernel only reads through `param`; any address is memory safe,
+    /// but the call has no meaning unless it points at a parameter block.
+    pub unsafe fn sched_setscheduler(
+        pid: i32,
+        policy: i32,
+        param: *const libc::c_void,
+    ) -> SysResult<()> {
+        check(libc::syscall(
+            libc::SYS_sched_setscheduler,
+            pid as libc::c_long,
+            policy as libc::c_long,
+            param,
+        ))
+        .map(|_| ())
+    }
+
+    /// `sched_setattr(pid, attr, flags)`.
+    ///
+    /// # Safety
+    /// The kernel reads through `attr` (and writes back `size` on E2BIG).
+    pub unsafe fn sched_setattr(pid: i32, attr: *mut libc::c_void, flags: u32) -> SysResult<()> {
+        check(libc::syscall(
+            libc::SYS_sched_setattr,
+            pid as libc::c_long,
+            attr,
+            flags as libc::c_long,
+        ))
+        .map(|_| ())
+    }
+
+    /// `sched_getattr(pid, attr, size, flags)`.
+    ///
+    /// # Safety
+    /// The kernel writes up to `size` bytes at `attr`.
+    pub unsafe fn sched_getattr(
+        pid: i32,
+        attr: *mut libc::c_void,
+        size: u32,
+        flags: u32,
+    ) -> SysResult<()> {
+        check(libc::syscall(
+            libc::SYS_sched_getattr,
+            pid as libc::c_long,
+            attr,
+            size as libc::c_long,
+            flags as libc::c_long,
+        ))
+        .map(|_| ())
+    }
+
+    /// `sched_getparam(pid, param)`.
+    ///
+    /// # Safety
+    /// The kernel writes a `struct sched_param` (4 bytes) at `param`.
+    pub unsafe fn sched_getparam(pid: i32, param: *mut libc::c_void) -> SysResult<()> {
+        check(libc::syscall(
+            libc::SYS_sched_getparam,
+            pid as libc::c_long,
+            param,
+        ))
+        .map(|_| ())
+    }
+
+    /// `sched_rr_get_interval(pid, ts)`.
+    ///
+    /// # Safety
+    /// The kernel writes a `struct timespec` at `ts`.
+    pub unsafe fn sched_rr_get_interval(pid: i32, ts: *mut libc::c_void) -> SysResult<()> {
+        check(libc::syscall(
+            libc::SYS_sched_rr_get_interval,
+            pid as libc::c_long,
+            ts,
+        ))
+        .map(|_| ())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Safe wrappers
+// ---------------------------------------------------------------------------
+
+/// `sched_setscheduler(pid, SCHED_CASIO, {0, casio_id, deadline})`.
+pub fn set_casio(pid: i32, casio_id: u32, deadline_ns: u64) -> SysResult<()> {
+    set_casio_param(
+        pid,
+        SCHED_CASIO,
+        &SchedCasioParam::new(casio_id, deadline_ns),
+    )
+}
+
+/// `sched_setscheduler(pid, policy, p)` with a CASIO parameter block;
+/// `policy` may carry [`SCHED_RESET_ON_FORK`] or be any number (for tests).
+pub fn set_casio_param(pid: i32, policy: i32, p: &SchedCasioParam) -> SysResult<()> {
+    // SAFETY: `p` is a valid, live SchedCasioParam; the kernel only reads it.
+    unsafe { raw::sched_setscheduler(pid, policy, p as *const _ as *const libc::c_void) }
+}
+
+/// `sched_setscheduler(pid, policy, {priority})` with a classic
+/// `struct sched_param` (for SCHED_NORMAL/FIFO/RR/BATCH/IDLE).
+pub fn setscheduler(pid: i32, policy: i32, priority: i32) -> SysResult<()> {
+    let p = libc::sched_param {
+        sched_priority: priority,
+    };
+    // SAFETY: valid pointer to a sched_param; the kernel only reads it.
+    unsafe { raw::sched_setscheduler(pid, policy, &p as *const _ as *const libc::c_void) }
+}
+
+/// `sched_setattr(pid, attr, flags)`.
+pub fn setattr(pid: i32, attr: &SchedAttr, flags: u32) -> SysResult<()> {
+    let mut a = *attr;
+    // SAFETY: `a` is a valid SchedAttr of `a.size` bytes (or smaller size
+    // field); the kernel may write back the size field only.
+    unsafe { raw::sched_setattr(pid, &mut a as *mut _ as *mut libc::c_void, flags) }
+}
+
+/// `sched_getattr(pid, &attr, 56, 0)`.
+pub fn getattr(pid: i32) -> SysResult<SchedAttr> {
+    let mut a = SchedAttr::default();
+    // SAFETY: the kernel writes at most SCHED_ATTR_SIZE_VER1 bytes into `a`,
+    // which is exactly that large.
+    unsafe {
+        raw::sched_getattr(
+            pid,
+            &mut a as *mut _ as *mut libc::c_void,
+            mem::size_of::<SchedAttr>() as u32,
+            0,
+        )?
+    };
+    Ok(a)
+}
+
+/// `sched_getscheduler(pid)`: the policy (possibly with
+/// [`SCHED_RESET_ON_FORK`] or-ed in).
+pub fn getscheduler(pid: i32) -> SysResult<i32> {
+    // SAFETY: plain syscall with integer argument.
+    check(unsafe { libc::syscall(libc::SYS_sched_getscheduler, pid as libc::c_long) })
+        .map(|r| r as i32)
+}
+
+/// `sched_getparam(pid)`: the static priority.
+pub fn getparam(pid: i32) -> SysResult<i32> {
+    let mut p = libc::sched_param { sched_priority: -1 };
+    // SAFETY: the kernel writes one struct sched_param into `p`.
+    unsafe { raw::sched_getparam(pid, &mut p as *mut _ as *mut libc::c_void)? };
+    Ok(p.sched_priority)
+}
+
+/// `sched_get_priority_min(policy)`.
+pub fn get_priority_min(policy: i32) -> SysResult<i32> {
+    // SAFETY: plain syscall with integer argument.
+    check(unsafe { libc::syscall(libc::SYS_sched_get_priority_min, policy as libc::c_long) })
+        .map(|r| r as i32)
+}
+
+/// `sched_get_priority_max(policy)`.
+pub fn get_priority_max(policy: i32) -> SysResult<i32> {
+    // SAFETY: plain syscall with integer argument.
+    check(unsafe { libc::syscall(libc::SYS_sched_get_priority_max, policy as libc::c_long) })
+        .map(|r| r as i32)
+}
+
+/// `sched_rr_get_interval(pid)` as `(seconds, nanoseconds)`.
+pub fn rr_get_interval(pid: i32) -> SysResult<(i64, i64)> {
+    let mut ts = libc::timespec {
+        tv_sec: -1,
+        tv_nsec: -1,
+    };
+    // SAFETY: the kernel writes one struct timespec into `ts`.
+    unsafe { raw::sched_rr_get_interval(pid, &mut ts as *mut _ as *mut libc::c_void)? };
+    Ok((ts.tv_sec, ts.tv_nsec))
+}
+
+/// Restrict `pid` (0 = calling thread) to the single CPU `cpu`.
+pub fn set_affinity_cpu(pid: i32, cpu: usize) -> SysResult<()> {
+    set_affinity_cpus(pid, &[cpu])
+}
+
+/// Restrict `pid` (0 = calling thread) to the given CPUs.
+pub fn set_affinity_cpus(pid: i32, cpus: &[usize]) -> SysResult<()> {
+    // SAFETY: cpu_set_t is plain data; zeroed is a valid empty set.
+    let mut set: libc::cpu_set_t = unsafe { mem::zeroed() };
+    for &c in cpus {
+        if c >= libc::CPU_SETSIZE as usize {
+            return Err(Errno::EINVAL);
+        }
+        // SAFETY: `c` < CPU_SETSIZE was checked above.
+        unsafe { libc::CPU_SET(c, &mut set) };
+    }
+    // SAFETY: `set` is a valid cpu_set_t of the size passed.
+    let r = unsafe { libc::sched_setaffinity(pid, mem::size_of::<libc::cpu_set_t>(), &set) };
+    if r < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(())
+    }
+}
+
+/// Allow `pid` (0 = calling thread) on every CPU the kernel lets it use.
+pub fn set_affinity_all(pid: i32) -> SysResult<()> {
+    let all: Vec<usize> = (0..libc::CPU_SETSIZE as usize).collect();
+    set_affinity_cpus(pid, &all)
+}
+
+/// The CPUs `pid` (0 = calling thread) may run on.
+pub fn get_affinity(pid: i32) -> SysResult<Vec<usize>> {
+    // SAFETY: cpu_set_t is plain data; zeroed is a valid empty set.
+    let mut set: libc::cpu_set_t = unsafe { mem::zeroed() };
+    // SAFETY: `set` is a valid, writable cpu_set_t of the size passed.
+    let r = unsafe { libc::sched_getaffinity(pid, mem::size_of::<libc::cpu_set_t>(), &mut set) };
+    if r < 0 {
+        return Err(Errno::last());
+    }
+    Ok((0..libc::CPU_SETSIZE as usize)
+        // SAFETY: `c` < CPU_SETSIZE.
+        .filter(|&c| unsafe { libc::CPU_ISSET(c, &set) })
+        .collect())
+}
+
+/// Number of online CPUs.
+pub fn online_cpus() -> usize {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    if n < 1 {
+        1
+    } else {
+        n as usize
+    }
+}
+
+fn clock_ns(clock: libc::clockid_t) -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec to write into.
+    let r = unsafe { libc::clock_gettime(clock, &mut ts) };
+    assert_eq!(r, 0, "clock_gettime({clock}) failed");
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// CLOCK_MONOTONIC in ns.
+pub fn monotonic_ns() -> u64 {
+    clock_ns(libc::CLOCK_MONOTONIC)
+}
+
+/// CPU time consumed by the calling thread (CLOCK_THREAD_CPUTIME_ID), ns.
+pub fn thread_cpu_ns() -> u64 {
+    clock_ns(libc::CLOCK_THREAD_CPUTIME_ID)
+}
+
+/// Sleep until CLOCK_MONOTONIC reaches `abs_ns` (TIMER_ABSTIME; restarts
+/// after signals).  Returns at once if that time has passed.
+pub fn sleep_until_ns(abs_ns: u64) {
+    let ts = libc::timespec {
+        tv_sec: (abs_ns / 1_000_000_000) as libc::time_t,
+        tv_nsec: (abs_ns % 1_000_000_000) as libc::c_long,
+    };
+    loop {
+        // SAFETY: valid timespec pointer; remaining-time pointer may be NULL
+        // with TIMER_ABSTIME.
+        let r = unsafe {
+            libc::clock_nanosleep(
+                libc::CLOCK_MONOTONIC,
+                libc::TIMER_ABSTIME,
+                &ts,
+                std::ptr::null_mut(),
+            )
+        };
+        if r != libc::EINTR {
+            return;
+        }
+    }
+}
+
+/// Sleep for `ns` nanoseconds of CLOCK_MONOTONIC.
+pub fn sleep_ns(ns: u64) {
+    sleep_until_ns(monotonic_ns() + ns);
+}
+
+/// Spin until the calling thread's CPU-time clock advanced by `ns`.
+/// Returns the CLOCK_MONOTONIC time at which it finished.
+pub fn burn_cpu(ns: u64) -> u64 {
+    let start = thread_cpu_ns();
+    while thread_cpu_ns().wrapping_sub(start) < ns {
+        std::hint::spin_loop();
+    }
+    monotonic_ns()
+}
+
+/// `sched_yield()`.
+pub fn sched_yield() -> SysResult<()> {
+    // SAFETY: no arguments.
+    check(unsafe { libc::syscall(libc::SYS_sched_yield) }).map(|_| ())
+}
+
+/// Human-readable policy name ("SCHED_CASIO", ...), `"?"` when unknown.
+pub fn policy_name(policy: i32) -> &'static str {
+    match policy & !SCHED_RESET_ON_FORK {
+        SCHED_NORMAL => "SCHED_NORMAL",
+        SCHED_FIFO => "SCHED_FIFO",
+        SCHED_RR => "SCHED_RR",
+        SCHED_BATCH => "SCHED_BATCH",
+        SCHED_IDLE => "SCHED_IDLE",
+        SCHED_DEADLINE => "SCHED_DEADLINE",
+        SCHED_CASIO => "SCHED_CASIO",
+        _ => "?",
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Host unit tests
+// ---------------------------------------------------------------------------
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::mem::{align_of, offset_of, size_of};
+
+    #[test]
+    fn casio_param_layout() {
+        assert_eq!(size_of::<SchedCasioParam>(), 16);
+        assert_eq!(align_of::<SchedCasioParam>(), 8);
+        assert_eq!(offset_of!(SchedCasioParam, sched_priority), 0);
+        assert_eq!(offset_of!(SchedCasioParam, casio_id), 4);
+        assert_eq!(offset_of!(SchedCasioParam, deadline), 8);
+        // The classic struct sched_param stays 4 bytes and shares the
+        // priority field's position.
+        assert_eq!(size_of::<libc::sched_param>(), 4);
+    }
+
+    #[test]
+    fn sched_attr_layout() {
+        assert_eq!(size_of::<SchedAttr>(), 56);
+        assert_eq!(size_of::<SchedAttr>() as u32, SCHED_ATTR_SIZE_VER1);
+        assert_eq!(offset_of!(SchedAttr, size), 0);
+        assert_eq!(offset_of!(SchedAttr, sched_policy), 4);
+        assert_eq!(offset_of!(SchedAttr, sched_flags), 8);
+        assert_eq!(offset_of!(SchedAttr, sched_nice), 16);
+        assert_eq!(offset_of!(SchedAttr, sched_priority), 20);
+        assert_eq!(offset_of!(SchedAttr, sched_runtime), 24);
+        assert_eq!(offset_of!(SchedAttr, sched_deadline), 32);
+        assert_eq!(offset_of!(SchedAttr, sched_period), 40);
+        assert_eq!(offset_of!(SchedAttr, sched_util_min), 48);
+        assert_eq!(offset_of!(SchedAttr, sched_util_max), 52);
+        assert_eq!(
+            offset_of!(SchedAttr, sched_util_min) as u32,
+            SCHED_ATTR_SIZE_VER0
+        );
+    }
+
+    #[test]
+    fn constructors() {
+        let a = SchedAttr::casio(1024, 2000, 0);
+        assert_eq!(a.size, 56);
+        assert_eq!(a.sched_policy, 8);
+        assert_eq!(a.sched_priority, 0);
+        assert_eq!(
+            (a.sched_runtime, a.sched_deadline, a.sched_period),
+            (1024, 2000, 0)
+        );
+        let p = SchedCasioParam::new(7, 5_000_000);
+        assert_eq!(p.sched_priority, 0);
+        assert_eq!(p.casio_id, 7);
+        assert_eq!(p.deadline, 5_000_000);
+        let r = SchedAttr::rt(SCHED_FIFO, 99);
+        assert_eq!((r.sched_policy, r.sched_priority), (1, 99));
+    }
+
+    #[test]
+    fn errno_names() {
+        assert_eq!(Errno(libc::EINVAL).name(), "EINVAL");
+        assert_eq!(Errno::EPERM.name(), "EPERM");
+        assert_eq!(Errno::ESRCH.name(), "ESRCH");
+        assert_eq!(Errno::EFAULT.name(), "EFAULT");
+        assert_eq!(Errno(libc::EBUSY).to_string(), "EBUSY");
+        assert_eq!(Errno(4095).name(), "E?");
+        assert_eq!(Errno(4095).to_string(), "errno 4095");
+        assert_eq!(format!("{:?}", Errno::EINVAL), "EINVAL(22)");
+    }
+
+    #[test]
+    fn validity_rule() {
+        let ms = 1_000_000u64;
+        assert!(casio_params_valid(10 * ms, 100 * ms, 0));
+        assert!(casio_params_valid(10 * ms, 100 * ms, 100 * ms));
+        assert!(casio_params_valid(1024, CASIO_MIN_PERIOD, 0));
+        assert!(casio_params_valid(1024, 1024 * 100, CASIO_MAX_PERIOD));
+        assert!(!casio_params_valid(1023, 100 * ms, 0), "C < 1024");
+        assert!(!casio_params_valid(200 * ms, 100 * ms, 0), "C > D");
+        assert!(!casio_params_valid(10 * ms, 100 * ms, 50 * ms), "D > T");
+        assert!(!casio_params_valid(0, 0, 0), "D = 0");
+        assert!(!casio_params_valid(1024, 0, 100 * ms), "D = 0 with T");
+        assert!(!casio_params_valid(1024, 99_999, 0), "T < 100us");
+        assert!(
+            !casio_params_valid(1024, ms, CASIO_MAX_PERIOD + 1),
+            "T > max"
+        );
+        assert!(
+            !casio_params_valid(1024, CASIO_TOP_BIT | ms, 0),
+            "top bit D"
+        );
+        assert!(
+            !casio_params_valid(1024, ms, CASIO_TOP_BIT | ms),
+            "top bit T"
+        );
+    }
+
+    #[test]
+    fn clocks_and_burn() {
+        let t0 = monotonic_ns();
+        let c0 = thread_cpu_ns();
+        burn_cpu(2_000_000);
+        assert!(thread_cpu_ns() - c0 >= 2_000_000);
+        assert!(monotonic_ns() - t0 >= 2_000_000);
+    }
+
+    #[test]
+    fn policy_names() {
+        assert_eq!(policy_name(SCHED_CASIO), "SCHED_CASIO");
+        assert_eq!(policy_name(SCHED_FIFO | SCHED_RESET_ON_FORK), "SCHED_FIFO");
+        assert_eq!(policy_name(4), "?");
+    }
+
+    #[test]
+    fn host_query_calls() {
+        // Calls that work on any Linux kernel.
+        assert_eq!(get_priority_min(SCHED_FIFO), Ok(1));
+        assert_eq!(get_priority_max(SCHED_FIFO), Ok(99));
+        assert_eq!(get_priority_max(4), Err(Errno::EINVAL));
+        assert!(getscheduler(0).is_ok());
+        assert_eq!(getscheduler(-1), Err(Errno::EINVAL));
+        let a = getattr(0).expect("getattr self");
+        assert_eq!(a.size, 56);
+        assert!(!get_affinity(0).unwrap().is_empty());
+        assert!(online_cpus() >= 1);
+    }
+}
