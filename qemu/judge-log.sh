@@ -66,4 +66,7 @@ if [ -n "$splats" ]; then
 	echo "casio-judge: FAIL: the kernel reported errors (splat lines above) although the tests' own result was '${result:-none}'"
 	fail=1
 fi
+if [ "$fail" = 0 ] && [ "$mode" != tests ]; then
+	echo "casio-judge: PASS ($mode: program exited with status 0, no kernel splats)"
+fi
 exit "$fail"

@@ -16,7 +16,8 @@
 # Env: KERNEL_SRC, KERNEL_TARBALL, CASIO_CACHE (default ~/.cache/casio),
 #      DEBUG=0|1, JOBS (default nproc), ALLOW_MISSING_CASIO=1 (tolerate a
 #      missing CONFIG_SCHED_CASIO_POLICY), CASIO_CCACHE=0 (no ccache),
-#      PATCH_FUZZ (default 0), CASIO_RESYNC=1 (re-create the patched mirror).
+#      PATCH_FUZZ (default 0), CASIO_RESYNC=1 (re-create the patched mirror),
+#      CASIO_PATCHES_DIR (default patches/), KCONFIG_ONLY=1 (stop after config).
 # Output: $CASIO_CACHE/bzImage (latest) and $CASIO_CACHE/bzImage.<flavor>.
 set -euo pipefail
 CASIO_TAG=kernel
@@ -223,6 +224,8 @@ else
 			chmod --reference="$want" "$SRC/$f"
 		elif [ -e "$SRC/$f" ] && [ ! -d "$SRC/$f" ]; then
 			rm -f "$SRC/$f"; nchg=$((nchg + 1)); echo "removed $f" >>"$LOGF"
+			d=$(dirname "$f")
+			while [ "$d" != . ] && rmdir "$SRC/$d" 2>/dev/null; do d=$(dirname "$d"); done
 		fi
 	done < <(sort -u "$new_touched" "$KDIR/src.touched")
 	log "source mirror: $nchg files changed by the series update"
@@ -232,7 +235,7 @@ rm -f "$KDIR/src.dirty"
 rm -rf "$STAGE"
 
 # ---- 3. configuration -------------------------------------------------------------------
-MK=(make -C "$SRC" O="$BUILD" LLVM=1
+MK=(make -C "$SRC" O="$BUILD" ARCH=x86_64 LLVM=1
 	RUSTC="$K_RUSTC" HOSTRUSTC="$K_RUSTC" RUSTDOC="$K_RUSTDOC" RUSTFMT="$K_RUSTFMT"
 	CLIPPY_DRIVER="$K_CLIPPY" BINDGEN="$K_BINDGEN" CARGO="$K_CARGO")
 if [ "${CASIO_CCACHE:-1}" != 0 ] && command -v ccache >/dev/null 2>&1; then
@@ -288,6 +291,10 @@ else
 	log "config changed since the last build"
 fi
 rm -f "$BUILD/.config.prev" "$BUILD/.config.old"
+if [ "${KCONFIG_ONLY:-0}" = 1 ]; then
+	log "KCONFIG_ONLY=1: stopping after the configuration ($BUILD/.config)"
+	exit 0
+fi
 
 # ---- 4. build ----------------------------------------------------------------------------------
 BZ="$BUILD/arch/x86/boot/bzImage"
