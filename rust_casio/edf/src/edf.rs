@@ -1,0 +1,19 @@
+//! EDF (earliest deadline first) core: the run-queue tree, task parameter
+//! validation and job deadline arithmetic.
+//!
+//! Everything here is pure: no allocation, no locking, no panics on any path
+//! (all arithmetic is explicitly saturating or wrapping). The kernel glue
+//! provides the storage (an [`EdfNode`] embedded in each task, an
+//! [`EdfQueue`] embedded in each run queue) and the locking.
+
+pub mod job;
+pub mod params;
+pub mod queue;
+pub mod tree;
+
+pub use self::job::{deadline_after_yield, deadline_on_wakeup, job_deadline, should_preempt};
+pub use self::params::{
+    CasioParams, ParamError, CASIO_MAX_PERIOD_NS, CASIO_MIN_PERIOD_NS, CASIO_MIN_RUNTIME_NS,
+};
+pub use self::queue::EdfQueue;
+pub use self::tree::{EdfKey, EdfNode, EdfTree};

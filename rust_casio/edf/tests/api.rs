@@ -1,0 +1,165 @@
+//! Integration tests through the public paths the kernel glue uses.
+
+use casio_edf::edf::{
+    deadline_after_yield, deadline_on_wakeup, job_deadline, should_preempt, CasioParams, EdfKey,
+    EdfNode, EdfQueue, EdfTree, ParamError, CASIO_MAX_PERIOD_NS, CASIO_MIN_PERIOD_NS,
+    CASIO_MIN_RUNTIME_NS,
+};
+use core::mem::{align_of, size_of};
+use core::ptr::NonNull;
+
+/// Fails to compile if a signature other engineers code against changes.
+#[test]
+fn signatures() {
+    let _: fn() -> EdfNode = EdfNode::new;
+    let _: fn(&EdfNode) -> bool = EdfNode::is_linked;
+    let _: fn(&EdfNode) -> EdfKey = EdfNode::key;
+    let _: fn() -> EdfTree = EdfTree::new;
+    let _: fn(&EdfTree) -> usize = EdfTree::len;
+    let _: fn(&EdfTree) -> bool = EdfTree::is_empty;
+    let _: fn(&EdfTree) -> Option<NonNull<EdfNode>> = EdfTree::first;
+    let _: unsafe fn(&mut EdfTree, NonNull<EdfNode>, EdfKey) = EdfTree::insert;
+    let _: unsafe fn(&mut EdfTree, NonNull<EdfNode>) = EdfTree::remove;
+    let _: unsafe fn(&EdfTree, NonNull<EdfNode>) -> Option<NonNull<EdfNode>> = EdfTree::next;
+    let _: fn(&EdfTree) -> Result<(), &'static str> = EdfTree::check;
+    let _: fn() -> EdfQueue = EdfQueue::new;
+    let _: unsafe fn(&mut EdfQueue, NonNull<EdfNode>, u64) = EdfQueue::enqueue;
+    let _: unsafe fn(&mut EdfQueue, NonNull<EdfNode>) = EdfQueue::dequeue;
+    let _: fn(&EdfQueue) -> Option<NonNull<EdfNode>> = EdfQueue::earliest;
+    let _: fn(&EdfQueue) -> usize = EdfQueue::len;
+    let _: fn(u64, u64, u64) -> Result<CasioParams, ParamError> = CasioParams::from_attr;
+    let _: fn(u64) -> Result<CasioParams, ParamError> = CasioParams::from_deadline;
+    let _: fn(u64, &CasioParams) -> u64 = job_deadline;
+    let _: fn(u64, u64, &CasioParams) -> u64 = deadline_on_wakeup;
+    let _: fn(u64, u64, &CasioParams) -> u64 = deadline_after_yield;
+    let _: fn(EdfKey, EdfKey) -> bool = should_preempt;
+    let q = EdfQueue::new();
+    let _: &EdfTree = &q.tree;
+    let _: u64 = q.next_seq;
+    let _: (u64, u64) = (EdfKey::default().deadline, EdfKey::default().seq);
+    let _ = (
+        CASIO_MIN_RUNTIME_NS,
+        CASIO_MIN_PERIOD_NS,
+        CASIO_MAX_PERIOD_NS,
+    );
+}
+
+/// Const-constructible, so they can be statics / C-struct initialisers.
+static _NODE_IS_CONST: () = {
+    let _ = EdfNode::new();
+    let _ = EdfTree::new();
+    let _ = EdfQueue::new();
+};
+
+#[test]
+fn c_layout() {
+    let w = size_of::<usize>();
+    assert_eq!(size_of::<EdfKey>(), 16);
+    assert_eq!(size_of::<EdfNode>(), 3 * w + 8 + 16);
+    assert_eq!(size_of::<EdfTree>(), 2 * w + 8);
+    assert_eq!(size_of::<EdfQueue>(), 2 * w + 16);
+    assert_eq!(size_of::<CasioParams>(), 24);
+    assert_eq!(align_of::<EdfNode>(), align_of::<u64>().max(w));
+}
+
+/// Key ordering: deadline first, then seq.
+#[test]
+fn key_order() {
+    assert!(EdfKey::new(1, 9) < EdfKey::new(2, 0));
+    assert!(EdfKey::new(2, 0) < EdfKey::new(2, 1));
+    assert_eq!(
+        EdfKey::new(3, 3),
+        EdfKey {
+            deadline: 3,
+            seq: 3
+        }
+    );
+}
+
+/// A small EDF simulation driven by the queue and the job functions: a
+/// task set with utilisation <= 1 and implicit deadlines never misses a
+/// deadline, and `should_preempt` agrees with the queue's choice.
+#[test]
+fn edf_simulation_meets_deadlines() {
+    const Q: u64 = 1_000; // scheduling quantum, ns
+    let specs = [
+        (30_000u64, 100_000u64),
+        (50_000, 200_000),
+        (100_000, 400_000),
+        (60_000, 300_000),
+        (20_000, 400_000),
+    ];
+    // Utilisation: 0.3 + 0.25 + 0.25 + 0.2 + 0.05 = 1.05 > 1 -> drop the last.
+    let specs = &specs[..4];
+    let params: Vec<CasioParams> = specs
+        .iter()
+        .map(|&(r, p)| CasioParams::from_attr(r, p, 0).unwrap())
+        .collect();
+    assert!(params.iter().all(|p| p.deadline == p.period));
+    let nodes: Vec<EdfNode> = specs.iter().map(|_| EdfNode::new()).collect();
+    let node_of = |i: usize| NonNull::from(&nodes[i]);
+    let task_of = |n: NonNull<EdfNode>| nodes.iter().position(|m| NonNull::from(m) == n).unwrap();
+    let mut abs = vec![0u64; specs.len()];
+    let mut remaining = vec![0u64; specs.len()];
+    let mut next_release = vec![0u64; specs.len()];
+    let mut q = EdfQueue::new();
+    let mut running: Option<usize> = None;
+    let mut completed = 0;
+    let mut preemptions = 0;
+    let mut now = 0;
+    while now < 12_000_000 {
+        for i in 0..specs.len() {
+            if next_release[i] == now {
+                assert_eq!(remaining[i], 0, "task {} missed its deadline", i);
+                abs[i] = deadline_on_wakeup(now, abs[i], &params[i]);
+                assert_eq!(abs[i], job_deadline(now, &params[i]));
+                remaining[i] = params[i].runtime;
+                next_release[i] = now + params[i].period;
+                let curr_key = running.map(|r| nodes[r].key());
+                // SAFETY: the node is unlinked; `nodes` outlives `q`'s use.
+                unsafe { q.enqueue(node_of(i), abs[i]) };
+                if let Some(ck) = curr_key {
+                    let pre = should_preempt(ck, nodes[i].key());
+                    let r = running.unwrap();
+                    assert_eq!(pre, q.earliest() == Some(node_of(i)) && r != i);
+                    if pre {
+                        preemptions += 1;
+                    }
+                }
+            }
+        }
+        assert!(q.tree.check().is_ok());
+        running = q.earliest().map(task_of);
+        if let Some(i) = running {
+            remaining[i] -= Q;
+            if remaining[i] == 0 {
+                assert!(now + Q <= abs[i], "task {} finished late", i);
+                // SAFETY: the node is queued in `q`.
+                unsafe { q.dequeue(node_of(i)) };
+                completed += 1;
+                running = None;
+            }
+        }
+        now += Q;
+    }
+    assert!(completed > 100, "{}", completed);
+    assert!(preemptions > 0);
+    while let Some(n) = q.earliest() {
+        // SAFETY: queued in `q`.
+        unsafe { q.dequeue(n) };
+    }
+}
+
+/// Yield-driven periodic task: every job ends with sched_yield and the next
+/// deadline lands one period later.
+#[test]
+fn yield_sequence() {
+    let p = CasioParams::from_attr(10_000, 500_000, 1_000_000).unwrap();
+    let mut abs = deadline_on_wakeup(0, 0, &p);
+    assert_eq!(abs, 500_000);
+    for k in 1..100u64 {
+        let now = abs - 400_000; // finished early in each job
+        abs = deadline_after_yield(now, abs, &p);
+        assert_eq!(abs, k * 1_000_000 + 500_000);
+    }
+}
