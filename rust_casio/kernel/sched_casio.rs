@@ -1,0 +1,597 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! CASIO: an earliest-deadline-first scheduling class.
+//!
+//! This is the kernel glue. It implements the `sched_class` callbacks
+//! that `kernel/sched/casio.c` places in the class array, and defines the
+//! state CASIO keeps in `task_struct` and `struct rq`. Every decision comes
+//! from the pure EDF core in [`edf`]; every `unsafe` block that touches the
+//! scheduler's data is here.
+//!
+//! Context: the callbacks run with the runqueue lock held and interrupts
+//! off, unless their comment says otherwise. Nothing here sleeps or
+//! allocates: the queue is intrusive, its links live in the task.
+
+use core::ffi::c_int;
+use core::marker::PhantomData;
+use core::ptr::{self, NonNull};
+use kernel::bindings;
+
+pub mod edf;
+
+use edf::{job, CasioParams, EdfNode, EdfQueue};
+
+/// Per-task CASIO state, embedded in `task_struct` as `casio`.
+#[repr(C)]
+pub struct SchedCasioEntity {
+    /// Link in the EDF queue of the task's CPU. It is the first field, so
+    /// a pointer to the node is a pointer to the entity.
+    pub node: EdfNode,
+    /// Relative runtime, deadline and period, in nanoseconds.
+    pub params: CasioParams,
+    /// Absolute deadline of the current job on the rq clock; 0 until the
+    /// first job is released.
+    pub abs_deadline: u64,
+    /// Free tag from `struct sched_casio_param`.
+    pub casio_id: u32,
+}
+
+/// Per-CPU CASIO state, embedded in `struct rq` as `casio`.
+#[repr(C)]
+pub struct CasioRq {
+    /// Queued CASIO tasks of this CPU, the running one included, ordered
+    /// by absolute deadline.
+    pub queue: EdfQueue,
+}
+
+// The C view of both types is generated from the definitions above, and
+// bindgen reads it back; they must agree.
+const _: () = assert!(
+    core::mem::size_of::<bindings::sched_casio_entity>() == core::mem::size_of::<SchedCasioEntity>()
+        && core::mem::align_of::<bindings::sched_casio_entity>()
+            == core::mem::align_of::<SchedCasioEntity>()
+        && core::mem::size_of::<bindings::casio_rq>() == core::mem::size_of::<CasioRq>()
+        && core::mem::align_of::<bindings::casio_rq>() == core::mem::align_of::<CasioRq>()
+);
+
+/// A runqueue whose lock is held.
+///
+/// # Invariants
+///
+/// `ptr` points to a valid `struct rq` whose lock the caller holds for `'a`.
+struct Rq<'a> {
+    ptr: NonNull<bindings::rq>,
+    _lock: PhantomData<&'a mut bindings::rq>,
+}
+
+impl<'a> Rq<'a> {
+    /// # Safety
+    ///
+    /// `rq` points to a valid runqueue whose lock is held for `'a`.
+    unsafe fn from_raw(rq: *mut bindings::rq) -> Self {
+        // INVARIANT: guaranteed by the caller; the scheduler core passes its
+        // locked runqueue to every class callback.
+        Rq {
+            // SAFETY: the caller passes a valid, hence non-null, runqueue.
+            ptr: unsafe { NonNull::new_unchecked(rq) },
+            _lock: PhantomData,
+        }
+    }
+
+    fn as_ptr(&self) -> *mut bindings::rq {
+        self.ptr.as_ptr()
+    }
+
+    /// The rq clock, the time base of CASIO deadlines.
+    fn clock(&self) -> u64 {
+        // SAFETY: the type invariant says the rq is valid and locked.
+        unsafe { bindings::rq_clock(self.as_ptr()) }
+    }
+
+    /// The rq task clock, which excludes IRQ time, for runtime accounting.
+    fn clock_task(&self) -> u64 {
+        // SAFETY: the type invariant says the rq is valid and locked.
+        unsafe { bindings::rq_clock_task(self.as_ptr()) }
+    }
+
+    fn curr(&self) -> *mut bindings::task_struct {
+        // SAFETY: the rq is valid; `curr` only changes under its lock.
+        unsafe { (*self.as_ptr()).curr }
+    }
+
+    fn queue(&mut self) -> &mut EdfQueue {
+        // SAFETY: the rq is valid and locked, so nothing else accesses its
+        // CASIO state while `self` is borrowed; `CasioRq` is the type that
+        // `rq->casio` was generated from (see the assertion above).
+        unsafe { &mut (*(ptr::addr_of_mut!((*self.as_ptr()).casio) as *mut CasioRq)).queue }
+    }
+
+    fn resched_curr(&self) {
+        // SAFETY: the rq is valid and locked, as `resched_curr()` requires.
+        unsafe { bindings::resched_curr(self.as_ptr()) }
+    }
+
+    fn add_nr_running(&self) {
+        // SAFETY: the rq is valid and locked.
+        unsafe { bindings::add_nr_running(self.as_ptr(), 1) }
+    }
+
+    fn sub_nr_running(&self) {
+        // SAFETY: the rq is valid and locked.
+        unsafe { bindings::sub_nr_running(self.as_ptr(), 1) }
+    }
+
+    /// Whether a class above CASIO has work on this CPU.
+    fn higher_class_runnable(&self) -> bool {
+        let rq = self.as_ptr();
+        // SAFETY: the rq is valid and locked; `stop` is either null or the
+        // CPU's stopper task, which lives as long as the CPU.
+        unsafe {
+            let stop = (*rq).stop;
+            (*rq).dl.dl_nr_running > 0 || (!stop.is_null() && on_rq_queued(stop))
+        }
+    }
+}
+
+/// The CASIO entity of `p`.
+///
+/// # Safety
+///
+/// `p` points to a valid task.
+unsafe fn entity(p: *mut bindings::task_struct) -> *mut SchedCasioEntity {
+    // SAFETY: `p` is valid; `SchedCasioEntity` is the type `task->casio`
+    // was generated from.
+    unsafe { ptr::addr_of_mut!((*p).casio) as *mut SchedCasioEntity }
+}
+
+/// The task whose CASIO entity holds `node`.
+///
+/// # Safety
+///
+/// `node` is the `casio.node` field of a valid task.
+unsafe fn task_of(node: NonNull<EdfNode>) -> *mut bindings::task_struct {
+    // SAFETY: only addresses inside the static `init_task` are taken,
+    // nothing is read; this is `offsetof(struct task_struct, casio)`, and
+    // the node sits at offset 0 of the entity.
+    let offset = unsafe {
+        (ptr::addr_of!(bindings::init_task.casio) as usize)
+            .wrapping_sub(ptr::addr_of!(bindings::init_task) as usize)
+    };
+    // SAFETY: the caller guarantees `node` lies `offset` bytes into a task.
+    unsafe { (node.as_ptr() as *mut u8).sub(offset) as *mut bindings::task_struct }
+}
+
+/// # Safety
+///
+/// `p` points to a valid task.
+unsafe fn on_rq_queued(p: *mut bindings::task_struct) -> bool {
+    // SAFETY: `p` is valid.
+    unsafe { (*p).on_rq == bindings::TASK_ON_RQ_QUEUED as c_int }
+}
+
+/// # Safety
+///
+/// `p` points to a valid task.
+unsafe fn is_casio_task(p: *mut bindings::task_struct) -> bool {
+    // SAFETY: `p` is valid; only the address of the class is taken.
+    unsafe { ptr::eq((*p).sched_class, ptr::addr_of!(bindings::casio_sched_class)) }
+}
+
+/// Charges the running task for the time since it was last charged.
+fn update_curr(rq: &Rq<'_>) {
+    let curr = rq.curr();
+    // SAFETY: `rq->curr` is valid while the rq is locked.
+    if unsafe { !is_casio_task(curr) } {
+        return;
+    }
+    let now = rq.clock_task();
+    // SAFETY: as above; `se.exec_start` is only written under the rq lock.
+    let delta = now.wrapping_sub(unsafe { (*curr).se.exec_start }) as i64;
+    if delta <= 0 {
+        return;
+    }
+    // SAFETY: `curr` is the running task of the locked rq.
+    unsafe { bindings::update_current_exec_runtime(curr, now, delta as u64) };
+}
+
+/// Reschedules if `p`, queued on `rq`, should run instead of what runs now,
+/// or if `p` runs but is no longer the earliest.
+///
+/// # Safety
+///
+/// `p` is a valid CASIO task of `rq`.
+unsafe fn resched_if_preempted(rq: &mut Rq<'_>, p: *mut bindings::task_struct) {
+    // SAFETY: `p` is valid.
+    if unsafe { !on_rq_queued(p) } {
+        return;
+    }
+    if rq.curr() == p {
+        // SAFETY: `p` is queued, so its node is in this rq's queue.
+        let node = unsafe { NonNull::new_unchecked(ptr::addr_of_mut!((*entity(p)).node)) };
+        if rq.queue().earliest() != Some(node) {
+            rq.resched_curr();
+        }
+    } else {
+        // SAFETY: the rq is locked and `p` is queued on it.
+        unsafe { bindings::check_preempt_curr(rq.as_ptr(), p, 0) };
+    }
+}
+
+/// `enqueue_task`: `p` becomes ready on `rq`.
+///
+/// A waking task keeps its job if the job's deadline is still ahead, and
+/// starts a new one otherwise; a task without a job gets its first.
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked and `p` a task of the
+/// CASIO class that is not queued.
+#[no_mangle]
+pub unsafe extern "C" fn casio_enqueue_task(
+    rq: *mut bindings::rq,
+    p: *mut bindings::task_struct,
+    flags: c_int,
+) {
+    // SAFETY: the core passes its locked runqueue.
+    let mut rq = unsafe { Rq::from_raw(rq) };
+    // SAFETY: `p` is a valid task; its entity is only touched under the
+    // rq lock, which is held.
+    let se = unsafe { &mut *entity(p) };
+    if (flags as u32 & bindings::ENQUEUE_WAKEUP) != 0 || se.abs_deadline == 0 {
+        se.abs_deadline = job::deadline_on_wakeup(rq.clock(), se.abs_deadline, &se.params);
+    }
+    if se.node.is_linked() {
+        return;
+    }
+    let deadline = se.abs_deadline;
+    // SAFETY: the node is unlinked and lives in `p`, which stays valid
+    // while queued: a task is dequeued before it is freed.
+    unsafe { rq.queue().enqueue(NonNull::from(&mut se.node), deadline) };
+    rq.add_nr_running();
+}
+
+/// `dequeue_task`: `p` leaves `rq`, to sleep, migrate or change class.
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked and `p` a CASIO task of it.
+#[no_mangle]
+pub unsafe extern "C" fn casio_dequeue_task(
+    rq: *mut bindings::rq,
+    p: *mut bindings::task_struct,
+    _flags: c_int,
+) {
+    // SAFETY: the core passes its locked runqueue.
+    let mut rq = unsafe { Rq::from_raw(rq) };
+    update_curr(&rq);
+    // SAFETY: `p` is valid and its entity is protected by the rq lock.
+    let se = unsafe { &mut *entity(p) };
+    if !se.node.is_linked() {
+        return;
+    }
+    // SAFETY: a linked node of a task on this rq is in this rq's queue.
+    unsafe { rq.queue().dequeue(NonNull::from(&mut se.node)) };
+    rq.sub_nr_running();
+}
+
+/// `yield_task`: `sched_yield()` ends the running task's job; it queues
+/// again behind the deadline of its next job.
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked and a CASIO task running.
+#[no_mangle]
+pub unsafe extern "C" fn casio_yield_task(rq: *mut bindings::rq) {
+    // SAFETY: the core passes its locked runqueue.
+    let mut rq = unsafe { Rq::from_raw(rq) };
+    // The yield path does not update the clock; charge the job first.
+    // SAFETY: the rq is locked.
+    unsafe { bindings::update_rq_clock(rq.as_ptr()) };
+    update_curr(&rq);
+    let curr = rq.curr();
+    // SAFETY: `curr` is valid while the rq is locked.
+    let se = unsafe { &mut *entity(curr) };
+    let next = job::deadline_after_yield(rq.clock(), se.abs_deadline, &se.params);
+    let node = NonNull::from(&mut se.node);
+    if se.node.is_linked() {
+        // SAFETY: the running task is queued on this rq.
+        unsafe {
+            rq.queue().dequeue(node);
+            rq.queue().enqueue(node, next);
+        }
+    }
+    se.abs_deadline = next;
+    // SAFETY: the rq is locked; the clock was just updated.
+    unsafe { (*rq.as_ptr()).clock_update_flags |= bindings::RQCF_REQ_SKIP as u32 };
+}
+
+/// `check_preempt_curr`: `p` woke up while a CASIO task runs.
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked, `p` and `rq->curr` CASIO tasks.
+#[no_mangle]
+pub unsafe extern "C" fn casio_check_preempt_curr(
+    rq: *mut bindings::rq,
+    p: *mut bindings::task_struct,
+    _flags: c_int,
+) {
+    // SAFETY: the core passes its locked runqueue.
+    let rq = unsafe { Rq::from_raw(rq) };
+    // SAFETY: both tasks are valid and their entities are rq-protected.
+    let (curr, new) = unsafe { (&(*entity(rq.curr())).node, &(*entity(p)).node) };
+    if !curr.is_linked() || job::should_preempt(curr.key(), new.key()) {
+        rq.resched_curr();
+    }
+}
+
+/// `pick_task`: the earliest-deadline task of `rq`, not yet made current.
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked.
+#[no_mangle]
+pub unsafe extern "C" fn casio_pick_task(rq: *mut bindings::rq) -> *mut bindings::task_struct {
+    // SAFETY: the core passes its locked runqueue.
+    let mut rq = unsafe { Rq::from_raw(rq) };
+    match rq.queue().earliest() {
+        // SAFETY: every node in the queue is the node of a queued task.
+        Some(node) => unsafe { task_of(node) },
+        None => ptr::null_mut(),
+    }
+}
+
+/// `set_next_task`: `p` becomes the running task of `rq`.
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked and `p` a CASIO task of it.
+#[no_mangle]
+pub unsafe extern "C" fn casio_set_next_task(
+    rq: *mut bindings::rq,
+    p: *mut bindings::task_struct,
+    _first: bool,
+) {
+    // SAFETY: the core passes its locked runqueue.
+    let rq = unsafe { Rq::from_raw(rq) };
+    // SAFETY: `p` is valid; `se.exec_start` is written under the rq lock.
+    unsafe { (*p).se.exec_start = rq.clock_task() };
+}
+
+/// `pick_next_task`: picks and starts the earliest-deadline task.
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked.
+#[no_mangle]
+pub unsafe extern "C" fn casio_pick_next_task(
+    rq: *mut bindings::rq,
+) -> *mut bindings::task_struct {
+    // SAFETY: forwarded from the caller.
+    let p = unsafe { casio_pick_task(rq) };
+    if !p.is_null() {
+        // SAFETY: forwarded from the caller; `p` is a queued CASIO task.
+        unsafe { casio_set_next_task(rq, p, true) };
+    }
+    p
+}
+
+/// `put_prev_task`: `p` stops running; it stays queued if still ready.
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked and `p` its current task.
+#[no_mangle]
+pub unsafe extern "C" fn casio_put_prev_task(rq: *mut bindings::rq, _p: *mut bindings::task_struct) {
+    // SAFETY: the core passes its locked runqueue.
+    let rq = unsafe { Rq::from_raw(rq) };
+    update_curr(&rq);
+}
+
+/// `balance`: tells the core whether this CPU has work at or above CASIO,
+/// so that lower classes need not pull any.
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked.
+#[no_mangle]
+pub unsafe extern "C" fn casio_balance(
+    rq: *mut bindings::rq,
+    _prev: *mut bindings::task_struct,
+    _rf: *mut bindings::rq_flags,
+) -> c_int {
+    // SAFETY: the core passes its locked runqueue.
+    let mut rq = unsafe { Rq::from_raw(rq) };
+    (rq.higher_class_runnable() || !rq.queue().is_empty()) as c_int
+}
+
+/// `select_task_rq`: a waking or forked CASIO task stays on its CPU.
+///
+/// Runs with `p->pi_lock` held and no rq lock; it reads nothing.
+#[no_mangle]
+pub extern "C" fn casio_select_task_rq(
+    _p: *mut bindings::task_struct,
+    cpu: c_int,
+    _flags: c_int,
+) -> c_int {
+    cpu
+}
+
+/// `task_tick`: charges the running task on every tick.
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked.
+#[no_mangle]
+pub unsafe extern "C" fn casio_task_tick(
+    rq: *mut bindings::rq,
+    _p: *mut bindings::task_struct,
+    _queued: c_int,
+) {
+    // SAFETY: the core passes its locked runqueue.
+    let rq = unsafe { Rq::from_raw(rq) };
+    update_curr(&rq);
+}
+
+/// `update_curr`: charges the running task, for readers of its runtime.
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked.
+#[no_mangle]
+pub unsafe extern "C" fn casio_update_curr(rq: *mut bindings::rq) {
+    // SAFETY: the core passes its locked runqueue.
+    let rq = unsafe { Rq::from_raw(rq) };
+    update_curr(&rq);
+}
+
+/// `switched_to`: `p` just became a CASIO task.
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked, `p` a CASIO task of it.
+#[no_mangle]
+pub unsafe extern "C" fn casio_switched_to(rq: *mut bindings::rq, p: *mut bindings::task_struct) {
+    // SAFETY: the core passes its locked runqueue.
+    let mut rq = unsafe { Rq::from_raw(rq) };
+    // SAFETY: forwarded from the caller.
+    unsafe { resched_if_preempted(&mut rq, p) };
+}
+
+/// `prio_changed`: the parameters, and so the deadline, of `p` changed.
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked, `p` a CASIO task of it.
+#[no_mangle]
+pub unsafe extern "C" fn casio_prio_changed(
+    rq: *mut bindings::rq,
+    p: *mut bindings::task_struct,
+    _oldprio: c_int,
+) {
+    // SAFETY: the core passes its locked runqueue.
+    let mut rq = unsafe { Rq::from_raw(rq) };
+    // SAFETY: forwarded from the caller.
+    unsafe { resched_if_preempted(&mut rq, p) };
+}
+
+/// Sets up the CASIO state of a runqueue, at boot.
+///
+/// # Safety
+///
+/// `crq` points to the `casio` field of a runqueue nobody uses yet.
+#[no_mangle]
+pub unsafe extern "C" fn casio_init_rq(crq: *mut bindings::casio_rq) {
+    // SAFETY: the caller gives exclusive access to the field, whose type
+    // was generated from `CasioRq`.
+    unsafe { ptr::write(crq as *mut CasioRq, CasioRq { queue: EdfQueue::new() }) };
+}
+
+/// Resets the CASIO state that a new task copied from its parent: it is
+/// on no queue and has no job yet. Its parameters are inherited.
+///
+/// # Safety
+///
+/// `p` is a task being set up by `fork()`, not yet visible to anyone.
+#[no_mangle]
+pub unsafe extern "C" fn casio_fork_entity(p: *mut bindings::task_struct) {
+    // SAFETY: the caller gives exclusive access to `p`.
+    unsafe {
+        let se = entity(p);
+        ptr::write(ptr::addr_of_mut!((*se).node), EdfNode::new());
+        (*se).abs_deadline = 0;
+    }
+}
+
+/// The parameters `attr` asks for, or why they are invalid.
+///
+/// # Safety
+///
+/// `attr` points to a valid `struct sched_attr`.
+unsafe fn attr_params(attr: *const bindings::sched_attr) -> Result<CasioParams, edf::ParamError> {
+    // SAFETY: the caller passes a valid attr.
+    let attr = unsafe { &*attr };
+    CasioParams::from_attr(attr.sched_runtime, attr.sched_deadline, attr.sched_period)
+}
+
+/// Whether `attr` holds valid CASIO parameters: SCHED_DEADLINE's rules.
+///
+/// # Safety
+///
+/// `attr` points to a valid `struct sched_attr`. Any context.
+#[no_mangle]
+pub unsafe extern "C" fn casio_checkparam(attr: *const bindings::sched_attr) -> bool {
+    // SAFETY: forwarded from the caller.
+    unsafe { attr_params(attr) }.is_ok()
+}
+
+/// Whether `attr` would change the parameters of the CASIO task `p`.
+///
+/// # Safety
+///
+/// `p` and `attr` are valid; the rq lock of `p` is held.
+#[no_mangle]
+pub unsafe extern "C" fn casio_param_changed(
+    p: *mut bindings::task_struct,
+    attr: *const bindings::sched_attr,
+) -> bool {
+    // SAFETY: forwarded from the caller.
+    let new = unsafe { attr_params(attr) };
+    // SAFETY: `p` is valid and its entity is protected by the held rq lock.
+    let old = unsafe { (*entity(p)).params };
+    new != Ok(old)
+}
+
+/// Applies validated parameters to `p`. Its next enqueue releases a new job.
+///
+/// # Safety
+///
+/// `p` and `attr` are valid, `attr` passed [`casio_checkparam`], the rq
+/// lock of `p` is held and `p` is not queued.
+#[no_mangle]
+pub unsafe extern "C" fn casio_setparam(
+    p: *mut bindings::task_struct,
+    attr: *const bindings::sched_attr,
+) {
+    // SAFETY: forwarded from the caller.
+    let params = unsafe { attr_params(attr) };
+    // SAFETY: `p` is valid and its entity is protected by the held rq lock.
+    let se = unsafe { &mut *entity(p) };
+    if let Ok(params) = params {
+        se.params = params;
+    }
+    se.abs_deadline = 0;
+}
+
+/// Reports the parameters of the CASIO task `p` in `attr`.
+///
+/// # Safety
+///
+/// `p` and `attr` are valid; the caller holds a reference on `p`.
+#[no_mangle]
+pub unsafe extern "C" fn casio_getparam(
+    p: *mut bindings::task_struct,
+    attr: *mut bindings::sched_attr,
+) {
+    // SAFETY: `p` is valid. The parameters may change concurrently, as
+    // for SCHED_DEADLINE's getattr; a copy is taken.
+    let params = unsafe { ptr::read_volatile(ptr::addr_of!((*entity(p)).params)) };
+    // SAFETY: the caller passes a valid attr.
+    let attr = unsafe { &mut *attr };
+    attr.sched_priority = 0;
+    attr.sched_runtime = params.runtime;
+    attr.sched_deadline = params.deadline;
+    attr.sched_period = params.period;
+}
+
+/// Records the tag given with `struct sched_casio_param`.
+///
+/// # Safety
+///
+/// `p` is valid and the caller holds a reference on it. Process context,
+/// no lock: the tag is informational.
+#[no_mangle]
+pub unsafe extern "C" fn casio_set_id(p: *mut bindings::task_struct, casio_id: u32) {
+    // SAFETY: `p` is valid; a single aligned word is written.
+    unsafe { ptr::write_volatile(ptr::addr_of_mut!((*entity(p)).casio_id), casio_id) };
+}
