@@ -83,4 +83,12 @@ case "$mode" in
 tests) judge_mode=tests ;;
 *) judge_mode=run ;;
 esac
-exec "$(dirname "$0")/judge-log.sh" "$CONSOLE_LOG" "$judge_mode"
+verdict=0
+"$(dirname "$0")/judge-log.sh" "$CONSOLE_LOG" "$judge_mode" || verdict=$?
+if [ "$rc" != 0 ]; then
+	# Even with a good result, a guest that does not leave QEMU by itself
+	# (hang at shutdown) or a QEMU error is a failure.
+	echo "casio-run: FAIL: QEMU did not exit cleanly (status $rc${QEMU_TIMEOUT:+, timeout ${QEMU_TIMEOUT}s}); console: $CONSOLE_LOG"
+	[ "$verdict" = 0 ] && verdict=1
+fi
+exit "$verdict"

@@ -133,7 +133,7 @@ if [ -s "$SERIES" ]; then
 		[ -n "$name" ] || continue
 		p=1
 		case "${opt:-}" in -p[0-9]*) p=${opt#-p} ;; esac
-		[ -f "$SERIES_DIR/$name" ] || die "patches/series lists '$name' but patches/$name does not exist"
+		[ -f "$SERIES_DIR/$name" ] || die "${SERIES#"$CASIO_ROOT"/} lists '$name' but $SERIES_DIR/$name does not exist"
 		patches+=("$name"); strips+=("$p")
 	done < <(sed -e 's/#.*//' "$SERIES")
 fi
@@ -165,7 +165,7 @@ apply_series() { # dir
 		if ! out=$(patch -d "$1" -p"${strips[$i]}" --forward --batch --fuzz="$PATCH_FUZZ" \
 			--no-backup-if-mismatch --reject-file=- <"$pf" 2>&1); then
 			printf '%s\n' "$out" >&2
-			die "patch ${patches[$i]} (#$((i + 1)) in patches/series) does not apply to linux $version"
+			die "patch ${patches[$i]} (#$((i + 1)) in ${SERIES#"$CASIO_ROOT"/}) does not apply to linux $version"
 		fi
 		printf '%s\n' "$out" >>"$LOGF"
 		if grep -q '^Hunk .* succeeded at .*fuzz' <<<"$out"; then
@@ -299,13 +299,20 @@ fi
 # ---- 4. build ----------------------------------------------------------------------------------
 BZ="$BUILD/arch/x86/boot/bzImage"
 before=$(stat -c %Y.%s "$BZ" 2>/dev/null || echo none)
+ccache_counts() { # "hits misses" of our ccache dir
+	ccache --print-stats 2>/dev/null | awk -F'\t' '
+		/^(direct|preprocessed)_cache_hit\t/ { h += $2 } /^cache_miss\t/ { m += $2 }
+		END { print h + 0, m + 0 }'
+}
+[ -n "${CCACHE_DIR:-}" ] && read -r cc_h0 cc_m0 < <(ccache_counts)
 run_step "make LLVM=1 -j$JOBS bzImage ($flavor)" "$LOGF" "${MK[@]}" -j"$JOBS" bzImage ||
 	die "kernel build failed (full log: $LOGF)"
 [ -f "$BZ" ] || die "build finished but $BZ is missing"
 after=$(stat -c %Y.%s "$BZ")
 [ "$before" = "$after" ] && log "bzImage up to date (nothing rebuilt)"
-if [ "${CCACHE_DIR:-}" ]; then
-	log "ccache: $(ccache --print-stats 2>/dev/null | awk -F'\t' '/^direct_cache_hit|^preprocessed_cache_hit|^cache_miss/{printf "%s=%s ", $1, $2}')"
+if [ -n "${CCACHE_DIR:-}" ]; then
+	read -r cc_h1 cc_m1 < <(ccache_counts)
+	log "ccache (this build): $((cc_h1 - cc_h0)) hits, $((cc_m1 - cc_m0)) misses ($CCACHE_DIR)"
 fi
 ln -sfn "$BZ" "$CASIO_CACHE/bzImage.$flavor"
 ln -sfn "$BZ" "$CASIO_CACHE/bzImage"

@@ -31,14 +31,16 @@ run_step() {
 	printf '\n===== %s: %s\n===== %s\n' "$(date -u +%FT%TZ)" "$desc" "$*" >>"$logf"
 	"$@" >>"$logf" 2>&1 &
 	pid=$!
+	# The ticker's sleep must not hold our stdout (a pipe reader would wait
+	# for it) nor the caller's lock fd 9.
 	(
-		while sleep "$every"; do
+		while sleep "$every" </dev/null >/dev/null 2>&1 9>&-; do
 			kill -0 "$pid" 2>/dev/null || exit 0
 			last=$(tail -n 1 "$logf" 2>/dev/null | cut -c1-100)
 			printf '[%s]   ... %s: %s elapsed | %s\n' "$_casio_tag" "$desc" \
 				"$(elapsed $((SECONDS - t0)))" "$last"
 		done
-	) &
+	) 9>&- &
 	ticker=$!
 	wait "$pid" || rc=$?
 	kill "$ticker" 2>/dev/null; wait "$ticker" 2>/dev/null || true
