@@ -47,7 +47,8 @@ pub struct CasioRq {
 // The C view of both types is generated from the definitions above, and
 // bindgen reads it back; they must agree.
 const _: () = assert!(
-    core::mem::size_of::<bindings::sched_casio_entity>() == core::mem::size_of::<SchedCasioEntity>()
+    core::mem::size_of::<bindings::sched_casio_entity>()
+        == core::mem::size_of::<SchedCasioEntity>()
         && core::mem::align_of::<bindings::sched_casio_entity>()
             == core::mem::align_of::<SchedCasioEntity>()
         && core::mem::size_of::<bindings::casio_rq>() == core::mem::size_of::<CasioRq>()
@@ -364,9 +365,7 @@ pub unsafe extern "C" fn casio_set_next_task(
 ///
 /// Called by the scheduler core with `rq` locked.
 #[no_mangle]
-pub unsafe extern "C" fn casio_pick_next_task(
-    rq: *mut bindings::rq,
-) -> *mut bindings::task_struct {
+pub unsafe extern "C" fn casio_pick_next_task(rq: *mut bindings::rq) -> *mut bindings::task_struct {
     // SAFETY: forwarded from the caller.
     let p = unsafe { casio_pick_task(rq) };
     if !p.is_null() {
@@ -382,7 +381,10 @@ pub unsafe extern "C" fn casio_pick_next_task(
 ///
 /// Called by the scheduler core with `rq` locked and `p` its current task.
 #[no_mangle]
-pub unsafe extern "C" fn casio_put_prev_task(rq: *mut bindings::rq, _p: *mut bindings::task_struct) {
+pub unsafe extern "C" fn casio_put_prev_task(
+    rq: *mut bindings::rq,
+    _p: *mut bindings::task_struct,
+) {
     // SAFETY: the core passes its locked runqueue.
     let rq = unsafe { Rq::from_raw(rq) };
     update_curr(&rq);
@@ -484,7 +486,14 @@ pub unsafe extern "C" fn casio_prio_changed(
 pub unsafe extern "C" fn casio_init_rq(crq: *mut bindings::casio_rq) {
     // SAFETY: the caller gives exclusive access to the field, whose type
     // was generated from `CasioRq`.
-    unsafe { ptr::write(crq as *mut CasioRq, CasioRq { queue: EdfQueue::new() }) };
+    unsafe {
+        ptr::write(
+            crq as *mut CasioRq,
+            CasioRq {
+                queue: EdfQueue::new(),
+            },
+        )
+    };
 }
 
 /// Resets the CASIO state that a new task copied from its parent: it is

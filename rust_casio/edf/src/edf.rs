@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0
+
 //! EDF (earliest deadline first) core: the run-queue tree, task parameter
 //! validation and job deadline arithmetic.
 //!

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0
+
 //! Pure EDF core of the CASIO real-time scheduling class.
 //!
 //! This crate is `no_std`, has no dependencies and never allocates. It is

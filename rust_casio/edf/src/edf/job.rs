@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0
+
 //! Job deadline arithmetic and scheduling decisions.
 //!
 //! All functions are pure and work on `u64` nanosecond timestamps with

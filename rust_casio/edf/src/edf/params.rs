@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0
+
 //! Validation of CASIO task parameters, following SCHED_DEADLINE's rules.
 
 /// Relative parameters of a CASIO task in nanoseconds.

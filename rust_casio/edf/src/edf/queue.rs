@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0
+
 //! EDF run queue: an [`EdfTree`] plus a FIFO sequence counter.
 
 use core::ptr::NonNull;

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-2.0
+
 //! Intrusive red-black tree of [`EdfNode`]s ordered by [`EdfKey`].
 //!
 //! The tree never allocates: callers embed an [`EdfNode`] in their own
