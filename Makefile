@@ -20,7 +20,7 @@ export PATH := $(CARGO_HOME)/bin:$(PATH)
 DEBUG ?=
 RUN_DEBUG  := $(if $(DEBUG),$(DEBUG),0)
 TEST_DEBUG := $(if $(DEBUG),$(DEBUG),1)
-flavor = $(if $(filter 1 y yes on true,$(1)),debug,base)
+casio_flavor = $(if $(filter 1 y yes on true,$(1)),debug,base)
 
 # Host-side crates whose `cargo test` belongs to `make test` (each only if present).
 HOST_CRATES := rust_casio/edf tools/casio-abi tests/guest
@@ -57,13 +57,13 @@ run:
 	$(MAKE) setup
 	DEBUG=$(RUN_DEBUG) scripts/build-kernel.sh
 	$(MAKE) initramfs
-	BZIMAGE=$(CASIO_CACHE)/bzImage.$(call flavor,$(RUN_DEBUG)) qemu/run.sh demo
+	BZIMAGE=$(CASIO_CACHE)/bzImage.$(call casio_flavor,$(RUN_DEBUG)) qemu/run.sh demo
 
 shell:
 	$(MAKE) setup
 	DEBUG=$(RUN_DEBUG) scripts/build-kernel.sh
 	$(MAKE) initramfs
-	BZIMAGE=$(CASIO_CACHE)/bzImage.$(call flavor,$(RUN_DEBUG)) qemu/run.sh shell
+	BZIMAGE=$(CASIO_CACHE)/bzImage.$(call casio_flavor,$(RUN_DEBUG)) qemu/run.sh shell
 
 judge-selftest:
 	qemu/test-judge.sh
@@ -79,14 +79,14 @@ host-test: judge-selftest
 	else echo "== scripts/check-series.sh: not present, skipped"; fi
 
 boot-tests:
-	BZIMAGE=$(CASIO_CACHE)/bzImage.$(call flavor,$(TEST_DEBUG)) qemu/run.sh tests
+	BZIMAGE=$(CASIO_CACHE)/bzImage.$(call casio_flavor,$(TEST_DEBUG)) qemu/run.sh tests
 
 test:
 	$(MAKE) setup
 	$(MAKE) host-test
 	DEBUG=$(TEST_DEBUG) scripts/build-kernel.sh
 	$(MAKE) initramfs
-	BZIMAGE=$(CASIO_CACHE)/bzImage.$(call flavor,$(TEST_DEBUG)) qemu/run.sh tests
+	BZIMAGE=$(CASIO_CACHE)/bzImage.$(call casio_flavor,$(TEST_DEBUG)) qemu/run.sh tests
 
 # Build outputs of the checkout and the small artefacts in the cache.
 clean:
