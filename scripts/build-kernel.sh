@@ -165,6 +165,9 @@ apply_series() { # dir
 		if ! out=$(patch -d "$1" -p"${strips[$i]}" --forward --batch --fuzz="$PATCH_FUZZ" \
 			--no-backup-if-mismatch --reject-file=- <"$pf" 2>&1); then
 			printf '%s\n' "$out" >&2
+			if grep -q 'Reversed (or previously applied) patch detected' <<<"$out"; then
+				echo "[kernel] hint: the base tree already contains this change: KERNEL_SRC/KERNEL_TARBALL must be an unpatched 6.1.y tree" >&2
+			fi
 			die "patch ${patches[$i]} (#$((i + 1)) in ${SERIES#"$CASIO_ROOT"/}) does not apply to linux $version"
 		fi
 		printf '%s\n' "$out" >>"$LOGF"
