@@ -28,7 +28,10 @@ DEFINE_SCHED_CLASS(casio) = {
 
 	.task_tick		= casio_task_tick,
 
+	.task_dead		= casio_task_dead,
+
 	.prio_changed		= casio_prio_changed,
+	.switched_from		= casio_switched_from,
 	.switched_to		= casio_switched_to,
 
 	.update_curr		= casio_update_curr,

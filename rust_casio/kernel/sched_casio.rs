@@ -19,7 +19,7 @@ use kernel::bindings;
 
 pub mod edf;
 
-use edf::{job, CasioParams, EdfNode, EdfQueue};
+use edf::{job, CasioParams, EdfNode, EdfQueue, Job, JobStats};
 
 /// Per-task CASIO state, embedded in `task_struct` as `casio`.
 #[repr(C)]
@@ -29,11 +29,33 @@ pub struct SchedCasioEntity {
     pub node: EdfNode,
     /// Relative runtime, deadline and period, in nanoseconds.
     pub params: CasioParams,
-    /// Absolute deadline of the current job on the rq clock; 0 until the
-    /// first job is released.
-    pub abs_deadline: u64,
+    /// The current job, on the rq clock.
+    pub job: Job,
+    /// Job statistics since the parameters were last set.
+    pub stats: JobStats,
+    /// Fires at the deadline of the current job, to count a miss, or at
+    /// the next release while the task waits for it.
+    pub timer: bindings::hrtimer,
     /// Free tag from `struct sched_casio_param`.
     pub casio_id: u32,
+    /// 1 while the task waits for its next release: it is then on the
+    /// runqueue for the core, but not in the EDF queue nor in nr_running.
+    pub waiting_release: u32,
+}
+
+/// What `/proc/PID/sched_casio` shows of a task.
+#[repr(C)]
+pub struct CasioTaskInfo {
+    /// Relative runtime, deadline and period, in nanoseconds.
+    pub params: CasioParams,
+    /// The current job.
+    pub job: Job,
+    /// Job statistics since the parameters were last set.
+    pub stats: JobStats,
+    /// Free tag from `struct sched_casio_param`.
+    pub casio_id: u32,
+    /// 1 while the task waits for its next release.
+    pub waiting_release: u32,
 }
 
 /// Per-CPU CASIO state, embedded in `struct rq` as `casio`.
@@ -42,6 +64,8 @@ pub struct CasioRq {
     /// Queued CASIO tasks of this CPU, the running one included, ordered
     /// by absolute deadline.
     pub queue: EdfQueue,
+    /// Job statistics of the CASIO tasks that ran on this CPU.
+    pub stats: JobStats,
 }
 
 // The C view of both types is generated from the definitions above, and
@@ -132,6 +156,29 @@ impl<'a> Rq<'a> {
             (*rq).dl.dl_nr_running > 0 || (!stop.is_null() && on_rq_queued(stop))
         }
     }
+
+    /// Adds to this CPU's totals what a task's statistics gained.
+    fn account(&mut self, before: &JobStats, after: &JobStats) {
+        // SAFETY: the rq is valid and locked, and `CasioRq` is the type
+        // `rq->casio` was generated from.
+        let total =
+            unsafe { &mut (*(ptr::addr_of_mut!((*self.as_ptr()).casio) as *mut CasioRq)).stats };
+        let gain = |a: u64, b: u64| b.wrapping_sub(a);
+        total.jobs_released = total
+            .jobs_released
+            .wrapping_add(gain(before.jobs_released, after.jobs_released));
+        total.jobs_completed = total
+            .jobs_completed
+            .wrapping_add(gain(before.jobs_completed, after.jobs_completed));
+        total.deadline_misses = total
+            .deadline_misses
+            .wrapping_add(gain(before.deadline_misses, after.deadline_misses));
+        total.total_exec_ns = total
+            .total_exec_ns
+            .wrapping_add(gain(before.total_exec_ns, after.total_exec_ns));
+        total.max_lateness_ns = core::cmp::max(total.max_lateness_ns, after.max_lateness_ns);
+        total.max_job_exec_ns = core::cmp::max(total.max_job_exec_ns, after.max_job_exec_ns);
+    }
 }
 
 /// The CASIO entity of `p`.
@@ -160,6 +207,155 @@ unsafe fn task_of(node: NonNull<EdfNode>) -> *mut bindings::task_struct {
     };
     // SAFETY: the caller guarantees `node` lies `offset` bytes into a task.
     unsafe { (node.as_ptr() as *mut u8).sub(offset) as *mut bindings::task_struct }
+}
+
+/// Queues `se` by the deadline of its job, counting it in nr_running.
+///
+/// # Safety
+///
+/// `se` is the entity of a task of `rq`, not in any queue.
+unsafe fn link(rq: &mut Rq<'_>, se: &mut SchedCasioEntity) {
+    let deadline = se.job.deadline;
+    // SAFETY: the node is unlinked and lives in its task, which stays valid
+    // while queued: a task is dequeued before it is freed.
+    unsafe { rq.queue().enqueue(NonNull::from(&mut se.node), deadline) };
+    rq.add_nr_running();
+}
+
+/// Takes `se` off the queue of `rq` if it is on it.
+///
+/// # Safety
+///
+/// `se` is the entity of a task of `rq`.
+unsafe fn unlink(rq: &mut Rq<'_>, se: &mut SchedCasioEntity) {
+    if se.node.is_linked() {
+        // SAFETY: a linked node of a task of this rq is in this rq's queue.
+        unsafe { rq.queue().dequeue(NonNull::from(&mut se.node)) };
+        rq.sub_nr_running();
+    }
+}
+
+/// Arms the timer of `p` to fire at `at` on the rq clock. An armed timer
+/// holds a reference on the task.
+///
+/// # Safety
+///
+/// `p` is a CASIO task of the locked `rq`.
+unsafe fn arm_timer(rq: &Rq<'_>, p: *mut bindings::task_struct, at: u64) {
+    // SAFETY: `p` is valid and its entity is protected by the rq lock.
+    let timer = unsafe { &mut (*entity(p)).timer };
+    // The timer runs on CLOCK_MONOTONIC, the deadlines on the rq clock.
+    // SAFETY: `ktime_get()` may be called in any context.
+    let offset = unsafe { bindings::ktime_get() }.wrapping_sub(rq.clock() as i64);
+    let expires = (at as i64).wrapping_add(offset);
+    if timer.state & bindings::HRTIMER_STATE_ENQUEUED as u8 == 0 {
+        // SAFETY: `p` is valid; the reference is dropped by the callback or
+        // by whoever cancels the timer.
+        unsafe { bindings::get_task_struct(p) };
+    }
+    // SAFETY: the timer was set up by `casio_fork_entity()`. Starting it
+    // never waits for a running callback, so holding the rq lock is fine.
+    unsafe {
+        bindings::hrtimer_start_range_ns(
+            timer,
+            expires,
+            0,
+            bindings::hrtimer_mode_HRTIMER_MODE_ABS_HARD,
+        )
+    };
+}
+
+/// Stops the timer of `p` unless its callback already runs, and forgets the
+/// current job: the next enqueue releases a new one.
+///
+/// # Safety
+///
+/// `p` is valid and its rq lock is held, or `p` is dead.
+unsafe fn reset_job(p: *mut bindings::task_struct) {
+    // SAFETY: `p` is valid; the caller serialises access to its entity.
+    let se = unsafe { &mut *entity(p) };
+    // SAFETY: the timer was set up by `casio_fork_entity()`; trying to
+    // cancel never waits, and a callback that already runs finds no job.
+    if unsafe { bindings::hrtimer_try_to_cancel(&mut se.timer) } == 1 {
+        // SAFETY: the cancelled timer held a reference, and so does the
+        // caller, so this is not the last one.
+        unsafe { bindings::put_task_struct(p) };
+    }
+    se.job = Job::default();
+    se.waiting_release = 0;
+}
+
+/// The task whose CASIO timer is `timer`.
+///
+/// # Safety
+///
+/// `timer` is the `casio.timer` field of a valid task.
+unsafe fn task_of_timer(timer: *mut bindings::hrtimer) -> *mut bindings::task_struct {
+    // SAFETY: only addresses inside the static `init_task` are taken.
+    let offset = unsafe {
+        (ptr::addr_of!(bindings::init_task.casio.timer) as usize)
+            .wrapping_sub(ptr::addr_of!(bindings::init_task) as usize)
+    };
+    // SAFETY: the caller guarantees `timer` lies `offset` bytes into a task.
+    unsafe { (timer as *mut u8).sub(offset) as *mut bindings::task_struct }
+}
+
+/// The CASIO timer: at a job's deadline it counts a miss if the job is
+/// still ready or running; at a release it queues the waiting task with
+/// its new job.
+///
+/// Runs in hard interrupt context, without the rq lock, which it takes.
+unsafe extern "C" fn casio_timer_fn(timer: *mut bindings::hrtimer) -> bindings::hrtimer_restart {
+    // SAFETY: CASIO arms only the `casio.timer` of tasks, and an armed
+    // timer holds a reference on its task, so `p` is valid.
+    let p = unsafe { task_of_timer(timer) };
+    let mut rf = bindings::rq_flags::default();
+    // SAFETY: `p` is valid; `task_rq_lock()` takes `p->pi_lock` and the
+    // lock of the rq `p` is on, with interrupts already off here.
+    let raw = unsafe { bindings::task_rq_lock(p, &mut rf) };
+    // SAFETY: the lock of `raw` is held until `task_rq_unlock()` below.
+    let mut rq = unsafe { Rq::from_raw(raw) };
+    // SAFETY: the rq is locked.
+    unsafe { bindings::update_rq_clock(rq.as_ptr()) };
+    // SAFETY: `p` is valid and a task of the locked rq.
+    if unsafe { is_casio_task(p) } {
+        // SAFETY: as above.
+        unsafe { timer_expired(&mut rq, p) };
+    }
+    // SAFETY: pairs with `task_rq_lock()` above.
+    unsafe { bindings::task_rq_unlock(raw, p, &mut rf) };
+    // SAFETY: drops the reference of this arming; if the callback armed
+    // the timer again, that arming took its own.
+    unsafe { bindings::put_task_struct(p) };
+    bindings::hrtimer_restart_HRTIMER_NORESTART
+}
+
+/// # Safety
+///
+/// `p` is a CASIO task of the locked `rq`.
+unsafe fn timer_expired(rq: &mut Rq<'_>, p: *mut bindings::task_struct) {
+    // SAFETY: `p` is valid and its entity is protected by the rq lock.
+    let se = unsafe { &mut *entity(p) };
+    let now = rq.clock();
+    let before = se.stats;
+    if se.waiting_release != 0 {
+        se.waiting_release = 0;
+        // SAFETY: `p` is valid.
+        let exec = unsafe { (*p).se.sum_exec_runtime };
+        se.job.release(&mut se.stats, now, exec, &se.params);
+        // SAFETY: `p` is a CASIO task of `rq`.
+        unsafe { arm_timer(rq, p, se.job.deadline) };
+        // SAFETY: `p` is valid.
+        if unsafe { on_rq_queued(p) } {
+            // SAFETY: a waiting task is not in the queue.
+            unsafe { link(rq, se) };
+            // SAFETY: the rq is locked and `p` is queued on it.
+            unsafe { bindings::check_preempt_curr(rq.as_ptr(), p, 0) };
+        }
+    } else if se.node.is_linked() {
+        se.job.deadline_reached(&mut se.stats, now);
+    }
+    rq.account(&before, &se.stats);
 }
 
 /// # Safety
@@ -221,7 +417,8 @@ unsafe fn resched_if_preempted(rq: &mut Rq<'_>, p: *mut bindings::task_struct) {
 /// `enqueue_task`: `p` becomes ready on `rq`.
 ///
 /// A waking task keeps its job if the job's deadline is still ahead, and
-/// starts a new one otherwise; a task without a job gets its first.
+/// starts a new one otherwise; a task without a job gets its first. A task
+/// waiting for its next release stays off the queue: the timer queues it.
 ///
 /// # Safety
 ///
@@ -238,17 +435,22 @@ pub unsafe extern "C" fn casio_enqueue_task(
     // SAFETY: `p` is a valid task; its entity is only touched under the
     // rq lock, which is held.
     let se = unsafe { &mut *entity(p) };
-    if (flags as u32 & bindings::ENQUEUE_WAKEUP) != 0 || se.abs_deadline == 0 {
-        se.abs_deadline = job::deadline_on_wakeup(rq.clock(), se.abs_deadline, &se.params);
-    }
-    if se.node.is_linked() {
+    if se.waiting_release != 0 || se.node.is_linked() {
         return;
     }
-    let deadline = se.abs_deadline;
-    // SAFETY: the node is unlinked and lives in `p`, which stays valid
-    // while queued: a task is dequeued before it is freed.
-    unsafe { rq.queue().enqueue(NonNull::from(&mut se.node), deadline) };
-    rq.add_nr_running();
+    if (flags as u32 & bindings::ENQUEUE_WAKEUP) != 0 || !se.job.released() {
+        let now = rq.clock();
+        // SAFETY: `p` is valid; its runtime is updated under the rq lock.
+        let exec = unsafe { (*p).se.sum_exec_runtime };
+        let before = se.stats;
+        if se.job.wake_up(&mut se.stats, now, exec, &se.params) {
+            // SAFETY: `p` is a CASIO task of the locked `rq`.
+            unsafe { arm_timer(&rq, p, se.job.deadline) };
+        }
+        rq.account(&before, &se.stats);
+    }
+    // SAFETY: `p` is not queued, as the core guarantees.
+    unsafe { link(&mut rq, se) };
 }
 
 /// `dequeue_task`: `p` leaves `rq`, to sleep, migrate or change class.
@@ -260,23 +462,24 @@ pub unsafe extern "C" fn casio_enqueue_task(
 pub unsafe extern "C" fn casio_dequeue_task(
     rq: *mut bindings::rq,
     p: *mut bindings::task_struct,
-    _flags: c_int,
+    flags: c_int,
 ) {
     // SAFETY: the core passes its locked runqueue.
     let mut rq = unsafe { Rq::from_raw(rq) };
     update_curr(&rq);
     // SAFETY: `p` is valid and its entity is protected by the rq lock.
     let se = unsafe { &mut *entity(p) };
-    if !se.node.is_linked() {
-        return;
+    if (flags as u32 & bindings::DEQUEUE_SLEEP) != 0 {
+        // A job that blocks past its deadline ended here.
+        se.job.last_block = rq.clock();
     }
-    // SAFETY: a linked node of a task on this rq is in this rq's queue.
-    unsafe { rq.queue().dequeue(NonNull::from(&mut se.node)) };
-    rq.sub_nr_running();
+    // SAFETY: `p` is a task of `rq`.
+    unsafe { unlink(&mut rq, se) };
 }
 
-/// `yield_task`: `sched_yield()` ends the running task's job; it queues
-/// again behind the deadline of its next job.
+/// `yield_task`: `sched_yield()` ends the running task's job. The task
+/// waits off the queue until its next release, one period after the last,
+/// or runs its next job at once if that release is already due.
 ///
 /// # Safety
 ///
@@ -292,16 +495,27 @@ pub unsafe extern "C" fn casio_yield_task(rq: *mut bindings::rq) {
     let curr = rq.curr();
     // SAFETY: `curr` is valid while the rq is locked.
     let se = unsafe { &mut *entity(curr) };
-    let next = job::deadline_after_yield(rq.clock(), se.abs_deadline, &se.params);
-    let node = NonNull::from(&mut se.node);
-    if se.node.is_linked() {
-        // SAFETY: the running task is queued on this rq.
+    let now = rq.clock();
+    // SAFETY: as above.
+    let exec = unsafe { (*curr).se.sum_exec_runtime };
+    let before = se.stats;
+    se.job.end(&mut se.stats, now, exec);
+    let next = se.job.next_release(now, &se.params);
+    // SAFETY: `curr` is a task of `rq`.
+    unsafe { unlink(&mut rq, se) };
+    if next > now {
+        se.waiting_release = 1;
+        // SAFETY: `curr` is a CASIO task of the locked `rq`.
+        unsafe { arm_timer(&rq, curr, next) };
+    } else {
+        se.job.release(&mut se.stats, now, exec, &se.params);
+        // SAFETY: as above; `curr` was just unlinked.
         unsafe {
-            rq.queue().dequeue(node);
-            rq.queue().enqueue(node, next);
+            arm_timer(&rq, curr, se.job.deadline);
+            link(&mut rq, se);
         }
     }
-    se.abs_deadline = next;
+    rq.account(&before, &se.stats);
     // SAFETY: the rq is locked; the clock was just updated.
     unsafe { (*rq.as_ptr()).clock_update_flags |= bindings::RQCF_REQ_SKIP as u32 };
 }
@@ -460,6 +674,31 @@ pub unsafe extern "C" fn casio_switched_to(rq: *mut bindings::rq, p: *mut bindin
     unsafe { resched_if_preempted(&mut rq, p) };
 }
 
+/// `switched_from`: `p` leaves CASIO for another class; its timer stops.
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked and `p` of it.
+#[no_mangle]
+pub unsafe extern "C" fn casio_switched_from(
+    _rq: *mut bindings::rq,
+    p: *mut bindings::task_struct,
+) {
+    // SAFETY: the rq lock of `p` is held, and the caller holds a reference.
+    unsafe { reset_job(p) };
+}
+
+/// `task_dead`: a CASIO task exited; its timer stops.
+///
+/// # Safety
+///
+/// Called by the scheduler core for a dead task it still holds.
+#[no_mangle]
+pub unsafe extern "C" fn casio_task_dead(p: *mut bindings::task_struct) {
+    // SAFETY: `p` is dead and still referenced by the caller.
+    unsafe { reset_job(p) };
+}
+
 /// `prio_changed`: the parameters, and so the deadline, of `p` changed.
 ///
 /// # Safety
@@ -491,25 +730,40 @@ pub unsafe extern "C" fn casio_init_rq(crq: *mut bindings::casio_rq) {
             crq as *mut CasioRq,
             CasioRq {
                 queue: EdfQueue::new(),
+                stats: JobStats::default(),
             },
         )
     };
 }
 
 /// Resets the CASIO state that a new task copied from its parent: it is
-/// on no queue and has no job yet. Its parameters are inherited.
+/// on no queue, has no job, no statistics and its own timer. Its
+/// parameters are inherited; its first job is released when it first runs.
 ///
 /// # Safety
 ///
 /// `p` is a task being set up by `fork()`, not yet visible to anyone.
+/// Process context.
 #[no_mangle]
 pub unsafe extern "C" fn casio_fork_entity(p: *mut bindings::task_struct) {
     // SAFETY: the caller gives exclusive access to `p`.
+    let se = unsafe { &mut *entity(p) };
+    // SAFETY: the node was copied from the parent and may look linked;
+    // overwriting it without reading it is what resets it.
+    unsafe { ptr::write(&mut se.node, EdfNode::new()) };
+    se.job = Job::default();
+    se.stats = JobStats::default();
+    se.waiting_release = 0;
+    // SAFETY: the timer was copied from the parent's and must not be
+    // touched as a timer; `hrtimer_init()` sets it up from scratch.
     unsafe {
-        let se = entity(p);
-        ptr::write(ptr::addr_of_mut!((*se).node), EdfNode::new());
-        (*se).abs_deadline = 0;
+        bindings::hrtimer_init(
+            &mut se.timer,
+            bindings::CLOCK_MONOTONIC as bindings::clockid_t,
+            bindings::hrtimer_mode_HRTIMER_MODE_ABS_HARD,
+        );
     }
+    se.timer.function = Some(casio_timer_fn);
 }
 
 /// The parameters `attr` asks for, or why they are invalid.
@@ -551,7 +805,8 @@ pub unsafe extern "C" fn casio_param_changed(
     new != Ok(old)
 }
 
-/// Applies validated parameters to `p`. Its next enqueue releases a new job.
+/// Applies validated parameters to `p`: its statistics restart and its
+/// next enqueue releases a new job.
 ///
 /// # Safety
 ///
@@ -569,7 +824,9 @@ pub unsafe extern "C" fn casio_setparam(
     if let Ok(params) = params {
         se.params = params;
     }
-    se.abs_deadline = 0;
+    // SAFETY: as above.
+    unsafe { reset_job(p) };
+    se.stats = JobStats::default();
 }
 
 /// Reports the parameters of the CASIO task `p` in `attr`.
@@ -603,4 +860,39 @@ pub unsafe extern "C" fn casio_getparam(
 pub unsafe extern "C" fn casio_set_id(p: *mut bindings::task_struct, casio_id: u32) {
     // SAFETY: `p` is valid; a single aligned word is written.
     unsafe { ptr::write_volatile(ptr::addr_of_mut!((*entity(p)).casio_id), casio_id) };
+}
+
+/// Fills `info` with the CASIO state of `p`. Returns whether `p` is a CASIO
+/// task; the state of other tasks is what they had when they left CASIO.
+///
+/// # Safety
+///
+/// `p` and `info` are valid and the caller holds a reference on `p`.
+/// Process context, no scheduler lock held.
+#[no_mangle]
+pub unsafe extern "C" fn casio_task_info(
+    p: *mut bindings::task_struct,
+    info: *mut CasioTaskInfo,
+) -> bool {
+    let mut rf = bindings::rq_flags::default();
+    // SAFETY: `p` is valid; the locks make the snapshot consistent.
+    let raw = unsafe { bindings::task_rq_lock(p, &mut rf) };
+    // SAFETY: `p` is valid and its entity is protected by the rq lock.
+    let (se, casio) = unsafe { (&*entity(p), is_casio_task(p)) };
+    // SAFETY: the caller passes a valid `info`.
+    unsafe {
+        ptr::write(
+            info,
+            CasioTaskInfo {
+                params: se.params,
+                job: se.job,
+                stats: se.stats,
+                casio_id: se.casio_id,
+                waiting_release: se.waiting_release,
+            },
+        )
+    };
+    // SAFETY: pairs with `task_rq_lock()` above.
+    unsafe { bindings::task_rq_unlock(raw, p, &mut rf) };
+    casio
 }

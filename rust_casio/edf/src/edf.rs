@@ -8,11 +8,13 @@
 //! provides the storage (an [`EdfNode`] embedded in each task, an
 //! [`EdfQueue`] embedded in each run queue) and the locking.
 
+pub mod account;
 pub mod job;
 pub mod params;
 pub mod queue;
 pub mod tree;
 
+pub use self::account::{Job, JobStats};
 pub use self::job::{deadline_after_yield, deadline_on_wakeup, job_deadline, should_preempt};
 pub use self::params::{
     CasioParams, ParamError, CASIO_MAX_PERIOD_NS, CASIO_MIN_PERIOD_NS, CASIO_MIN_RUNTIME_NS,

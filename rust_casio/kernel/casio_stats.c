@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * CASIO job statistics in /proc.
+ *
+ * /proc/PID/sched_casio shows the parameters, current job and job
+ * statistics of one task; /proc/sched_casio the totals of each CPU and of
+ * the system. The Rust side keeps the numbers; this file only prints them.
+ */
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
+
+#ifdef CONFIG_PROC_FS
+
+static void casio_show_stats(struct seq_file *m, const struct casio_job_stats *s)
+{
+	seq_printf(m, "jobs_released: %llu\n", s->jobs_released);
+	seq_printf(m, "jobs_completed: %llu\n", s->jobs_completed);
+	seq_printf(m, "deadline_misses: %llu\n", s->deadline_misses);
+	seq_printf(m, "max_lateness_ns: %llu\n", s->max_lateness_ns);
+	seq_printf(m, "total_exec_ns: %llu\n", s->total_exec_ns);
+	seq_printf(m, "max_job_exec_ns: %llu\n", s->max_job_exec_ns);
+}
+
+int proc_pid_sched_casio(struct seq_file *m, struct pid_namespace *ns,
+			 struct pid *pid, struct task_struct *p)
+{
+	struct casio_task_info info;
+	bool casio = casio_task_info(p, &info);
+
+	seq_printf(m, "policy: %s\n", casio ? "casio" : "other");
+	seq_printf(m, "casio_id: %u\n", info.casio_id);
+	seq_printf(m, "runtime_ns: %llu\n", info.params.runtime);
+	seq_printf(m, "deadline_ns: %llu\n", info.params.deadline);
+	seq_printf(m, "period_ns: %llu\n", info.params.period);
+	seq_printf(m, "job_release_ns: %llu\n", info.job.release);
+	seq_printf(m, "job_deadline_ns: %llu\n", info.job.deadline);
+	seq_printf(m, "waiting_release: %u\n", info.waiting_release);
+	casio_show_stats(m, &info.stats);
+	return 0;
+}
+
+static int casio_proc_show(struct seq_file *m, void *v)
+{
+	struct casio_job_stats all = {};
+	int cpu;
+
+	seq_puts(m, "cpu jobs_released jobs_completed deadline_misses max_lateness_ns total_exec_ns max_job_exec_ns\n");
+	for_each_possible_cpu(cpu) {
+		struct casio_job_stats s;
+		struct rq_flags rf;
+		struct rq *rq = cpu_rq(cpu);
+
+		rq_lock_irqsave(rq, &rf);
+		s = rq->casio.stats;
+		rq_unlock_irqrestore(rq, &rf);
+
+		seq_printf(m, "cpu%d %llu %llu %llu %llu %llu %llu\n", cpu,
+			   s.jobs_released, s.jobs_completed, s.deadline_misses,
+			   s.max_lateness_ns, s.total_exec_ns, s.max_job_exec_ns);
+		all.jobs_released += s.jobs_released;
+		all.jobs_completed += s.jobs_completed;
+		all.deadline_misses += s.deadline_misses;
+		all.max_lateness_ns = max(all.max_lateness_ns, s.max_lateness_ns);
+		all.total_exec_ns += s.total_exec_ns;
+		all.max_job_exec_ns = max(all.max_job_exec_ns, s.max_job_exec_ns);
+	}
+	seq_printf(m, "all %llu %llu %llu %llu %llu %llu\n",
+		   all.jobs_released, all.jobs_completed, all.deadline_misses,
+		   all.max_lateness_ns, all.total_exec_ns, all.max_job_exec_ns);
+	return 0;
+}
+
+static int __init casio_proc_init(void)
+{
+	proc_create_single("sched_casio", 0444, NULL, casio_proc_show);
+	return 0;
+}
+late_initcall(casio_proc_init);
+
+#endif /* CONFIG_PROC_FS */
