@@ -1,0 +1,365 @@
+//! Parser for `/proc/casio_event` (exported by future kernels).
+//!
+//! One event per line: `action,timestamp_ns,message` where action is
+//! 1 enqueue, 2 dequeue, 5 release, 6 job end, 7 miss, 8 throttle (message
+//! `CPU:ID:PID:ABSDL`), 3 switch (`CPU:prev->(ID:PID),next->(ID:PID)`, -1
+//! for a non-CASIO task) or 4 free text.
+
+use serde::{Deserialize, Serialize};
+
+/// Where the kernel exports the event log.
+pub const PROC_CASIO_EVENT: &str = "/proc/casio_event";
+
+/// Event kinds (the numeric `action` field).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// 1
+    Enqueue,
+    /// 2
+    Dequeue,
+    /// 3
+    Switch,
+    /// 4
+    Message,
+    /// 5
+    Release,
+    /// 6
+    JobEnd,
+    /// 7
+    Miss,
+    /// 8
+    Throttle,
+}
+
+impl Kind {
+    /// From the action number.
+    pub fn from_action(a: u32) -> Option<Kind> {
+        Some(match a {
+            1 => Kind::Enqueue,
+            2 => Kind::Dequeue,
+            3 => Kind::Switch,
+            4 => Kind::Message,
+            5 => Kind::Release,
+            6 => Kind::JobEnd,
+            7 => Kind::Miss,
+            8 => Kind::Throttle,
+            _ => return None,
+        })
+    }
+
+    /// The action number.
+    pub fn action(self) -> u32 {
+        match self {
+            Kind::Enqueue => 1,
+            Kind::Dequeue => 2,
+            Kind::Switch => 3,
+            Kind::Message => 4,
+            Kind::Release => 5,
+            Kind::JobEnd => 6,
+            Kind::Miss => 7,
+            Kind::Throttle => 8,
+        }
+    }
+
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Enqueue => "enqueue",
+            Kind::Dequeue => "dequeue",
+            Kind::Switch => "switch",
+            Kind::Message => "message",
+            Kind::Release => "release",
+            Kind::JobEnd => "jobend",
+            Kind::Miss => "miss",
+            Kind::Throttle => "throttle",
+        }
+    }
+}
+
+/// A task reference `(ID:PID)`; -1 marks a non-CASIO task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskRef {
+    /// casio_id (-1: not CASIO)
+    pub id: i64,
+    /// pid (-1: not CASIO / idle)
+    pub pid: i64,
+}
+
+impl TaskRef {
+    /// Whether this is a CASIO task.
+    pub fn is_casio(&self) -> bool {
+        self.id >= 0 && self.pid >= 0
+    }
+}
+
+/// One parsed event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// What happened.
+    pub kind: Kind,
+    /// Kernel timestamp (ns).
+    pub ts_ns: u64,
+    /// CPU (not for messages).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cpu: Option<u32>,
+    /// The task (enqueue, dequeue, release, job end, miss, throttle).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub task: Option<TaskRef>,
+    /// Absolute deadline (ns) for task events.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub abs_deadline_ns: Option<u64>,
+    /// Switch: previous task.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub prev: Option<TaskRef>,
+    /// Switch: next task.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub next: Option<TaskRef>,
+    /// Message text (and the raw message for every kind).
+    pub message: String,
+}
+
+fn num<T: std::str::FromStr>(s: &str, what: &str) -> Result<T, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| format!("{what} '{}' is not a valid number", s.trim()))
+}
+
+fn parse_ref(s: &str) -> Result<TaskRef, String> {
+    let s = s.trim();
+    let inner = s
+        .strip_prefix('(')
+        .and_then(|x| x.strip_suffix(')'))
+        .ok_or_else(|| format!("task reference '{s}' is not of the form (ID:PID)"))?;
+    let (id, pid) = inner
+        .split_once(':')
+        .ok_or_else(|| format!("task reference '{s}' is not of the form (ID:PID)"))?;
+    Ok(TaskRef {
+        id: num(id, "task id")?,
+        pid: num(pid, "pid")?,
+    })
+}
+
+/// Parse one line (without its number).
+pub fn parse_line(line: &str) -> Result<Event, String> {
+    let mut parts = line.splitn(3, ',');
+    let action = parts.next().unwrap_or("").trim();
+    let ts = parts
+        .next()
+        .ok_or("expected 'action,timestamp_ns,message'")?;
+    let msg = parts
+        .next()
+        .ok_or("expected 'action,timestamp_ns,message' (no message field)")?;
+    let a: u32 = num(action, "action")?;
+    let kind = Kind::from_action(a).ok_or_else(|| format!("unknown action {a} (expected 1-8)"))?;
+    let ts_ns: u64 = num(ts, "timestamp")?;
+    let mut ev = Event {
+        kind,
+        ts_ns,
+        cpu: None,
+        task: None,
+        abs_deadline_ns: None,
+        prev: None,
+        next: None,
+        message: msg.trim().to_string(),
+    };
+    match kind {
+        Kind::Message => {}
+        Kind::Switch => {
+            // CPU:prev->(ID:PID),next->(ID:PID)
+            let m = msg.trim();
+            let (cpu, rest) = m
+                .split_once(':')
+                .ok_or("switch message is not 'CPU:prev->(ID:PID),next->(ID:PID)'")?;
+            let (p, n) = rest
+                .split_once(',')
+                .ok_or("switch message is not 'CPU:prev->(ID:PID),next->(ID:PID)'")?;
+            let p = p
+                .trim()
+                .strip_prefix("prev->")
+                .ok_or("switch message lacks 'prev->'")?;
+            let n = n
+                .trim()
+                .strip_prefix("next->")
+                .ok_or("switch message lacks 'next->'")?;
+            ev.cpu = Some(num(cpu, "cpu")?);
+            ev.prev = Some(parse_ref(p)?);
+            ev.next = Some(parse_ref(n)?);
+        }
+        _ => {
+            let f: Vec<&str> = msg.trim().split(':').collect();
+            if f.len() != 4 {
+                return Err(format!(
+                    "{} message '{}' is not CPU:ID:PID:ABSDL",
+                    kind.name(),
+                    msg.trim()
+                ));
+            }
+            ev.cpu = Some(num(f[0], "cpu")?);
+            ev.task = Some(TaskRef {
+                id: num(f[1], "task id")?,
+                pid: num(f[2], "pid")?,
+            });
+            ev.abs_deadline_ns = Some(num(f[3], "absolute deadline")?);
+        }
+    }
+    Ok(ev)
+}
+
+/// Parse a whole dump; blank lines are skipped, errors carry line numbers.
+pub fn parse(text: &str) -> Result<Vec<Event>, String> {
+    let mut out = Vec::new();
+    for (i, l) in text.lines().enumerate() {
+        if l.trim().is_empty() {
+            continue;
+        }
+        out.push(parse_line(l).map_err(|e| format!("line {}: {e}", i + 1))?);
+    }
+    Ok(out)
+}
+
+/// Render as CSV (`action,kind,timestamp_ns,cpu,id,pid,abs_deadline_ns,prev_id,prev_pid,next_id,next_pid,message`).
+pub fn to_csv(evs: &[Event]) -> String {
+    let mut s = String::from(
+        "action,kind,timestamp_ns,cpu,id,pid,abs_deadline_ns,prev_id,prev_pid,next_id,next_pid,message\n",
+    );
+    let o = |v: Option<String>| v.unwrap_or_default();
+    for e in evs {
+        let msg = if e.message.contains([',', '"', '\n']) {
+            format!("\"{}\"", e.message.replace('"', "\"\""))
+        } else {
+            e.message.clone()
+        };
+        s.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{},{}\n",
+            e.kind.action(),
+            e.kind.name(),
+            e.ts_ns,
+            o(e.cpu.map(|c| c.to_string())),
+            o(e.task.map(|t| t.id.to_string())),
+            o(e.task.map(|t| t.pid.to_string())),
+            o(e.abs_deadline_ns.map(|t| t.to_string())),
+            o(e.prev.map(|t| t.id.to_string())),
+            o(e.prev.map(|t| t.pid.to_string())),
+            o(e.next.map(|t| t.id.to_string())),
+            o(e.next.map(|t| t.pid.to_string())),
+            msg
+        ));
+    }
+    s
+}
+
+/// Human-readable one line per event.
+pub fn to_text(evs: &[Event]) -> String {
+    let mut s = String::new();
+    for e in evs {
+        let t = e.ts_ns as f64 / 1e9;
+        let body = match e.kind {
+            Kind::Message => e.message.clone(),
+            Kind::Switch => {
+                let r = |x: Option<TaskRef>| match x {
+                    Some(t) if t.is_casio() => format!("casio {}:{}", t.id, t.pid),
+                    Some(t) => format!("non-casio (pid {})", t.pid),
+                    None => "?".into(),
+                };
+                format!(
+                    "cpu {} switch {} -> {}",
+                    e.cpu.unwrap_or(0),
+                    r(e.prev),
+                    r(e.next)
+                )
+            }
+            _ => {
+                let t = e.task.unwrap_or(TaskRef { id: -1, pid: -1 });
+                format!(
+                    "cpu {} {} task {}:{} abs deadline {}",
+                    e.cpu.unwrap_or(0),
+                    e.kind.name(),
+                    t.id,
+                    t.pid,
+                    e.abs_deadline_ns.unwrap_or(0)
+                )
+            }
+        };
+        s.push_str(&format!("{t:>16.9} {body}\n"));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub const SAMPLE: &str = "\
+5,1000000,0:1:100:11000000
+1,1000100,0:1:100:11000000
+3,1000200,0:prev->(-1:-1),next->(1:100)
+5,2000000,0:2:101:7000000
+1,2000050,0:2:101:7000000
+3,2000100,0:prev->(1:100),next->(2:101)
+4,2500000,hello, world
+6,4000000,0:2:101:7000000
+2,4000001,0:2:101:7000000
+3,4000100,0:prev->(2:101),next->(1:100)
+7,11000000,0:1:100:11000000
+6,12000000,0:1:100:11000000
+3,12000100,0:prev->(1:100),next->(-1:-1)
+8,12500000,1:3:102:13000000
+";
+
+    #[test]
+    fn parses_sample() {
+        let ev = parse(SAMPLE).unwrap();
+        assert_eq!(ev.len(), 14);
+        assert_eq!(ev[0].kind, Kind::Release);
+        assert_eq!(ev[0].ts_ns, 1_000_000);
+        assert_eq!(ev[0].cpu, Some(0));
+        assert_eq!(ev[0].task, Some(TaskRef { id: 1, pid: 100 }));
+        assert_eq!(ev[0].abs_deadline_ns, Some(11_000_000));
+        assert_eq!(ev[2].kind, Kind::Switch);
+        assert_eq!(ev[2].prev, Some(TaskRef { id: -1, pid: -1 }));
+        assert!(!ev[2].prev.unwrap().is_casio());
+        assert_eq!(ev[2].next, Some(TaskRef { id: 1, pid: 100 }));
+        assert_eq!(ev[6].kind, Kind::Message);
+        assert_eq!(ev[6].message, "hello, world");
+        assert_eq!(ev[10].kind, Kind::Miss);
+        assert_eq!(ev[13].kind, Kind::Throttle);
+        assert_eq!(ev[13].cpu, Some(1));
+        for (k, a) in ev.iter().map(|e| (e.kind, e.kind.action())) {
+            assert_eq!(Kind::from_action(a), Some(k));
+        }
+    }
+
+    #[test]
+    fn errors_have_line_numbers() {
+        let e = parse("5,1,0:1:2:3\n\n9,1,x\n").unwrap_err();
+        assert!(
+            e.starts_with("line 3:") && e.contains("unknown action 9"),
+            "{e}"
+        );
+        let e = parse("1,abc,0:1:2:3\n").unwrap_err();
+        assert!(e.starts_with("line 1:") && e.contains("timestamp"), "{e}");
+        let e = parse("1,5,0:1:2\n").unwrap_err();
+        assert!(e.contains("CPU:ID:PID:ABSDL"), "{e}");
+        let e = parse("5,1,0:1:2:3\n3,5,0:prev->(1:2)\n").unwrap_err();
+        assert!(e.starts_with("line 2:"), "{e}");
+        let e = parse("3,5,0:prev->1:2,next->(1:2)\n").unwrap_err();
+        assert!(e.contains("(ID:PID)"), "{e}");
+        let e = parse("1\n").unwrap_err();
+        assert!(e.starts_with("line 1:"), "{e}");
+    }
+
+    #[test]
+    fn csv_and_json_roundtrip() {
+        let ev = parse(SAMPLE).unwrap();
+        let csv = to_csv(&ev);
+        assert_eq!(csv.lines().count(), ev.len() + 1);
+        assert!(csv.contains("4,message,2500000,,,,,,,,,\"hello, world\""));
+        assert!(csv.contains("3,switch,1000200,0,,,,-1,-1,1,100,"));
+        let j = serde_json::to_string(&ev).unwrap();
+        let back: Vec<Event> = serde_json::from_str(&j).unwrap();
+        assert_eq!(back, ev);
+        let txt = to_text(&ev);
+        assert_eq!(txt.lines().count(), ev.len());
+    }
+}

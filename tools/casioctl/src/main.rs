@@ -1,0 +1,683 @@
+//! `casioctl`: command-line tool for the SCHED_CASIO (EDF) scheduling
+//! class. See `casioctl --help`.
+//!
+//! Exit codes: 0 success, 1 runtime failure, 2 usage error.
+
+mod duration;
+mod event;
+mod record;
+mod runner;
+mod sched;
+mod svg;
+mod taskset;
+
+use std::io::Write;
+
+use duration::parse_duration;
+
+/// An error with its exit code.
+#[derive(Debug)]
+enum Fail {
+    /// Bad command line (exit 2).
+    Usage(String),
+    /// Runtime failure (exit 1).
+    Runtime(String),
+}
+
+type Res<T> = Result<T, Fail>;
+
+fn usage<T>(s: impl Into<String>) -> Res<T> {
+    Err(Fail::Usage(s.into()))
+}
+
+fn rt<T>(s: impl Into<String>) -> Res<T> {
+    Err(Fail::Runtime(s.into()))
+}
+
+/// Flush stdout/stderr (before fork, exec, exit).
+pub fn flush_stdio() {
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+}
+
+const MAIN_HELP: &str = "\
+casioctl - control the SCHED_CASIO (EDF, policy 8) scheduling class
+
+usage: casioctl COMMAND [OPTIONS]
+
+commands:
+  run      run a command under SCHED_CASIO (like chrt)
+  get      print the scheduling policy and parameters of a process
+  set      change the policy of a process
+  stats    print SCHED_CASIO parameters and kernel statistics
+  taskset  run a periodic task set and report response times and misses
+  plot     draw an SVG Gantt chart of a task-set record or event trace
+  trace    dump /proc/casio_event
+
+'casioctl COMMAND --help' describes each command. Durations take a unit:
+ns, us, ms or s (e.g. 10ms, 1.5ms, 250us). Exit status: 0 ok, 1 failure,
+2 usage error.
+";
+
+const RUN_HELP: &str = "\
+usage: casioctl run [--runtime C] --deadline D [--period T] [--id N]
+                    [--reset-on-fork] [--] CMD [ARGS...]
+
+Sets SCHED_CASIO on itself with sched_setattr(runtime C, deadline D,
+period T), then executes CMD. C defaults to D, T defaults to D. The
+kernel requires 1024ns <= C <= D <= T and 100us <= T <= 4.194304s.
+--id N sets the casio_id (through sched_setscheduler, which carries it).
+--reset-on-fork: children of CMD start as SCHED_NORMAL.
+
+example: casioctl run --runtime 2ms --deadline 10ms -- ./control-loop
+";
+
+const GET_HELP: &str = "\
+usage: casioctl get PID
+
+Prints the policy and parameters of PID (sched_getattr) as key: value
+lines: pid, policy, flags, and runtime/deadline/period (CASIO, DEADLINE),
+priority (FIFO, RR) or nice (others). PID 0 is casioctl itself.
+";
+
+const SET_HELP: &str = "\
+usage: casioctl set PID --deadline D [--runtime C] [--period T] [--id N]
+                        [--reset-on-fork]
+       casioctl set PID --policy other[:NICE]|batch[:NICE]|idle|fifo:PRIO|rr:PRIO
+                        [--reset-on-fork]
+
+Changes the scheduling policy of PID: to SCHED_CASIO with --deadline (C and
+T default to D), or to another policy with --policy. Prints the result.
+";
+
+const STATS_HELP: &str = "\
+usage: casioctl stats [PID]
+
+Prints the policy and parameters of PID and the contents of
+/proc/PID/sched_casio (jobs_released, jobs_completed, deadline_misses,
+max_lateness_ns, total_exec_ns, max_job_exec_ns) when the kernel exports it.
+Without PID: the same for every SCHED_CASIO process.
+";
+
+const TASKSET_HELP: &str = "\
+usage: casioctl taskset FILE [--duration 5s] [--cpu 0] [--policy casio|fifo-rm]
+                             [--json OUT] [--svg OUT] [--fail-on-miss]
+
+Runs a periodic task set: one process per task, all pinned to --cpu, set to
+SCHED_CASIO (C, D, T from FILE) or, with --policy fifo-rm, to SCHED_FIFO with
+rate-monotonic priorities. All first releases are at a common T0 (plus each
+task's offset); each job burns C of CPU time (CLOCK_THREAD_CPUTIME_ID), then
+sleeps until the next release. Jobs are released during --duration (default:
+the file's duration, else 5s). Prints per task jobs, misses and response
+times, then 'taskset: N tasks, U=..., jobs J, misses M'. --json writes the
+full record (jobs, execution slices), --svg a Gantt chart. --fail-on-miss:
+exit 1 when a deadline was missed. Needs root (or CAP_SYS_NICE).
+
+FILE formats, by extension:
+  .toml   duration = \"3s\"
+          [[task]]
+          name = \"a\"  runtime = \"20ms\"  deadline = \"100ms\"  period = \"100ms\"
+          (optional per task: id = N, offset = \"5ms\"; period defaults to deadline)
+  .json   {\"duration\": \"3s\", \"task\": [{\"name\": \"a\", \"runtime\": \"20ms\", ...}]}
+  other   casio_system format: first line the run time in seconds, then per
+          line: id min_exec max_exec min_interarrival max_interarrival
+          deadline min_offset max_offset (ms, whitespace separated; '#'
+          comments). C = max exec, T = min inter-arrival, offset = min offset.
+";
+
+const PLOT_HELP: &str = "\
+usage: casioctl plot IN -o OUT.svg [--width PIXELS] [--from MS] [--to MS]
+
+Draws an SVG Gantt chart: one row per task, execution slices as bars,
+releases as up-ticks, deadlines as down-ticks, jobs that missed in red.
+IN is a 'casioctl taskset --json' record, a 'casioctl trace --json' dump, or a
+raw /proc/casio_event dump. --from/--to zoom into a window of the time axis.
+";
+
+const TRACE_HELP: &str = "\
+usage: casioctl trace [--json | --csv] [--file DUMP]
+
+Reads /proc/casio_event (or a saved DUMP) and prints the events: readable
+text by default, a JSON array with --json, CSV with --csv.
+";
+
+struct Args {
+    v: Vec<String>,
+    i: usize,
+}
+
+impl Args {
+    fn next(&mut self) -> Option<String> {
+        let a = self.v.get(self.i).cloned();
+        self.i += 1;
+        a
+    }
+    fn value(&mut self, opt: &str) -> Res<String> {
+        match self.next() {
+            Some(v) => Ok(v),
+            None => usage(format!("option {opt} needs a value")),
+        }
+    }
+    fn rest(&mut self) -> Vec<String> {
+        let r = self.v[self.i.min(self.v.len())..].to_vec();
+        self.i = self.v.len();
+        r
+    }
+}
+
+/// Split `--opt=value` into `--opt` + pending value.
+fn split_eq(v: Vec<String>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut after_dashdash = false;
+    for a in v {
+        if after_dashdash {
+            out.push(a);
+            continue;
+        }
+        if a == "--" {
+            after_dashdash = true;
+            out.push(a);
+            continue;
+        }
+        if a.starts_with("--") {
+            if let Some((k, val)) = a.split_once('=') {
+                out.push(k.to_string());
+                out.push(val.to_string());
+                continue;
+            }
+        }
+        out.push(a);
+    }
+    out
+}
+
+fn dur_opt(a: &mut Args, opt: &str) -> Res<u64> {
+    let v = a.value(opt)?;
+    parse_duration(&v).map_err(|e| Fail::Usage(format!("{opt}: {e}")))
+}
+
+fn parse_pid(s: &str) -> Res<i32> {
+    match s.parse::<i32>() {
+        Ok(p) if p >= 0 => Ok(p),
+        _ => usage(format!(
+            "invalid pid '{s}': expected a non-negative integer"
+        )),
+    }
+}
+
+/// CASIO parameters from the command line.
+#[derive(Default)]
+struct CasioOpts {
+    runtime: Option<u64>,
+    deadline: Option<u64>,
+    period: Option<u64>,
+    id: Option<u32>,
+    reset_on_fork: bool,
+}
+
+impl CasioOpts {
+    /// Try to consume a CASIO option; Ok(false) if `opt` is not one.
+    fn take(&mut self, opt: &str, a: &mut Args) -> Res<bool> {
+        match opt {
+            "--runtime" | "-r" => self.runtime = Some(dur_opt(a, opt)?),
+            "--deadline" | "-d" => self.deadline = Some(dur_opt(a, opt)?),
+            "--period" | "-p" => self.period = Some(dur_opt(a, opt)?),
+            "--id" => {
+                let v = a.value(opt)?;
+                self.id = Some(
+                    v.parse()
+                        .map_err(|_| Fail::Usage(format!("--id: invalid id '{v}'")))?,
+                );
+            }
+            "--reset-on-fork" | "-R" => self.reset_on_fork = true,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// (C, D, T) with defaults, checked against the kernel rule.
+    fn params(&self) -> Res<(u64, u64, u64)> {
+        let d = match self.deadline {
+            Some(d) => d,
+            None => return usage("missing --deadline"),
+        };
+        let c = self.runtime.unwrap_or(d);
+        let t = self.period.unwrap_or(d);
+        sched::check_casio(c, d, t).map_err(Fail::Usage)?;
+        Ok((c, d, t))
+    }
+}
+
+fn cmd_run(mut a: Args) -> Res<()> {
+    let mut o = CasioOpts::default();
+    let mut cmd = Vec::new();
+    while let Some(x) = a.next() {
+        if x == "--help" || x == "-h" {
+            print!("{RUN_HELP}");
+            return Ok(());
+        }
+        if x == "--" {
+            cmd = a.rest();
+            break;
+        }
+        if o.take(&x, &mut a)? {
+            continue;
+        }
+        if x.starts_with('-') {
+            return usage(format!("run: unknown option {x} (see casioctl run --help)"));
+        }
+        cmd.push(x);
+        cmd.extend(a.rest());
+        break;
+    }
+    if cmd.is_empty() {
+        return usage("run: no command given (casioctl run --deadline D -- CMD ARGS...)");
+    }
+    let (c, d, t) = o.params()?;
+    sched::set_casio(0, c, d, t, o.id, o.reset_on_fork).map_err(Fail::Runtime)?;
+    flush_stdio();
+    use std::os::unix::process::CommandExt;
+    let e = std::process::Command::new(&cmd[0]).args(&cmd[1..]).exec();
+    rt(format!("cannot execute '{}': {e}", cmd[0]))
+}
+
+fn cmd_get(mut a: Args) -> Res<()> {
+    let mut pid = None;
+    while let Some(x) = a.next() {
+        match x.as_str() {
+            "--help" | "-h" => {
+                print!("{GET_HELP}");
+                return Ok(());
+            }
+            s if s.starts_with('-') && s != "-0" => {
+                return usage(format!("get: unknown option {s}"))
+            }
+            s => {
+                if pid.is_some() {
+                    return usage("get: only one PID");
+                }
+                pid = Some(parse_pid(s)?);
+            }
+        }
+    }
+    let Some(pid) = pid else {
+        return usage("get: missing PID (casioctl get PID)");
+    };
+    let s = sched::describe(pid).map_err(Fail::Runtime)?;
+    print!("{s}");
+    Ok(())
+}
+
+fn cmd_set(mut a: Args) -> Res<()> {
+    let mut pid = None;
+    let mut o = CasioOpts::default();
+    let mut policy = None;
+    while let Some(x) = a.next() {
+        if x == "--help" || x == "-h" {
+            print!("{SET_HELP}");
+            return Ok(());
+        }
+        if o.take(&x, &mut a)? {
+            continue;
+        }
+        if x == "--policy" {
+            let v = a.value("--policy")?;
+            if v.eq_ignore_ascii_case("casio") {
+                continue;
+            }
+            policy = Some(sched::parse_policy(&v).map_err(Fail::Usage)?);
+            continue;
+        }
+        if x.starts_with('-') {
+            return usage(format!("set: unknown option {x} (see casioctl set --help)"));
+        }
+        if pid.is_some() {
+            return usage("set: only one PID");
+        }
+        pid = Some(parse_pid(&x)?);
+    }
+    let Some(pid) = pid else {
+        return usage("set: missing PID");
+    };
+    match policy {
+        Some(p) => {
+            if o.deadline.is_some() || o.runtime.is_some() || o.period.is_some() {
+                return usage(
+                    "set: --policy cannot be combined with --deadline/--runtime/--period",
+                );
+            }
+            sched::set_other(pid, p, o.reset_on_fork).map_err(Fail::Runtime)?;
+        }
+        None => {
+            if o.deadline.is_none() {
+                return usage("set: give --deadline (SCHED_CASIO) or --policy");
+            }
+            let (c, d, t) = o.params()?;
+            sched::set_casio(pid, c, d, t, o.id, o.reset_on_fork).map_err(Fail::Runtime)?;
+        }
+    }
+    print!("{}", sched::describe(pid).map_err(Fail::Runtime)?);
+    Ok(())
+}
+
+fn cmd_stats(mut a: Args) -> Res<()> {
+    let mut pid = None;
+    while let Some(x) = a.next() {
+        match x.as_str() {
+            "--help" | "-h" => {
+                print!("{STATS_HELP}");
+                return Ok(());
+            }
+            s if s.starts_with('-') => return usage(format!("stats: unknown option {s}")),
+            s => {
+                if pid.is_some() {
+                    return usage("stats: only one PID");
+                }
+                pid = Some(parse_pid(s)?);
+            }
+        }
+    }
+    match pid {
+        Some(p) => {
+            print!("{}", sched::stats(p).map_err(Fail::Runtime)?);
+        }
+        None => {
+            let pids = sched::casio_pids();
+            if pids.is_empty() {
+                println!("no SCHED_CASIO processes");
+            }
+            for (i, p) in pids.iter().enumerate() {
+                if i > 0 {
+                    println!();
+                }
+                match sched::stats(*p) {
+                    Ok(s) => print!("{s}"),
+                    Err(e) => println!("pid: {p}\nerror: {e}"),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write_file(path: &str, data: &str) -> Res<()> {
+    std::fs::write(path, data).map_err(|e| Fail::Runtime(format!("cannot write {path}: {e}")))
+}
+
+fn cmd_taskset(mut a: Args) -> Res<()> {
+    let mut file = None;
+    let mut duration = None;
+    let mut cpu = 0usize;
+    let mut json = None;
+    let mut svg_out = None;
+    let mut fail_on_miss = false;
+    let mut policy = runner::Policy::Casio;
+    while let Some(x) = a.next() {
+        match x.as_str() {
+            "--help" | "-h" => {
+                print!("{TASKSET_HELP}");
+                return Ok(());
+            }
+            "--duration" => duration = Some(dur_opt(&mut a, "--duration")?),
+            "--cpu" => {
+                let v = a.value("--cpu")?;
+                cpu = v
+                    .parse()
+                    .map_err(|_| Fail::Usage(format!("--cpu: invalid CPU number '{v}'")))?;
+            }
+            "--json" => json = Some(a.value("--json")?),
+            "--svg" => svg_out = Some(a.value("--svg")?),
+            "--fail-on-miss" => fail_on_miss = true,
+            "--policy" => {
+                policy = match a.value("--policy")?.as_str() {
+                    "casio" | "edf" => runner::Policy::Casio,
+                    "fifo-rm" | "rm" => runner::Policy::FifoRm,
+                    v => {
+                        return usage(format!(
+                            "--policy: unknown policy '{v}' (expected casio or fifo-rm)"
+                        ))
+                    }
+                }
+            }
+            s if s.starts_with('-') => {
+                return usage(format!(
+                    "taskset: unknown option {s} (see casioctl taskset --help)"
+                ))
+            }
+            s => {
+                if file.is_some() {
+                    return usage("taskset: only one FILE");
+                }
+                file = Some(s.to_string());
+            }
+        }
+    }
+    let Some(file) = file else {
+        return usage("taskset: missing FILE (see casioctl taskset --help)");
+    };
+    let ts = taskset::load(&file).map_err(Fail::Usage)?;
+    let duration_ns = duration.or(ts.duration).unwrap_or(5_000_000_000);
+    if duration_ns == 0 {
+        return usage("--duration must be > 0");
+    }
+    eprintln!(
+        "casioctl: running {} tasks (U={:.2}) for {} under {} on CPU {}",
+        ts.tasks.len(),
+        ts.utilization(),
+        duration::format_ns(duration_ns),
+        policy.name(),
+        cpu
+    );
+    let rec = runner::run(
+        &ts,
+        &runner::RunOpts {
+            duration_ns,
+            cpu,
+            policy,
+        },
+    )
+    .map_err(Fail::Runtime)?;
+    print!("{}", rec.report());
+    if let Some(p) = &json {
+        let s = serde_json::to_string_pretty(&rec)
+            .map_err(|e| Fail::Runtime(format!("JSON encoding failed: {e}")))?;
+        write_file(p, &(s + "\n"))?;
+    }
+    if let Some(p) = &svg_out {
+        write_file(p, &svg::render(&rec.to_gantt(), 1600))?;
+    }
+    let errors: Vec<String> = rec
+        .tasks
+        .iter()
+        .filter_map(|t| t.error.as_ref().map(|e| format!("task '{}': {e}", t.name)))
+        .collect();
+    let setup_failed = rec
+        .tasks
+        .iter()
+        .any(|t| t.jobs.is_empty() && t.error.is_some());
+    if setup_failed {
+        return rt(errors.join("; "));
+    }
+    for e in &errors {
+        eprintln!("casioctl: warning: {e}");
+    }
+    let (_, misses) = rec.totals();
+    if fail_on_miss && misses > 0 {
+        return rt(format!("{misses} deadline miss(es)"));
+    }
+    Ok(())
+}
+
+/// What a plot input file holds.
+fn load_gantt(path: &str) -> Res<svg::Gantt> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Fail::Runtime(format!("cannot read {path}: {e}")))?;
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('{') {
+        let rec: record::Record = serde_json::from_str(&text)
+            .map_err(|e| Fail::Runtime(format!("{path}: not a casioctl taskset record: {e}")))?;
+        if rec.format != record::FORMAT {
+            return rt(format!(
+                "{path}: format is '{}', expected '{}'",
+                rec.format,
+                record::FORMAT
+            ));
+        }
+        Ok(rec.to_gantt())
+    } else if trimmed.starts_with('[') {
+        let evs: Vec<event::Event> = serde_json::from_str(&text)
+            .map_err(|e| Fail::Runtime(format!("{path}: not a casioctl trace --json dump: {e}")))?;
+        Ok(record::events_to_gantt(&evs))
+    } else {
+        let evs = event::parse(&text).map_err(|e| Fail::Runtime(format!("{path}: {e}")))?;
+        Ok(record::events_to_gantt(&evs))
+    }
+}
+
+fn cmd_plot(mut a: Args) -> Res<()> {
+    let mut input = None;
+    let mut out = None;
+    let mut width = 1600u32;
+    let mut from = None;
+    let mut to = None;
+    while let Some(x) = a.next() {
+        match x.as_str() {
+            "--help" | "-h" => {
+                print!("{PLOT_HELP}");
+                return Ok(());
+            }
+            "-o" | "--output" => out = Some(a.value("-o")?),
+            "--width" => {
+                let v = a.value("--width")?;
+                width = match v.parse() {
+                    Ok(w) if (300..=100_000).contains(&w) => w,
+                    _ => return usage(format!("--width: expected 300..100000 pixels, got '{v}'")),
+                };
+            }
+            "--from" | "--to" => {
+                let v = a.value(&x)?;
+                let ms: f64 = v
+                    .parse()
+                    .ok()
+                    .filter(|f: &f64| f.is_finite())
+                    .ok_or_else(|| Fail::Usage(format!("{x}: expected milliseconds, got '{v}'")))?;
+                let ns = (ms * 1e6) as i64;
+                if x == "--from" {
+                    from = Some(ns)
+                } else {
+                    to = Some(ns)
+                }
+            }
+            s if s.starts_with('-') => return usage(format!("plot: unknown option {s}")),
+            s => {
+                if input.is_some() {
+                    return usage("plot: only one input file");
+                }
+                input = Some(s.to_string());
+            }
+        }
+    }
+    let Some(input) = input else {
+        return usage("plot: missing input file (casioctl plot IN.json -o OUT.svg)");
+    };
+    let Some(out) = out else {
+        return usage("plot: missing -o OUT.svg");
+    };
+    let mut g = load_gantt(&input)?;
+    if let Some(f) = from {
+        g.t_start = f;
+    }
+    if let Some(t) = to {
+        g.t_end = t;
+    }
+    if g.t_end <= g.t_start {
+        return usage("plot: the time window is empty (--from must be before --to)");
+    }
+    write_file(&out, &svg::render(&g, width))?;
+    eprintln!("casioctl: wrote {out} ({} rows)", g.rows.len());
+    Ok(())
+}
+
+fn cmd_trace(mut a: Args) -> Res<()> {
+    let mut mode = "text";
+    let mut file = None;
+    while let Some(x) = a.next() {
+        match x.as_str() {
+            "--help" | "-h" => {
+                print!("{TRACE_HELP}");
+                return Ok(());
+            }
+            "--json" => mode = "json",
+            "--csv" => mode = "csv",
+            "--file" => file = Some(a.value("--file")?),
+            s => return usage(format!("trace: unexpected argument {s}")),
+        }
+    }
+    let path = file
+        .clone()
+        .unwrap_or_else(|| event::PROC_CASIO_EVENT.to_string());
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && file.is_none() => {
+            return rt(format!(
+                "this kernel exports no CASIO event trace ({} does not exist)",
+                event::PROC_CASIO_EVENT
+            ))
+        }
+        Err(e) => return rt(format!("cannot read {path}: {e}")),
+    };
+    let evs = event::parse(&text).map_err(|e| Fail::Runtime(format!("{path}: {e}")))?;
+    let out = match mode {
+        "json" => serde_json::to_string_pretty(&evs).unwrap_or_default() + "\n",
+        "csv" => event::to_csv(&evs),
+        _ => event::to_text(&evs),
+    };
+    print!("{out}");
+    Ok(())
+}
+
+fn real_main(argv: Vec<String>) -> Res<()> {
+    let mut a = Args {
+        v: split_eq(argv),
+        i: 0,
+    };
+    let Some(cmd) = a.next() else {
+        eprint!("{MAIN_HELP}");
+        return usage("missing command");
+    };
+    match cmd.as_str() {
+        "--help" | "-h" | "help" => {
+            print!("{MAIN_HELP}");
+            Ok(())
+        }
+        "--version" | "-V" => {
+            println!("casioctl {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        "run" => cmd_run(a),
+        "get" => cmd_get(a),
+        "set" => cmd_set(a),
+        "stats" => cmd_stats(a),
+        "taskset" => cmd_taskset(a),
+        "plot" => cmd_plot(a),
+        "trace" => cmd_trace(a),
+        c => usage(format!("unknown command '{c}' (see casioctl --help)")),
+    }
+}
+
+fn main() {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let code = match real_main(argv) {
+        Ok(()) => 0,
+        Err(Fail::Usage(m)) => {
+            eprintln!("casioctl: {m}");
+            2
+        }
+        Err(Fail::Runtime(m)) => {
+            eprintln!("casioctl: {m}");
+            1
+        }
+    };
+    flush_stdio();
+    std::process::exit(code);
+}
