@@ -20,6 +20,9 @@
 #      CASIO_PATCHES_DIR (default patches/), KCONFIG_ONLY=1 (stop after config).
 # Output: $CASIO_CACHE/bzImage (latest) and $CASIO_CACHE/bzImage.<flavor>.
 set -euo pipefail
+# Parse the whole script before running it, so editing it (git pull) during a
+# long build cannot break the running instance.
+{
 CASIO_TAG=kernel
 . "$(dirname "$0")/lib.sh"
 
@@ -322,3 +325,5 @@ ln -sfn "$BZ" "$CASIO_CACHE/bzImage"
 cp -f "$BUILD/.config" "$CASIO_CACHE/config.$flavor"
 log "bzImage: $BZ"
 log "linked as $CASIO_CACHE/bzImage and $CASIO_CACHE/bzImage.$flavor"
+exit
+}

@@ -6,6 +6,9 @@
 # Env: CASIO_RUST_TOOLCHAIN (default 1.62.0), CASIO_BINDGEN_VERSION (0.56.0),
 #      KERNEL_SRC / KERNEL_TARBALL (if set, linux-source-6.1 is not installed).
 set -euo pipefail
+# Parse the whole script before running it, so editing it (git pull) during a
+# long build cannot break the running instance.
+{
 . "$(dirname "$0")/lib.sh"
 
 did=()
@@ -102,3 +105,5 @@ if [ ${#did[@]} -eq 0 ]; then
 else
 	for d in "${did[@]}"; do log "setup: installed $d"; done
 fi
+exit
+}
