@@ -96,7 +96,8 @@ usage: casioctl stats [PID]
 Prints the policy and parameters of PID and the contents of
 /proc/PID/sched_casio (jobs_released, jobs_completed, deadline_misses,
 max_lateness_ns, total_exec_ns, max_job_exec_ns) when the kernel exports it.
-Without PID: the same for every SCHED_CASIO process.
+Without PID: /proc/sched_casio (system totals) and the same for every
+SCHED_CASIO process. A PID that is not under SCHED_CASIO is an error.
 ";
 
 const TASKSET_HELP: &str = "\
@@ -382,6 +383,13 @@ fn cmd_stats(mut a: Args) -> Res<()> {
             print!("{}", sched::stats(p).map_err(Fail::Runtime)?);
         }
         None => {
+            match std::fs::read_to_string(sched::PROC_SCHED_CASIO) {
+                Ok(t) => print!("system totals ({}):\n{t}\n", sched::PROC_SCHED_CASIO),
+                Err(_) => println!(
+                    "system totals: this kernel exports no CASIO statistics ({} does not exist)\n",
+                    sched::PROC_SCHED_CASIO
+                ),
+            }
             let pids = sched::casio_pids();
             if pids.is_empty() {
                 println!("no SCHED_CASIO processes");
@@ -459,6 +467,22 @@ fn cmd_taskset(mut a: Args) -> Res<()> {
     let duration_ns = duration.or(ts.duration).unwrap_or(5_000_000_000);
     if duration_ns == 0 {
         return usage("--duration must be > 0");
+    }
+    if policy == runner::Policy::Casio {
+        let eq: Vec<&str> = ts
+            .tasks
+            .iter()
+            .filter(|t| t.deadline == t.period)
+            .map(|t| t.name.as_str())
+            .collect();
+        if !eq.is_empty() {
+            eprintln!(
+                "casioctl: note: {} ha{} D == T: the kernel starts a new job only on a wake-up at/after the \
+                 current deadline, so wake-up jitter can leave a job with its previous deadline; D < T avoids that",
+                eq.join(", "),
+                if eq.len() == 1 { "s" } else { "ve" }
+            );
+        }
     }
     eprintln!(
         "casioctl: running {} tasks (U={:.2}) for {} under {} on CPU {}",

@@ -280,11 +280,12 @@ impl ChildCtx {
 pub fn run(ts: &TaskSet, opts: &RunOpts) -> Result<Record, String> {
     let n = ts.tasks.len();
     let ncpu = casio_abi::online_cpus();
-    let allowed = casio_abi::get_affinity(0).unwrap_or_default();
-    if !allowed.is_empty() && !allowed.contains(&opts.cpu) {
+    if opts.cpu >= ncpu {
         return Err(format!(
-            "CPU {} is not available (allowed CPUs: {:?})",
-            opts.cpu, allowed
+            "CPU {} does not exist ({} online CPUs: 0-{})",
+            opts.cpu,
+            ncpu,
+            ncpu - 1
         ));
     }
     if opts.policy == Policy::Casio {
@@ -320,9 +321,8 @@ pub fn run(ts: &TaskSet, opts: &RunOpts) -> Result<Record, String> {
 
     // The controller stays off the workload CPU when it can.
     if ncpu >= 2 {
-        if let Some(&other) = allowed.iter().rev().find(|&&c| c != opts.cpu) {
-            let _ = casio_abi::set_affinity_cpu(0, other);
-        }
+        let others: Vec<usize> = (0..ncpu).filter(|&c| c != opts.cpu).collect();
+        let _ = casio_abi::set_affinity_cpus(0, &others);
     }
 
     let max_d = ts.tasks.iter().map(|t| t.deadline).max().unwrap_or(0);
@@ -568,7 +568,7 @@ mod tests {
             &ts,
             &RunOpts {
                 duration_ns: 100 * ms,
-                cpu: casio_abi::get_affinity(0).unwrap()[0],
+                cpu: 0,
                 policy: Policy::Casio,
             },
         )

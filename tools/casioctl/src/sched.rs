@@ -247,7 +247,17 @@ pub fn parse_stats(text: &str) -> Vec<(String, String)> {
 
 /// Statistics report for one pid.
 pub fn stats(pid: i32) -> Result<String, String> {
-    let mut s = describe(pid)?;
+    let a = casio_abi::getattr(pid).map_err(|e| match e {
+        Errno::ESRCH => format!("no such process: pid {pid}"),
+        e => format!("sched_getattr({pid}) failed: {e}"),
+    })?;
+    if a.sched_policy as i32 != SCHED_CASIO {
+        return Err(format!(
+            "pid {pid} is not a SCHED_CASIO task (policy {})",
+            casio_abi::policy_name(a.sched_policy as i32)
+        ));
+    }
+    let mut s = describe_attr(pid, &a);
     match std::fs::read_to_string(stats_path(pid)) {
         Ok(text) => {
             s.push_str(&format!("statistics ({}):\n", stats_path(pid)));
@@ -268,6 +278,9 @@ pub fn stats(pid: i32) -> Result<String, String> {
     }
     Ok(s)
 }
+
+/// System-wide totals file of kernels with statistics.
+pub const PROC_SCHED_CASIO: &str = "/proc/sched_casio";
 
 /// All pids (thread-group leaders) currently under SCHED_CASIO.
 pub fn casio_pids() -> Vec<i32> {
@@ -399,8 +412,8 @@ mod tests {
                 ("deadline_misses".to_string(), "0".to_string())
             ]
         );
-        // This host kernel has no statistics file for us.
-        let s = stats(0).unwrap();
-        assert!(s.contains("statistics"));
+        // This test process is not under SCHED_CASIO.
+        let e = stats(0).unwrap_err();
+        assert!(e.contains("is not a SCHED_CASIO task"), "{e}");
     }
 }
