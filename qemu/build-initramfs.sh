@@ -33,6 +33,7 @@ for a in $("$BUSYBOX" --list); do
 	[ -e "$root/bin/$a" ] || ln -s busybox "$root/bin/$a"
 done
 install -m 0755 "$CASIO_ROOT/qemu/init" "$root/init"
+install -m 0755 "$CASIO_ROOT/qemu/suite" "$root/bin/casio-suite"
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
 printf 'root:x:0:\n' >"$root/etc/group"
 printf 'export PS1="casio-guest:\\w# "\n' >"$root/etc/profile"

@@ -8,24 +8,28 @@ set -euo pipefail
 CASIO_TAG=guest
 . "$(dirname "$0")/lib.sh"
 
-GUEST_CRATE="${GUEST_CRATE:-$CASIO_ROOT/tests/guest}"
+# The guest crates, each built if present: the test suites and demo, the
+# casioctl tool, the benchmarks.
+GUEST_CRATES="${GUEST_CRATES:-tests/guest tools/casioctl bench/guest}"
 GUEST_BIN_DIR="${GUEST_BIN_DIR:-$CASIO_CACHE/guest-bin}"
 TARGET="${GUEST_TARGET:-x86_64-unknown-linux-gnu}"
 rm -rf "$GUEST_BIN_DIR"
 mkdir -p "$GUEST_BIN_DIR"
 
-if [ ! -f "$GUEST_CRATE/Cargo.toml" ]; then
-	log "NOTE: no guest crate at ${GUEST_CRATE#"$CASIO_ROOT"/}: the initramfs gets no guest programs"
-	exit 0
-fi
-
 # --target keeps RUSTFLAGS away from build scripts and proc macros.
 export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-C target-feature=+crt-static"
 mkdir -p "$CASIO_CACHE/logs"
 json="$CASIO_CACHE/logs/guest-build.json"
-log "cargo build --release --target $TARGET (crt-static) in ${GUEST_CRATE#"$CASIO_ROOT"/}"
-(cd "$GUEST_CRATE" && cargo build --release --target "$TARGET" \
-	--message-format=json-render-diagnostics) >"$json" || die "guest build failed"
+: >"$json"
+for crate in $GUEST_CRATES; do
+	if [ ! -f "$CASIO_ROOT/$crate/Cargo.toml" ]; then
+		log "NOTE: no guest crate at $crate: skipped"
+		continue
+	fi
+	log "cargo build --release --target $TARGET (crt-static) in $crate"
+	(cd "$CASIO_ROOT/$crate" && cargo build --release --target "$TARGET" \
+		--message-format=json-render-diagnostics) >>"$json" || die "guest build failed in $crate"
+done
 
 n=0
 while IFS= read -r exe; do

@@ -107,12 +107,6 @@ impl<'a> Rq<'a> {
         self.ptr.as_ptr()
     }
 
-    /// The rq clock, the time base of CASIO deadlines.
-    fn clock(&self) -> u64 {
-        // SAFETY: the type invariant says the rq is valid and locked.
-        unsafe { bindings::rq_clock(self.as_ptr()) }
-    }
-
     /// The rq task clock, which excludes IRQ time, for runtime accounting.
     fn clock_task(&self) -> u64 {
         // SAFETY: the type invariant says the rq is valid and locked.
@@ -209,6 +203,13 @@ unsafe fn task_of(node: NonNull<EdfNode>) -> *mut bindings::task_struct {
     unsafe { (node.as_ptr() as *mut u8).sub(offset) as *mut bindings::task_struct }
 }
 
+/// The time base of CASIO jobs: CLOCK_MONOTONIC, the clock on which user
+/// space sleeps until its next release, and on which the timer runs.
+fn job_clock() -> u64 {
+    // SAFETY: `ktime_get()` may be called in any context but NMI.
+    unsafe { bindings::ktime_get() as u64 }
+}
+
 /// Queues `se` by the deadline of its job, counting it in nr_running.
 ///
 /// # Safety
@@ -235,19 +236,16 @@ unsafe fn unlink(rq: &mut Rq<'_>, se: &mut SchedCasioEntity) {
     }
 }
 
-/// Arms the timer of `p` to fire at `at` on the rq clock. An armed timer
+/// Arms the timer of `p` to fire at `at` on the job clock. An armed timer
 /// holds a reference on the task.
 ///
 /// # Safety
 ///
-/// `p` is a CASIO task of the locked `rq`.
-unsafe fn arm_timer(rq: &Rq<'_>, p: *mut bindings::task_struct, at: u64) {
+/// `p` is a CASIO task whose rq lock is held.
+unsafe fn arm_timer(p: *mut bindings::task_struct, at: u64) {
     // SAFETY: `p` is valid and its entity is protected by the rq lock.
     let timer = unsafe { &mut (*entity(p)).timer };
-    // The timer runs on CLOCK_MONOTONIC, the deadlines on the rq clock.
-    // SAFETY: `ktime_get()` may be called in any context.
-    let offset = unsafe { bindings::ktime_get() }.wrapping_sub(rq.clock() as i64);
-    let expires = (at as i64).wrapping_add(offset);
+    let expires = core::cmp::min(at, i64::MAX as u64) as i64;
     if timer.state & bindings::HRTIMER_STATE_ENQUEUED as u8 == 0 {
         // SAFETY: `p` is valid; the reference is dropped by the callback or
         // by whoever cancels the timer.
@@ -336,7 +334,7 @@ unsafe extern "C" fn casio_timer_fn(timer: *mut bindings::hrtimer) -> bindings::
 unsafe fn timer_expired(rq: &mut Rq<'_>, p: *mut bindings::task_struct) {
     // SAFETY: `p` is valid and its entity is protected by the rq lock.
     let se = unsafe { &mut *entity(p) };
-    let now = rq.clock();
+    let now = job_clock();
     let before = se.stats;
     if se.waiting_release != 0 {
         se.waiting_release = 0;
@@ -344,7 +342,7 @@ unsafe fn timer_expired(rq: &mut Rq<'_>, p: *mut bindings::task_struct) {
         let exec = unsafe { (*p).se.sum_exec_runtime };
         se.job.release(&mut se.stats, now, exec, &se.params);
         // SAFETY: `p` is a CASIO task of `rq`.
-        unsafe { arm_timer(rq, p, se.job.deadline) };
+        unsafe { arm_timer(p, se.job.deadline) };
         // SAFETY: `p` is valid.
         if unsafe { on_rq_queued(p) } {
             // SAFETY: a waiting task is not in the queue.
@@ -439,13 +437,13 @@ pub unsafe extern "C" fn casio_enqueue_task(
         return;
     }
     if (flags as u32 & bindings::ENQUEUE_WAKEUP) != 0 || !se.job.released() {
-        let now = rq.clock();
+        let now = job_clock();
         // SAFETY: `p` is valid; its runtime is updated under the rq lock.
         let exec = unsafe { (*p).se.sum_exec_runtime };
         let before = se.stats;
         if se.job.wake_up(&mut se.stats, now, exec, &se.params) {
             // SAFETY: `p` is a CASIO task of the locked `rq`.
-            unsafe { arm_timer(&rq, p, se.job.deadline) };
+            unsafe { arm_timer(p, se.job.deadline) };
         }
         rq.account(&before, &se.stats);
     }
@@ -471,7 +469,7 @@ pub unsafe extern "C" fn casio_dequeue_task(
     let se = unsafe { &mut *entity(p) };
     if (flags as u32 & bindings::DEQUEUE_SLEEP) != 0 {
         // A job that blocks past its deadline ended here.
-        se.job.last_block = rq.clock();
+        se.job.last_block = job_clock();
     }
     // SAFETY: `p` is a task of `rq`.
     unsafe { unlink(&mut rq, se) };
@@ -495,7 +493,7 @@ pub unsafe extern "C" fn casio_yield_task(rq: *mut bindings::rq) {
     let curr = rq.curr();
     // SAFETY: `curr` is valid while the rq is locked.
     let se = unsafe { &mut *entity(curr) };
-    let now = rq.clock();
+    let now = job_clock();
     // SAFETY: as above.
     let exec = unsafe { (*curr).se.sum_exec_runtime };
     let before = se.stats;
@@ -506,12 +504,12 @@ pub unsafe extern "C" fn casio_yield_task(rq: *mut bindings::rq) {
     if next > now {
         se.waiting_release = 1;
         // SAFETY: `curr` is a CASIO task of the locked `rq`.
-        unsafe { arm_timer(&rq, curr, next) };
+        unsafe { arm_timer(curr, next) };
     } else {
         se.job.release(&mut se.stats, now, exec, &se.params);
         // SAFETY: as above; `curr` was just unlinked.
         unsafe {
-            arm_timer(&rq, curr, se.job.deadline);
+            arm_timer(curr, se.job.deadline);
             link(&mut rq, se);
         }
     }

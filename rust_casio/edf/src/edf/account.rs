@@ -5,7 +5,8 @@
 //!
 //! A job is released at some time `r` with absolute deadline `r + D`. It
 //! ends when the task yields, or when the task, blocked, wakes up at or
-//! after the deadline (the job then ended when the task last blocked). A
+//! after its next release `r + T` (the job then ended when the task last
+//! blocked). A
 //! job misses its deadline if it is still ready or running at that
 //! instant ([`Job::deadline_reached`], driven by a timer), or if it ends
 //! after it ([`Job::end`]); a miss is counted once.
@@ -103,11 +104,12 @@ impl Job {
         self.count_miss(stats)
     }
 
-    /// On a wake-up at `now`: keeps the job if its deadline is ahead, or
-    /// else ends it (when the task last blocked) and releases a new one.
-    /// Returns true if a new job was released.
+    /// On a wake-up at `now`: keeps the job if its next release is still
+    /// ahead (a task that blocks in the middle of a job keeps its deadline,
+    /// even a passed one), or else ends it (when the task last blocked) and
+    /// releases a new one at `now`. Returns true if a new job was released.
     pub fn wake_up(&mut self, stats: &mut JobStats, now: u64, exec: u64, p: &CasioParams) -> bool {
-        if self.is_active() && now < self.deadline {
+        if self.is_active() && now < self.release.saturating_add(p.period) {
             return false;
         }
         let ended_at = if self.last_block != 0 {
@@ -208,6 +210,22 @@ mod tests {
         assert_eq!(s.jobs_completed, 1);
         assert_eq!(s.deadline_misses, 0, "ended when it blocked, in time");
         assert_eq!(s.total_exec_ns, 20 * MS);
+    }
+
+    #[test]
+    fn wake_up_between_deadline_and_next_release_keeps_late_job() {
+        const Q: CasioParams = CasioParams {
+            runtime: 10 * MS,
+            deadline: 50 * MS,
+            period: 100 * MS,
+        };
+        let (mut j, mut s) = (Job::default(), JobStats::default());
+        j.release(&mut s, 1000 * MS, 0, &Q);
+        j.last_block = 1020 * MS;
+        assert!(!j.wake_up(&mut s, 1070 * MS, 5 * MS, &Q), "before r + T");
+        assert_eq!(j.deadline, 1050 * MS);
+        assert!(j.wake_up(&mut s, 1100 * MS, 5 * MS, &Q), "at r + T");
+        assert_eq!(j.deadline, 1150 * MS);
     }
 
     #[test]
