@@ -194,13 +194,19 @@ if [ "$full_resync" = 1 ] || [ ! -f "$KDIR/src.touched" ] || [ -e "$KDIR/src.dir
 	# Full path: stage = pristine + series, then copy into the mirror only the
 	# files whose content differs (rsync --checksum without -t keeps mtimes of
 	# unchanged files), deleting files that are gone.
-	log "preparing patched source mirror (full sync)"
+	log "staging pristine + series (full)"
 	cp -a --reflink=auto "$PRISTINE" "$STAGE"
 	apply_series "$STAGE"
 	touch "$KDIR/src.dirty"
-	mkdir -p "$SRC"
-	nchg=$(rsync -rlp --checksum --delete --out-format='%n' "$STAGE/" "$SRC/" | grep -vc '/$' || true)
-	log "source mirror synced: $nchg files updated"
+	if [ ! -d "$SRC" ]; then
+		# First time: the staged tree becomes the mirror (everything is new anyway).
+		mv "$STAGE" "$SRC"
+		log "source mirror created: pristine + ${#patches[@]} patches"
+	else
+		log "preparing patched source mirror (full sync)"
+		nchg=$(rsync -rlp --checksum --delete --out-format='%n' "$STAGE/" "$SRC/" | grep -vc '/$' || true)
+		log "source mirror synced: $nchg files updated"
+	fi
 else
 	# Fast path: stage only the files the new series touches, apply the series
 	# there, then update each file touched by the old or the new series.
