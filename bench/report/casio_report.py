@@ -167,7 +167,10 @@ def svg_plot(series, title, xlabel, ylabel, logx=False, logy=False,
 
     series: list of dicts {label, points: [(x, y)], color, dash (bool)}.
     Points with y <= 0 are dropped on a log-y axis."""
-    ml, mr, mt, mb = 70, 170, 40, 55
+    longest = max((len(s["label"]) for s in series), default=0)
+    mr = max(120, int(50 + 6.8 * longest))
+    ml, mt, mb = 70, 40, 55
+    width = max(width, ml + mr + 360)
     pw, ph = width - ml - mr, height - mt - mb
     tx = (lambda v: math.log10(v)) if logx else (lambda v: v)
     ty = (lambda v: math.log10(v)) if logy else (lambda v: v)
@@ -460,7 +463,7 @@ def render(guest, host, cmds=None, plots=None):
               f"{cfg.get('casio_dm_deadline', 'T - 10 ms')} (see below), SCHED_FIFO with rate-monotonic "
               f"priorities, SCHED_DEADLINE with budget {cfg.get('deadline_budget', '?')} and D = T. A job is a busy loop of C ns of thread CPU time "
               "started when `clock_nanosleep` to its release returns; it **misses** when it finishes "
-              f"later than release + D + {cfg.get('tol_ms', '?')} ms (tolerance for TCG timer jitter).", "",
+              f"later than release + T + {cfg.get('tol_ms', '?')} ms (tolerance for TCG timer jitter).", "",
               f"Calibration: CPU 0 busy fraction {f(idle.get('busy0'), 3)} with none of our tasks; "
               "one task with C = 50 ms, T = 100 ms (U = 0.5) alone for 1 s: " +
               (", ".join(f"{POLICY_LABEL[p]} busy0 {f(cal[p].get('busy0'), 3)}, {cal[p].get('misses', '?')} misses, "
@@ -518,7 +521,8 @@ def render(guest, host, cmds=None, plots=None):
               "deadline in that situation. Its budget has a fixed 1 ms on top of 1.1 C because the "
               "kernel time around each job is charged to the budget: with 1.1 C alone, tasks with C "
               "below about 1 ms overran their budget every job, were throttled and fell behind by "
-              "hundreds of ms even at U = 0.5 (first full run).", ""]
+              "hundreds of ms even at U = 0.5 (an earlier full run, before the casio_dm row was added; "
+              "its lines are kept in `bench/results/guest-bench-run1.txt`).", ""]
         L += ["Theory: EDF meets every deadline of an implicit-deadline periodic set iff U <= 1 "
               "(Liu and Layland 1973), so CASIO and SCHED_DEADLINE should show no misses at any U "
               "here, up to the emulator's extra load. Rate-monotonic fixed priorities are "
