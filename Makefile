@@ -85,6 +85,8 @@ test:
 	$(MAKE) setup
 	$(MAKE) host-test
 	DEBUG=$(TEST_DEBUG) scripts/build-kernel.sh
+	scripts/check-uapi.sh
+	DEBUG=$(TEST_DEBUG) scripts/check-patches.sh
 	$(MAKE) initramfs
 	BZIMAGE=$(CASIO_CACHE)/bzImage.$(call casio_flavor,$(TEST_DEBUG)) qemu/run.sh tests
 

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Review checks on the patch series, run on the patched and built tree:
+#  - scripts/checkpatch.pl --strict on every patch: no ERROR or WARNING;
+#    a CHECK is accepted only if the patch's message explains it;
+#  - make rustfmtcheck: the Rust in the tree is rustfmt-clean;
+#  - a CLIPPY=1 build of the CASIO class (and the Rust it depends on).
+# Needs a tree built by scripts/build-kernel.sh (DEBUG selects which one).
+set -euo pipefail
+CASIO_TAG=patches
+. "$(dirname "$0")/lib.sh"
+
+DEBUG="${DEBUG:-1}"
+flavor=$([ "$DEBUG" = 1 ] && echo debug || echo base)
+KDIR="${KDIR:-$(ls -d "$CASIO_CACHE"/linux-*/ 2>/dev/null | head -n 1)}"
+KDIR=${KDIR%/}
+SRC="$KDIR/src" BUILD="$KDIR/build-$flavor"
+[ -f "$BUILD/.config" ] || die "no built tree at $BUILD (run scripts/build-kernel.sh first)"
+find_kernel_toolchain || die "kernel Rust toolchain not found (run scripts/setup.sh)"
+
+fail=0
+cd "$SRC"  # checkpatch reads its data files from the tree
+for p in "$CASIO_ROOT"/patches/*.patch; do
+	out=$("$SRC/scripts/checkpatch.pl" --strict --no-tree --quiet --show-types "$p" 2>&1 || true)
+	bad=$(grep -E '^(ERROR|WARNING):' <<<"$out" || true)
+	checks=$(grep -E '^CHECK:' <<<"$out" || true)
+	if [ -n "$bad" ]; then
+		echo "$out"; warn "checkpatch: $(basename "$p") has errors or warnings"; fail=1
+	elif [ -n "$checks" ] && ! sed -n '1,/^---$/p' "$p" | grep -qi checkpatch; then
+		echo "$out"; warn "checkpatch: $(basename "$p") has CHECKs its message does not explain"; fail=1
+	else
+		log "checkpatch: $(basename "$p"): clean${checks:+ (CHECKs explained in the message)}"
+	fi
+done
+
+mk=(make -s -C "$SRC" O="$BUILD" ARCH=x86_64 LLVM=1 RUSTC="$K_RUSTC" HOSTRUSTC="$K_RUSTC"
+	RUSTFMT="$K_RUSTFMT" BINDGEN="$K_BINDGEN")
+if "${mk[@]}" rustfmtcheck >"$KDIR/rustfmtcheck.log" 2>&1; then
+	log "rustfmtcheck: clean"
+else
+	head -n 40 "$KDIR/rustfmtcheck.log"; warn "make rustfmtcheck reports differences"; fail=1
+fi
+
+# clippy-driver needs the sysroot that the rustup proxy provides.
+if command -v rustup >/dev/null 2>&1 && rustup which --toolchain "$CASIO_RUST_TOOLCHAIN" clippy-driver >/dev/null 2>&1; then
+	rm -f "$BUILD/kernel/sched/casio/sched_casio.o"
+	if RUSTUP_TOOLCHAIN="$CASIO_RUST_TOOLCHAIN" make -s -C "$SRC" O="$BUILD" ARCH=x86_64 LLVM=1 \
+		RUSTC=rustc HOSTRUSTC=rustc CLIPPY=1 CLIPPY_DRIVER=clippy-driver BINDGEN="$K_BINDGEN" \
+		kernel/sched/casio/sched_casio.o >"$KDIR/clippy.log" 2>&1 && ! grep -qE '^(warning|error)' "$KDIR/clippy.log"; then
+		log "clippy: the CASIO class builds clean with CLIPPY=1"
+	else
+		head -n 60 "$KDIR/clippy.log"; warn "CLIPPY=1 build of the class is not clean"; fail=1
+	fi
+	# The next scripts/build-kernel.sh run rebuilds these objects with rustc.
+	touch "$KDIR/src.dirty"
+else
+	warn "clippy-driver of the $CASIO_RUST_TOOLCHAIN toolchain not found: CLIPPY=1 build skipped"
+fi
+
+[ "$fail" = 0 ] || die "patch review checks failed"
+log "patch review checks passed"
