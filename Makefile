@@ -25,7 +25,7 @@ casio_flavor = $(if $(filter 1 y yes on true,$(1)),debug,base)
 # Host-side crates whose `cargo test` belongs to `make test` (each only if present).
 HOST_CRATES := rust_casio/edf tools/casio-abi tests/guest
 
-.PHONY: help setup kernel guest initramfs run shell test host-test boot-tests \
+.PHONY: help setup kernel guest initramfs run shell test host-test boot-tests check-bisect \
 	judge-selftest clean kernel-clean distclean
 
 help:
@@ -37,6 +37,7 @@ help:
 	@echo "  make kernel       build bzImage (DEBUG=1 for the debug config)"
 	@echo "  make initramfs    build the guest programs and the initramfs"
 	@echo "  make host-test    only the host-side tests"
+	@echo "  make check-bisect build after every patch, CASIO on and off (slow)"
 	@echo "  make boot-tests   boot the guest tests on the already built kernel"
 	@echo "  make clean | kernel-clean | distclean"
 	@echo "cache: $(CASIO_CACHE)"
@@ -89,6 +90,10 @@ test:
 	DEBUG=$(TEST_DEBUG) scripts/check-patches.sh
 	$(MAKE) initramfs
 	BZIMAGE=$(CASIO_CACHE)/bzImage.$(call casio_flavor,$(TEST_DEBUG)) qemu/run.sh tests
+
+# Slow: builds the kernel after every patch with CASIO on and off.
+check-bisect:
+	scripts/check-bisect.sh
 
 # Build outputs of the checkout and the small artefacts in the cache.
 clean:

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Checks that the series is bisectable and applies with git am: in a
+# scratch git tree of the pristine source, applies the patches one by one
+# with `git am` and builds the kernel after each, with
+# CONFIG_SCHED_CASIO_POLICY on and off (incrementally, one object tree per
+# setting). Slow: about two full builds plus an incremental one per patch.
+#   BISECT_CONFIGS="on off" (default), JOBS (default nproc)
+set -euo pipefail
+CASIO_TAG=bisect
+. "$(dirname "$0")/lib.sh"
+
+find_kernel_toolchain || die "kernel Rust toolchain not found (run scripts/setup.sh)"
+KDIR="${KDIR:-$(ls -d "$CASIO_CACHE"/linux-*/ 2>/dev/null | head -n 1)}"
+KDIR=${KDIR%/}
+PRISTINE="$KDIR/pristine"
+[ -f "$PRISTINE/Makefile" ] || die "no pristine tree in $KDIR (run scripts/build-kernel.sh first)"
+WORK="$KDIR/bisect"
+JOBS="${JOBS:-$(nproc)}"
+mapfile -t patches < <(grep -v '^\s*#' "$CASIO_ROOT/patches/series" | sed '/^\s*$/d')
+
+rm -rf "$WORK/src"
+mkdir -p "$WORK"
+cp -a --reflink=auto "$PRISTINE" "$WORK/src"
+git -C "$WORK/src" init -q
+git -C "$WORK/src" add -f -A >/dev/null
+git -C "$WORK/src" -c user.name=casio -c user.email=casio@localhost commit -q -m base
+
+mk() { # config-name target...
+	local obj="$WORK/build-$1"; shift
+	make -C "$WORK/src" O="$obj" ARCH=x86_64 LLVM=1 RUSTC="$K_RUSTC" HOSTRUSTC="$K_RUSTC" \
+		RUSTFMT="$K_RUSTFMT" BINDGEN="$K_BINDGEN" -j"$JOBS" "$@"
+}
+
+configure() { # on|off
+	local obj="$WORK/build-$1"
+	mkdir -p "$obj"
+	mk "$1" tinyconfig >/dev/null
+	frags=("$CASIO_ROOT/config/qemu-x86_64.config" "$CASIO_ROOT/Kconfig.fragment")
+	KCONFIG_CONFIG="$obj/.config" "$WORK/src/scripts/kconfig/merge_config.sh" -m -O "$obj" \
+		"$obj/.config" "${frags[@]}" >/dev/null
+	[ "$1" = off ] && "$WORK/src/scripts/config" --file "$obj/.config" -d SCHED_CASIO_POLICY
+	mk "$1" olddefconfig >/dev/null
+}
+
+for i in "${!patches[@]}"; do
+	p=${patches[$i]}
+	git -C "$WORK/src" -c user.name=casio -c user.email=casio@localhost am -q "$CASIO_ROOT/patches/$p" ||
+		die "git am failed on $p"
+	for c in ${BISECT_CONFIGS:-on off}; do
+		[ -f "$WORK/build-$c/.config" ] || configure "$c"
+		mk "$c" olddefconfig >/dev/null
+		if [ "$c" = off ] && grep -q '^CONFIG_SCHED_CASIO_POLICY=y' "$WORK/build-$c/.config"; then
+			die "CONFIG_SCHED_CASIO_POLICY is on in the 'off' tree"
+		fi
+		run_step "patch $((i + 1))/${#patches[@]} $p, CASIO $c" "$WORK/build-$c.log" mk "$c" bzImage
+	done
+done
+log "bisect: all ${#patches[@]} patches apply with git am and build with CASIO on and off"
