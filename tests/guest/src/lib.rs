@@ -10,6 +10,7 @@ pub mod harness;
 pub mod kernel;
 pub mod proc;
 pub mod rng;
+pub mod rt;
 pub mod suite;
 pub mod timeline;
 

@@ -88,6 +88,12 @@ pub const TESTS: &[Test] = &[
         desc: "procs_running counts runnable CASIO tasks and drops back",
         run: t_nr_running,
     },
+    crate::rt::PERIODIC_YIELD,
+    crate::rt::OVERLOAD_MISSES,
+    crate::rt::FEASIBLE_SET_NO_MISS,
+    crate::rt::STATS_RESET_AND_NONCASIO,
+    crate::rt::WAKE_BEFORE_RELEASE_KEEPS_JOB,
+    crate::rt::LIFECYCLE_LOOPS,
 ];
 
 // ---------------------------------------------------------------------------
