@@ -247,14 +247,15 @@ rm -f "$KDIR/src.dirty"
 rm -rf "$STAGE"
 
 # ---- 3. configuration -------------------------------------------------------------------
-MK=(make -C "$SRC" O="$BUILD" ARCH=x86_64 LLVM=1
-	RUSTC="$K_RUSTC" HOSTRUSTC="$K_RUSTC" RUSTDOC="$K_RUSTDOC" RUSTFMT="$K_RUSTFMT"
-	CLIPPY_DRIVER="$K_CLIPPY" BINDGEN="$K_BINDGEN" CARGO="$K_CARGO")
-if [ "${CASIO_CCACHE:-1}" != 0 ] && command -v ccache >/dev/null 2>&1; then
-	export CCACHE_DIR="${CCACHE_DIR:-$CASIO_CACHE/ccache}"
-	export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
-	MK+=(CC="ccache clang" HOSTCC="ccache clang")
+kernel_make_cmd "$SRC" "$BUILD" || die "kernel Rust toolchain not found: run scripts/setup.sh"
+MK=("${KMAKE[@]}")
+
+# The kernel's own check of the Rust toolchain (rustc/bindgen versions, rust-src).
+if ! ra=$("${MK[@]}" -s rustavailable 2>&1); then
+	printf '%s\n' "$ra" >&2
+	die "make LLVM=1 rustavailable failed: run scripts/setup.sh (make setup)"
 fi
+log "rustavailable: $(printf '%s' "$ra" | grep -v '^\*\*\*$' | tr '\n' ' ' | sed 's/\*\*\* //g' | cut -c1-160)"
 
 fragments=("$CASIO_ROOT/config/qemu-x86_64.config" "$CASIO_ROOT/Kconfig.fragment")
 [ "$DEBUG" = 1 ] && fragments+=("$CASIO_ROOT/config/debug.config")

@@ -87,6 +87,22 @@ find_kernel_toolchain() {
 	return 0
 }
 
+# kernel_make_cmd SRC BUILD: sets the array KMAKE to the exact make invocation
+# scripts/build-kernel.sh uses for the tree. Anything else that runs make in a
+# CASIO build tree should use it too: different CC/RUSTC/... values change the
+# recorded command lines, and kbuild then rebuilds the affected objects.
+kernel_make_cmd() {
+	find_kernel_toolchain || return 1
+	KMAKE=(make -C "$1" O="$2" ARCH=x86_64 LLVM=1
+		RUSTC="$K_RUSTC" HOSTRUSTC="$K_RUSTC" RUSTDOC="$K_RUSTDOC" RUSTFMT="$K_RUSTFMT"
+		CLIPPY_DRIVER="$K_CLIPPY" BINDGEN="$K_BINDGEN" CARGO="$K_CARGO")
+	if [ "${CASIO_CCACHE:-1}" != 0 ] && command -v ccache >/dev/null 2>&1; then
+		export CCACHE_DIR="${CCACHE_DIR:-$CASIO_CACHE/ccache}"
+		export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
+		KMAKE+=(CC="ccache clang" HOSTCC="ccache clang")
+	fi
+}
+
 # Missing Debian packages among "$@" (prints names, one per line).
 missing_debs() {
 	local p
