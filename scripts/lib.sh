@@ -123,6 +123,10 @@ apt_install() {
 		_casio_apt_updated=1
 	fi
 	log "apt-get install $*"
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" \
-		|| die "apt-get install $* failed"
+	mkdir -p "$CASIO_CACHE/logs"
+	if ! DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" \
+		>>"$CASIO_CACHE/logs/apt.log" 2>&1; then
+		tail -n 30 "$CASIO_CACHE/logs/apt.log" >&2
+		die "apt-get install $* failed (log: $CASIO_CACHE/logs/apt.log)"
+	fi
 }
