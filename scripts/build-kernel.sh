@@ -276,7 +276,7 @@ while IFS=' ' read -r sym want; do
 	if [ "$want" = "n" ]; then
 		if grep -q "^$sym=" "$BUILD/.config"; then missing+=("$sym (requested off, is $(grep "^$sym=" "$BUILD/.config"))"); fi
 	elif ! grep -qxF -- "$sym=$want" "$BUILD/.config"; then
-		got=$(grep -E "^(# )?$sym[= ]" "$BUILD/.config" || echo "absent")
+		got=$(grep -E "^(# )?${sym}[= ]" "$BUILD/.config" || echo "absent")
 		if [ "$sym" = CONFIG_SCHED_CASIO_POLICY ]; then casio_missing=1; fi
 		missing+=("$sym=$want (got: $got)")
 	fi
