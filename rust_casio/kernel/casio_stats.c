@@ -4,7 +4,8 @@
  *
  * /proc/PID/sched_casio shows the parameters, current job and job
  * statistics of one task; /proc/sched_casio the totals of each CPU and of
- * the system. The Rust side keeps the numbers; this file only prints them.
+ * the system; /proc/sched_casio_bw the admitted bandwidth and its cap. The
+ * Rust side keeps the numbers; this file only prints them.
  */
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
@@ -70,9 +71,24 @@ static int casio_proc_show(struct seq_file *m, void *v)
 	return 0;
 }
 
+static int casio_bw_show(struct seq_file *m, void *v)
+{
+	u64 total, cap;
+
+	casio_bw_read(&total, &cap);
+	seq_printf(m, "total_bw: %llu\n", total);
+	if (cap == U64_MAX)
+		seq_puts(m, "cap_bw: -1\n");
+	else
+		seq_printf(m, "cap_bw: %llu\n", cap);
+	seq_printf(m, "bw_unit: %llu\n", (u64)BW_UNIT);
+	return 0;
+}
+
 static int __init casio_proc_init(void)
 {
 	proc_create_single("sched_casio", 0444, NULL, casio_proc_show);
+	proc_create_single("sched_casio_bw", 0444, NULL, casio_bw_show);
 	return 0;
 }
 late_initcall(casio_proc_init);

@@ -41,6 +41,9 @@ pub struct SchedCasioEntity {
     /// 1 while the task waits for its next release: it is then on the
     /// runqueue for the core, but not in the EDF queue nor in nr_running.
     pub waiting_release: u32,
+    /// Share of a CPU (C/T in units of `BW_UNIT`) the task was admitted
+    /// with; owned by the admission control in `kernel/sched/casio.c`.
+    pub bw: u64,
 }
 
 /// What `/proc/PID/sched_casio` shows of a task.
@@ -340,7 +343,15 @@ unsafe fn timer_expired(rq: &mut Rq<'_>, p: *mut bindings::task_struct) {
         se.waiting_release = 0;
         // SAFETY: `p` is valid.
         let exec = unsafe { (*p).se.sum_exec_runtime };
-        se.job.release(&mut se.stats, now, exec, &se.params);
+        // Release at the planned time, one period after the last release,
+        // however late the timer fired, so that releases do not drift.
+        let planned = se.job.release.saturating_add(se.params.period);
+        se.job.release(
+            &mut se.stats,
+            core::cmp::min(planned, now),
+            exec,
+            &se.params,
+        );
         // SAFETY: `p` is a CASIO task of `rq`.
         unsafe { arm_timer(p, se.job.deadline) };
         // SAFETY: `p` is valid.
@@ -752,6 +763,8 @@ pub unsafe extern "C" fn casio_fork_entity(p: *mut bindings::task_struct) {
     se.job = Job::default();
     se.stats = JobStats::default();
     se.waiting_release = 0;
+    // The child is admitted on its own, by `sched_post_fork()`.
+    se.bw = 0;
     // SAFETY: the timer was copied from the parent's and must not be
     // touched as a timer; `hrtimer_init()` sets it up from scratch.
     unsafe {

@@ -5,8 +5,7 @@
 //!
 //! A job is released at some time `r` with absolute deadline `r + D`. It
 //! ends when the task yields, or when the task, blocked, wakes up at or
-//! after its next release `r + T` (the job then ended when the task last
-//! blocked). A
+//! after its deadline (the job then ended when the task last blocked). A
 //! job misses its deadline if it is still ready or running at that
 //! instant ([`Job::deadline_reached`], driven by a timer), or if it ends
 //! after it ([`Job::end`]); a miss is counted once.
@@ -104,12 +103,17 @@ impl Job {
         self.count_miss(stats)
     }
 
-    /// On a wake-up at `now`: keeps the job if its next release is still
-    /// ahead (a task that blocks in the middle of a job keeps its deadline,
-    /// even a passed one), or else ends it (when the task last blocked) and
-    /// releases a new one at `now`. Returns true if a new job was released.
+    /// On a wake-up at `now`: keeps the job if its deadline is still ahead
+    /// (a task that blocks in the middle of a job keeps its deadline), or
+    /// else ends it (when the task last blocked) and releases a new one at
+    /// `now`, as SCHED_DEADLINE does. Returns true if a new job was released.
+    ///
+    /// Keeping a job whose deadline has passed until `r + T` would hand a
+    /// task that slept to its next release the old deadline whenever its
+    /// previous wake-up was later than this one, ahead of tasks with an
+    /// earlier real deadline.
     pub fn wake_up(&mut self, stats: &mut JobStats, now: u64, exec: u64, p: &CasioParams) -> bool {
-        if self.is_active() && now < self.release.saturating_add(p.period) {
+        if self.is_active() && now < self.deadline {
             return false;
         }
         let ended_at = if self.last_block != 0 {
@@ -213,7 +217,7 @@ mod tests {
     }
 
     #[test]
-    fn wake_up_between_deadline_and_next_release_keeps_late_job() {
+    fn wake_up_after_deadline_starts_new_job_even_before_next_release() {
         const Q: CasioParams = CasioParams {
             runtime: 10 * MS,
             deadline: 50 * MS,
@@ -222,10 +226,17 @@ mod tests {
         let (mut j, mut s) = (Job::default(), JobStats::default());
         j.release(&mut s, 1000 * MS, 0, &Q);
         j.last_block = 1020 * MS;
-        assert!(!j.wake_up(&mut s, 1070 * MS, 5 * MS, &Q), "before r + T");
+        assert!(
+            !j.wake_up(&mut s, 1049 * MS, 5 * MS, &Q),
+            "before the deadline"
+        );
         assert_eq!(j.deadline, 1050 * MS);
-        assert!(j.wake_up(&mut s, 1100 * MS, 5 * MS, &Q), "at r + T");
-        assert_eq!(j.deadline, 1150 * MS);
+        assert!(
+            j.wake_up(&mut s, 1070 * MS, 5 * MS, &Q),
+            "after the deadline"
+        );
+        assert_eq!(j.release, 1070 * MS);
+        assert_eq!(j.deadline, 1120 * MS);
     }
 
     #[test]
