@@ -1658,6 +1658,182 @@ fn t_lifecycle_loops() -> TestResult {
     f.finish()
 }
 
+// ---------------------------------------------------------------------------
+// 7. admission_control
+// ---------------------------------------------------------------------------
+
+/// See [`PERIODIC_YIELD`].
+pub const ADMISSION_CONTROL: Test = Test {
+    name: "admission_control",
+    desc: "cap on: EBUSY past it, share freed on leave/exit, fork demoted when full",
+    run: t_admission_control,
+};
+
+const CASIO_RUNTIME_SYSCTL: &str = "/proc/sys/kernel/sched_casio_runtime_us";
+
+/// `/proc/sched_casio_bw`: (total_bw, cap_bw or -1, bw_unit).
+fn read_bw() -> Result<(u64, i64, u64), String> {
+    let text = std::fs::read_to_string("/proc/sched_casio_bw")
+        .map_err(|e| format!("/proc/sched_casio_bw: {e}"))?;
+    let field = |k: &str| -> Result<i64, String> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(k)?.strip_prefix(": ")?.trim().parse().ok())
+            .ok_or_else(|| format!("/proc/sched_casio_bw: no {k} in {text:?}"))
+    };
+    Ok((
+        field("total_bw")? as u64,
+        field("cap_bw")?,
+        field("bw_unit")? as u64,
+    ))
+}
+
+/// Writes a sysctl; Err carries the errno of the write.
+fn write_sysctl(path: &str, value: &str) -> Result<(), i32> {
+    std::fs::write(path, value).map_err(|e| e.raw_os_error().unwrap_or(-1))
+}
+
+/// Puts the CASIO runtime sysctl back as it was, whatever the test did.
+struct RestoreSysctl(String);
+
+impl Drop for RestoreSysctl {
+    fn drop(&mut self) {
+        let _ = write_sysctl(CASIO_RUNTIME_SYSCTL, &self.0);
+    }
+}
+
+fn sleeper(label: &str) -> Result<Child, String> {
+    spawn(label, || loop {
+        sleep_ns(SEC);
+    })
+}
+
+/// C/T of `c` ms per 100 ms, as the kernel computes it.
+fn share(c: u64, unit: u64) -> u64 {
+    (c * MS * unit) / (100 * MS)
+}
+
+fn t_admission_control() -> TestResult {
+    pin_harness();
+    let mut f = Fails::default();
+    let old = std::fs::read_to_string(CASIO_RUNTIME_SYSCTL)
+        .map_err(|e| format!("{CASIO_RUNTIME_SYSCTL}: {e}"))?;
+    let _restore = RestoreSysctl(old.trim().to_string());
+    let (total0, cap0, unit) = read_bw()?;
+    f.eq("cap_bw by default (admission off)", cap0, -1);
+    f.eq("total_bw with no CASIO task", total0, 0);
+
+    // A cap of one whole CPU in all: runtime = period / ncpus.
+    let ncpu = online_cpus() as u64;
+    let runtime_us = 1_000_000 / ncpu;
+    write_sysctl(CASIO_RUNTIME_SYSCTL, &runtime_us.to_string())
+        .map_err(|e| format!("enable admission control: errno {e}"))?;
+    let (_, cap, _) = read_bw()?;
+    f.check(
+        cap > 0 && (cap as u64) <= unit && (cap as u64) > unit * 99 / 100,
+        || format!("cap_bw {cap} should be one CPU ({unit})"),
+    );
+
+    let mut kids = Vec::new();
+    for l in ["a", "b", "c", "forker"] {
+        kids.push(sleeper(l)?);
+    }
+    let pid = |i: usize, kids: &Vec<Child>| kids[i].pid();
+    let attr = |c: u64| casio_attr(c * MS, 100 * MS, 100 * MS);
+
+    f.eq("a 60/100", setattr(pid(0, &kids), &attr(60), 0), Ok(()));
+    f.eq(
+        "b 50/100 past the cap",
+        setattr(pid(1, &kids), &attr(50), 0),
+        Err(Errno::EBUSY),
+    );
+    f.eq(
+        "b stays SCHED_NORMAL",
+        getscheduler(pid(1, &kids)),
+        Ok(SCHED_NORMAL),
+    );
+    f.eq(
+        "b 20/100 fits",
+        setattr(pid(1, &kids), &attr(20), 0),
+        Ok(()),
+    );
+    f.eq(
+        "total_bw a + b",
+        read_bw()?.0,
+        share(60, unit) + share(20, unit),
+    );
+    f.eq(
+        "cap below the admitted total",
+        write_sysctl(CASIO_RUNTIME_SYSCTL, "100000"),
+        Err(libc::EBUSY),
+    );
+    f.eq(
+        "c 40/100 past the cap",
+        setattr(pid(2, &kids), &attr(40), 0),
+        Err(Errno::EBUSY),
+    );
+    // a leaves the class: its share is free again.
+    f.eq(
+        "a to SCHED_NORMAL",
+        setattr(pid(0, &kids), &SchedAttr::new(SCHED_NORMAL), 0),
+        Ok(()),
+    );
+    f.eq(
+        "c 40/100 after a left",
+        setattr(pid(2, &kids), &attr(40), 0),
+        Ok(()),
+    );
+    f.eq(
+        "total_bw b + c",
+        read_bw()?.0,
+        share(20, unit) + share(40, unit),
+    );
+    drop(kids.remove(3));
+
+    // A CASIO task of 15/100 forks twice: the first child fits (0.9), the
+    // second (1.05) does not and starts as SCHED_NORMAL.
+    let shm = Shm::new(16)?;
+    let forker = spawn("forker", || {
+        sys("forker 15/100", setattr(0, &attr(15), 0))?;
+        let mut grandkids = Vec::new();
+        for i in 0..2 {
+            let child = spawn("forked", || loop {
+                sleep_ns(SEC);
+            })?;
+            shm.set(i, getscheduler(child.pid()).unwrap_or(-1) as u64);
+            grandkids.push(child);
+        }
+        shm.set(2, read_bw()?.0);
+        for mut g in grandkids {
+            g.kill();
+        }
+        Ok(())
+    })?;
+    let mut forker = forker;
+    forker.join(JOIN_NS)?;
+    f.eq("first forked child (fits)", shm.get(0) as i32, SCHED_CASIO);
+    f.eq(
+        "second forked child (does not fit)",
+        shm.get(1) as i32,
+        SCHED_NORMAL,
+    );
+    f.eq(
+        "total_bw with the forker and its CASIO child",
+        shm.get(2),
+        share(20, unit) + share(40, unit) + 2 * share(15, unit),
+    );
+    f.eq(
+        "total_bw after the forker's exit",
+        read_bw()?.0,
+        share(20, unit) + share(40, unit),
+    );
+
+    for mut k in kids {
+        k.kill();
+    }
+    f.eq("total_bw after every CASIO task exited", read_bw()?.0, 0);
+    f.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -94,6 +94,7 @@ pub const TESTS: &[Test] = &[
     crate::rt::STATS_RESET_AND_NONCASIO,
     crate::rt::WAKE_BEFORE_RELEASE_KEEPS_JOB,
     crate::rt::LIFECYCLE_LOOPS,
+    crate::rt::ADMISSION_CONTROL,
 ];
 
 // ---------------------------------------------------------------------------
