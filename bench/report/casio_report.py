@@ -500,17 +500,18 @@ def render(guest, host, cmds=None, plots=None):
         if worst:
             L += ["Largest lateness (finish - deadline) seen over all sets: " + ", ".join(worst) +
                   " (negative = every job finished early).", ""]
-        tasks = every(guest, "sched_task")
+        tasks = sorted(every(guest, "sched_task"), key=lambda d: -(fnum(d.get("max_late_ms")) or 0.0))
         if tasks:
-            L += ["Tasks that missed (from the `sched_task` lines; C and T in ms):", "",
+            L += [f"Tasks that missed: {len(tasks)} task runs in all; the 15 latest (from the "
+                  "`sched_task` lines; C and T in ms):", "",
                   md_table(["policy", "U", "set", "task", "C", "T", "misses / jobs", "max lateness ms"],
                            [[POLICY_LABEL.get(d.get("policy"), "?"), d.get("u", "?"), d.get("set", "?"),
                              d.get("task", "?"), f(fnum(d.get("c_us"), 0) / 1000, 1),
                              f(fnum(d.get("t_us"), 0) / 1000, 0),
                              f"{d.get('misses', '?')} / {d.get('jobs', '?')}", f(d.get("max_late_ms"), 1)]
-                            for d in tasks[:60]]), ""]
-            if len(tasks) > 60:
-                L += [f"({len(tasks) - 60} more in `bench/results/guest-bench.txt`.)", ""]
+                            for d in tasks[:15]]), ""]
+            if len(tasks) > 15:
+                L += [f"({len(tasks) - 15} more in `bench/results/guest-bench.txt`.)", ""]
         L += ["Why two CASIO rows: CASIO starts a new job only when a task wakes at or after its "
               "current deadline, and that deadline follows the actual wake-up time (wake + D). With "
               "D = T, when job k+1 wakes earlier relative to its release than job k did, it wakes before "
@@ -523,6 +524,18 @@ def render(guest, host, cmds=None, plots=None):
               "below about 1 ms overran their budget every job, were throttled and fell behind by "
               "hundreds of ms even at U = 0.5 (an earlier full run, before the casio_dm row was added; "
               "its lines are kept in `bench/results/guest-bench-run1.txt`).", ""]
+        dl = [table[("deadline", u)] for u in us if ("deadline", u) in table]
+        lo_dl = [e for e in dl[: len(dl) // 2] if e["sets"]]
+        hi_dl = [e for e in dl[len(dl) // 2:] if e["sets"]]
+        if lo_dl and hi_dl and (sum(e["missed"] for e in lo_dl) / sum(e["sets"] for e in lo_dl) >
+                                sum(e["missed"] for e in hi_dl) / sum(e["sets"] for e in hi_dl)):
+            L += ["Open question: SCHED_DEADLINE misses more often at the lower utilizations than at the "
+                  "higher ones, the opposite of what EDF theory and the other policies show, and its misses "
+                  "are spread over tasks of every size with lateness up to hundreds of ms. Budget "
+                  "throttling is involved (a 1.1 C budget without the fixed 1 ms made it far worse), "
+                  "but why it hits more when CPU 0 has more idle time (e.g. late replenishment timers "
+                  "after idle under TCG) is not established; SCHED_DEADLINE is the reference class here, "
+                  "not the subject, so this was not pursued.", ""]
         L += ["Theory: EDF meets every deadline of an implicit-deadline periodic set iff U <= 1 "
               "(Liu and Layland 1973), so CASIO and SCHED_DEADLINE should show no misses at any U "
               "here, up to the emulator's extra load. Rate-monotonic fixed priorities are "
