@@ -25,7 +25,7 @@ casio_flavor = $(if $(filter 1 y yes on true,$(1)),debug,base)
 # Host-side crates whose `cargo test` belongs to `make test` (each only if present).
 HOST_CRATES := rust_casio/edf tools/casio-abi tests/guest
 
-.PHONY: help setup kernel guest initramfs run shell test host-test boot-tests check-bisect \
+.PHONY: help setup kernel guest initramfs run shell test host-test boot-tests check-bisect bench bench-quick \
 	judge-selftest clean kernel-clean distclean
 
 help:
@@ -37,6 +37,7 @@ help:
 	@echo "  make kernel       build bzImage (DEBUG=1 for the debug config)"
 	@echo "  make initramfs    build the guest programs and the initramfs"
 	@echo "  make host-test    only the host-side tests"
+	@echo "  make bench        benchmarks in one boot, rewrites bench/REPORT.md (bench-quick: short)"
 	@echo "  make check-bisect build after every patch, CASIO on and off (slow)"
 	@echo "  make boot-tests   boot the guest tests on the already built kernel"
 	@echo "  make clean | kernel-clean | distclean"
@@ -90,6 +91,18 @@ test:
 	DEBUG=$(TEST_DEBUG) scripts/check-patches.sh
 	$(MAKE) initramfs
 	BZIMAGE=$(CASIO_CACHE)/bzImage.$(call casio_flavor,$(TEST_DEBUG)) qemu/run.sh tests
+
+# Benchmarks (bench/README.md): a full run rewrites bench/REPORT.md; the quick
+# one checks the machinery and writes its report under $(CASIO_CACHE)/bench.
+bench:
+	$(MAKE) setup
+	DEBUG=$(RUN_DEBUG) scripts/build-kernel.sh
+	BZIMAGE=$(CASIO_CACHE)/bzImage.$(call flavor,$(RUN_DEBUG)) bench/run.sh
+
+bench-quick:
+	$(MAKE) setup
+	DEBUG=$(RUN_DEBUG) scripts/build-kernel.sh
+	BZIMAGE=$(CASIO_CACHE)/bzImage.$(call flavor,$(RUN_DEBUG)) bench/run.sh --quick
 
 # Slow: builds the kernel after every patch with CASIO on and off.
 check-bisect:
