@@ -82,7 +82,7 @@ if [ "$rustup_ok" -eq 1 ]; then
 	else
 		log "cargo install --locked bindgen --version $CASIO_BINDGEN_VERSION (about 2 minutes)"
 		# Use the default toolchain's cargo: the pinned 1.62 cargo cannot read
-		# the current crates.io index format.
+		# the current registry index format.
 		cargo install --locked --force bindgen --version "$CASIO_BINDGEN_VERSION" \
 			|| die "cargo install bindgen $CASIO_BINDGEN_VERSION failed"
 		did+=("cargo install: bindgen $CASIO_BINDGEN_VERSION")
