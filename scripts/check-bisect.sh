@@ -39,7 +39,6 @@ configure() { # on|off
 	frags=("$CASIO_ROOT/config/qemu-x86_64.config" "$CASIO_ROOT/Kconfig.fragment")
 	KCONFIG_CONFIG="$obj/.config" "$WORK/src/scripts/kconfig/merge_config.sh" -m -O "$obj" \
 		"$obj/.config" "${frags[@]}" >/dev/null
-	[ "$1" = off ] && "$WORK/src/scripts/config" --file "$obj/.config" -d SCHED_CASIO_POLICY
 	mk "$1" olddefconfig >/dev/null
 }
 
@@ -49,9 +48,17 @@ for i in "${!patches[@]}"; do
 		die "git am failed on $p"
 	for c in ${BISECT_CONFIGS:-on off}; do
 		[ -f "$WORK/build-$c/.config" ] || configure "$c"
+		# The option appears with the class patch; set it again every time.
+		if [ "$c" = on ]; then
+			"$WORK/src/scripts/config" --file "$WORK/build-$c/.config" -e SCHED_CASIO_POLICY
+		else
+			"$WORK/src/scripts/config" --file "$WORK/build-$c/.config" -d SCHED_CASIO_POLICY
+		fi
 		mk "$c" olddefconfig >/dev/null
-		if [ "$c" = off ] && grep -q '^CONFIG_SCHED_CASIO_POLICY=y' "$WORK/build-$c/.config"; then
-			die "CONFIG_SCHED_CASIO_POLICY is on in the 'off' tree"
+		if grep -q '^config SCHED_CASIO_POLICY' "$WORK/src/init/Kconfig"; then
+			want=$([ "$c" = on ] && echo y || echo n)
+			have=$(grep -q '^CONFIG_SCHED_CASIO_POLICY=y' "$WORK/build-$c/.config" && echo y || echo n)
+			[ "$want" = "$have" ] || die "CONFIG_SCHED_CASIO_POLICY is $have in the '$c' tree"
 		fi
 		run_step "patch $((i + 1))/${#patches[@]} $p, CASIO $c" "$WORK/build-$c.log" mk "$c" bzImage
 	done
