@@ -4,8 +4,9 @@
 //! execution time of a task's jobs.
 //!
 //! A job is released at some time `r` with absolute deadline `r + D`. It
-//! ends when the task yields, or when the task, blocked, wakes up at or
-//! after its deadline (the job then ended when the task last blocked). A
+//! ends when the task yields, or when the task, blocked, wakes up after
+//! using its runtime C or at or after its deadline (the job then ended
+//! when the task last blocked). A
 //! job misses its deadline if it is still ready or running at that
 //! instant ([`Job::deadline_reached`], driven by a timer), or if it ends
 //! after it ([`Job::end`]); a miss is counted once.
@@ -103,17 +104,20 @@ impl Job {
         self.count_miss(stats)
     }
 
-    /// On a wake-up at `now`: keeps the job if its deadline is still ahead
-    /// (a task that blocks in the middle of a job keeps its deadline), or
-    /// else ends it (when the task last blocked) and releases a new one at
-    /// `now`, as SCHED_DEADLINE does. Returns true if a new job was released.
+    /// On a wake-up at `now` of a task that has used `exec` ns of CPU: keeps
+    /// the job if its deadline is still ahead and it has not used its
+    /// runtime C (a task that blocks in the middle of a job keeps its
+    /// deadline). Otherwise the job ended when the task last blocked, and a
+    /// new one is released at `now`; with a passed deadline this is what
+    /// SCHED_DEADLINE does. Returns true if a new job was released.
     ///
-    /// Keeping a job whose deadline has passed until `r + T` would hand a
-    /// task that slept to its next release the old deadline whenever its
-    /// previous wake-up was later than this one, ahead of tasks with an
-    /// earlier real deadline.
+    /// A job that used its runtime is done: a task that did its work and
+    /// sleeps until its next release must not carry its old deadline into
+    /// the next period, which it would whenever it wakes a little earlier
+    /// relative to its release than last time.
     pub fn wake_up(&mut self, stats: &mut JobStats, now: u64, exec: u64, p: &CasioParams) -> bool {
-        if self.is_active() && now < self.deadline {
+        let used = exec.saturating_sub(self.exec_at_release);
+        if self.is_active() && now < self.deadline && used < p.runtime {
             return false;
         }
         let ended_at = if self.last_block != 0 {
@@ -237,6 +241,22 @@ mod tests {
         );
         assert_eq!(j.release, 1070 * MS);
         assert_eq!(j.deadline, 1120 * MS);
+    }
+
+    #[test]
+    fn wake_up_after_using_the_runtime_starts_new_job() {
+        let (mut j, mut s) = (Job::default(), JobStats::default());
+        j.release(&mut s, 1000 * MS, 0, &P);
+        j.last_block = 1020 * MS;
+        assert!(!j.wake_up(&mut s, 1050 * MS, 19 * MS, &P), "C not used up");
+        j.last_block = 1080 * MS;
+        assert!(
+            j.wake_up(&mut s, 1099 * MS, 20 * MS, &P),
+            "C used: job done"
+        );
+        assert_eq!(j.release, 1099 * MS);
+        assert_eq!(s.jobs_completed, 1);
+        assert_eq!(s.deadline_misses, 0);
     }
 
     #[test]
