@@ -28,7 +28,9 @@ if [ "$mode" = tests ]; then
 	result=$(printf '%s\n' "$clean" | sed -n '/CASIO-TESTS-DONE/q;p' |
 		grep -E '^[[:space:]]*([A-Za-z0-9_-]+:[[:space:]]*)?[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?[[:space:]]*$' |
 		tail -n 1 | sed -E 's/^[[:space:]]+//; s/[[:space:]]+$//')
-	printf '%s\n' "$clean" | grep -qE '^[[:space:]]*CASIO-TESTS-DONE[[:space:]]*$' && sentinel=1
+	# A here-string, not a pipe: grep -q stops reading at the first match,
+	# and with pipefail the writer's SIGPIPE would turn a match into a miss.
+	grep -qE '^[[:space:]]*CASIO-TESTS-DONE[[:space:]]*$' <<<"$clean" && sentinel=1
 	if [ "$sentinel" = 0 ]; then
 		fail=1
 		reasons+=("no CASIO-TESTS-DONE sentinel: the guest tests did not finish (timeout, panic or crash)")

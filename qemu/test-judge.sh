@@ -25,6 +25,10 @@ casio-init: linux 6.1.192, 2 CPUs, casio.run=tests'
 
 check pass tests 0 '^2 passed, 0 failed$' "$(printf '%s\r\nok 1 - a\r\nok 2 - b\r\n2 passed, 0 failed\r\nCASIO-TESTS-DONE\r\n' "$boot")"
 check pass-skipped tests 0 '^summary: 5 passed, 0 failed, 1 skipped$' "$(printf '%s\nsummary: 5 passed, 0 failed, 1 skipped\nCASIO-TESTS-DONE\n' "$boot")"
+# A console longer than a pipe buffer: the verdict must not depend on how
+# far a reader in a pipeline gets before the sentinel.
+long=$(for i in $(seq 1 3000); do printf '# diagnostic line %s of a long guest run\n' "$i"; done)
+check pass-long-log tests 0 '^31 passed, 0 failed$' "$(printf '%s\n%s\n31 passed, 0 failed\nCASIO-TESTS-DONE\n' "$boot" "$long")"
 check failed tests 1 '^3 passed, 1 failed$' "$(printf '%s\n3 passed, 1 failed\nCASIO-TESTS-DONE\n' "$boot")"
 check no-sentinel tests 1 'no CASIO-TESTS-DONE sentinel' "$(printf '%s\nok 1 - a\n' "$boot")"
 check result-no-sentinel tests 1 'no CASIO-TESTS-DONE' "$(printf '%s\n2 passed, 0 failed\n' "$boot")"
