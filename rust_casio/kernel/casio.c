@@ -52,9 +52,9 @@ int casio_bw_change(struct task_struct *p, int policy, const struct sched_attr *
 
 	raw_spin_lock(&casio_bw_lock);
 	if (new_bw > old_bw &&
-	    casio_total_bw - old_bw + new_bw > casio_cap_bw())
+	    casio_total_bw - old_bw + new_bw > casio_cap_bw()) {
 		ret = -EBUSY;
-	else {
+	} else {
 		casio_total_bw = casio_total_bw - old_bw + new_bw;
 		p->casio.bw = new_bw;
 	}
