@@ -28,8 +28,8 @@ git -C "$WORK/src" -c user.name=casio -c user.email=casio@localhost commit -q -m
 
 mk() { # config-name target...
 	local obj="$WORK/build-$1"; shift
-	make -C "$WORK/src" O="$obj" ARCH=x86_64 LLVM=1 RUSTC="$K_RUSTC" HOSTRUSTC="$K_RUSTC" \
-		RUSTFMT="$K_RUSTFMT" BINDGEN="$K_BINDGEN" -j"$JOBS" "$@"
+	kernel_make_cmd "$WORK/src" "$obj" # the toolchain and ccache of the main build
+	"${KMAKE[@]}" -j"$JOBS" "$@"
 }
 
 configure() { # on|off
