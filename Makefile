@@ -89,6 +89,7 @@ test:
 	DEBUG=$(TEST_DEBUG) scripts/build-kernel.sh
 	scripts/check-uapi.sh
 	DEBUG=$(TEST_DEBUG) scripts/check-patches.sh
+	BZIMAGE=$(CASIO_CACHE)/bzImage.$(call flavor,$(TEST_DEBUG)) bench/run.sh --quick
 	$(MAKE) initramfs
 	BZIMAGE=$(CASIO_CACHE)/bzImage.$(call casio_flavor,$(TEST_DEBUG)) qemu/run.sh tests
 
