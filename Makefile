@@ -89,7 +89,7 @@ test:
 	DEBUG=$(TEST_DEBUG) scripts/build-kernel.sh
 	scripts/check-uapi.sh
 	DEBUG=$(TEST_DEBUG) scripts/check-patches.sh
-	BZIMAGE=$(CASIO_CACHE)/bzImage.$(call flavor,$(TEST_DEBUG)) bench/run.sh --quick
+	BZIMAGE=$(CASIO_CACHE)/bzImage.$(call casio_flavor,$(TEST_DEBUG)) bench/run.sh --quick
 	$(MAKE) initramfs
 	BZIMAGE=$(CASIO_CACHE)/bzImage.$(call casio_flavor,$(TEST_DEBUG)) qemu/run.sh tests
 
@@ -98,12 +98,12 @@ test:
 bench:
 	$(MAKE) setup
 	DEBUG=$(RUN_DEBUG) scripts/build-kernel.sh
-	BZIMAGE=$(CASIO_CACHE)/bzImage.$(call flavor,$(RUN_DEBUG)) bench/run.sh
+	BZIMAGE=$(CASIO_CACHE)/bzImage.$(call casio_flavor,$(RUN_DEBUG)) bench/run.sh
 
 bench-quick:
 	$(MAKE) setup
 	DEBUG=$(RUN_DEBUG) scripts/build-kernel.sh
-	BZIMAGE=$(CASIO_CACHE)/bzImage.$(call flavor,$(RUN_DEBUG)) bench/run.sh --quick
+	BZIMAGE=$(CASIO_CACHE)/bzImage.$(call casio_flavor,$(RUN_DEBUG)) bench/run.sh --quick
 
 # Slow: builds the kernel after every patch with CASIO on and off.
 check-bisect:
