@@ -4,9 +4,11 @@
 //! The contract under test: job times are CLOCK_MONOTONIC ns; setting the
 //! policy releases the first job; `sched_yield()` ends the job and sleeps
 //! until the next release `max(r + T, now)`; a task that blocks and wakes
-//! before `r + T` keeps its job, at or after `r + T` starts a new one; a
-//! miss is counted once per job, by a timer at the deadline if the job is
-//! still ready or running, or when the job ends after its deadline.
+//! before its deadline with runtime left keeps its job, otherwise its
+//! wake-up starts a new one (with D = T, as here, "before the deadline" is
+//! "before `r + T`"); a miss is counted once per job, by a timer at the
+//! deadline if the job is still ready or running, or when the job ends
+//! after its deadline. Admission control: see `admission_control`.
 //!
 //! Wall-clock margins are wide because wake-up latency under QEMU TCG on a
 //! loaded host reaches tens of ms; the margins are stated next to each
