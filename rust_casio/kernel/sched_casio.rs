@@ -29,7 +29,7 @@ pub struct SchedCasioEntity {
     pub node: EdfNode,
     /// Relative runtime, deadline and period, in nanoseconds.
     pub params: CasioParams,
-    /// The current job, on the rq clock.
+    /// The current job, on CLOCK_MONOTONIC.
     pub job: Job,
     /// Job statistics since the parameters were last set.
     pub stats: JobStats,
