@@ -22,6 +22,7 @@ use casio_abi::*;
 use crate::harness::{Test, TestResult};
 use crate::kernel::RtThrottleOff;
 use crate::proc::{spawn, wait_for, Child, Shm};
+use crate::suite::{pin_harness, pin_work, sys, Fails};
 use crate::{diag, MS, SEC};
 
 /// The tests of this module, appended to [`crate::suite::TESTS`].
@@ -433,53 +434,6 @@ const WAKE_MARGIN: u64 = 40 * MS;
 
 /// The CPU workloads run on.
 const WORK_CPU: usize = 0;
-
-/// Collects failed checks so one run reports all of them.
-#[derive(Default)]
-struct Fails(Vec<String>);
-
-impl Fails {
-    fn push(&mut self, s: String) {
-        self.0.push(s);
-    }
-
-    fn eq<T: PartialEq + Debug>(&mut self, what: &str, got: T, want: T) {
-        if got != want {
-            self.push(format!("{what}: got {got:?}, want {want:?}"));
-        }
-    }
-
-    fn check(&mut self, cond: bool, msg: impl FnOnce() -> String) {
-        if !cond {
-            self.push(msg());
-        }
-    }
-
-    fn finish(self) -> TestResult {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(self.0.join("; "))
-        }
-    }
-}
-
-fn sys<T>(what: &str, r: SysResult<T>) -> Result<T, String> {
-    r.map_err(|e| format!("{what}: {e}"))
-}
-
-fn pin_harness() {
-    let n = online_cpus();
-    if n >= 2 {
-        if let Err(e) = set_affinity_cpu(0, n - 1) {
-            diag!("could not pin harness to CPU {}: {e}", n - 1);
-        }
-    }
-}
-
-fn pin_work() -> Result<(), String> {
-    sys("sched_setaffinity(CPU 0)", set_affinity_cpu(0, WORK_CPU))
-}
 
 fn ms(ns: u64) -> f64 {
     ns as f64 / MS as f64

@@ -105,21 +105,22 @@ pub const TESTS: &[Test] = &[
 const JOIN_NS: u64 = 15 * SEC;
 
 /// Collects failed checks so one run reports all of them.
+/// Failures collected by a test body; shared with the `rt` tests.
 #[derive(Default)]
-struct Fails(Vec<String>);
+pub(crate) struct Fails(pub(crate) Vec<String>);
 
 impl Fails {
-    fn push(&mut self, s: String) {
+    pub(crate) fn push(&mut self, s: String) {
         self.0.push(s);
     }
 
-    fn eq<T: PartialEq + Debug>(&mut self, what: &str, got: T, want: T) {
+    pub(crate) fn eq<T: PartialEq + Debug>(&mut self, what: &str, got: T, want: T) {
         if got != want {
             self.push(format!("{what}: got {got:?}, want {want:?}"));
         }
     }
 
-    fn ok<T>(&mut self, what: &str, r: SysResult<T>) -> Option<T> {
+    pub(crate) fn ok<T>(&mut self, what: &str, r: SysResult<T>) -> Option<T> {
         match r {
             Ok(v) => Some(v),
             Err(e) => {
@@ -129,7 +130,7 @@ impl Fails {
         }
     }
 
-    fn err_is<T: Debug>(&mut self, what: &str, r: SysResult<T>, want: Errno) {
+    pub(crate) fn err_is<T: Debug>(&mut self, what: &str, r: SysResult<T>, want: Errno) {
         match r {
             Err(e) if e == want => {}
             Err(e) => self.push(format!("{what}: got {e}, want {want}")),
@@ -137,7 +138,7 @@ impl Fails {
         }
     }
 
-    fn check(&mut self, cond: bool, msg: impl FnOnce() -> String) {
+    pub(crate) fn check(&mut self, cond: bool, msg: impl FnOnce() -> String) {
         if !cond {
             self.push(msg());
         }
@@ -145,7 +146,7 @@ impl Fails {
 
     /// Compare a getattr result with the expected values.
     #[allow(clippy::too_many_arguments)]
-    fn attr(
+    pub(crate) fn attr(
         &mut self,
         what: &str,
         got: SysResult<SchedAttr>,
@@ -174,7 +175,7 @@ impl Fails {
         }
     }
 
-    fn finish(self) -> TestResult {
+    pub(crate) fn finish(self) -> TestResult {
         if self.0.is_empty() {
             Ok(())
         } else {
@@ -183,7 +184,7 @@ impl Fails {
     }
 }
 
-fn sys<T>(what: &str, r: SysResult<T>) -> Result<T, String> {
+pub(crate) fn sys<T>(what: &str, r: SysResult<T>) -> Result<T, String> {
     r.map_err(|e| format!("{what}: {e}"))
 }
 
@@ -192,7 +193,7 @@ const WORK_CPU: usize = 0;
 
 /// Pin the calling (controlling) process away from the workload CPU when
 /// there is more than one CPU.
-fn pin_harness() {
+pub(crate) fn pin_harness() {
     let n = online_cpus();
     if n >= 2 {
         if let Err(e) = set_affinity_cpu(0, n - 1) {
@@ -201,7 +202,7 @@ fn pin_harness() {
     }
 }
 
-fn pin_work() -> Result<(), String> {
+pub(crate) fn pin_work() -> Result<(), String> {
     sys("sched_setaffinity(CPU 0)", set_affinity_cpu(0, WORK_CPU))
 }
 
