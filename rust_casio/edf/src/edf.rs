@@ -15,7 +15,7 @@ pub mod queue;
 pub mod tree;
 
 pub use self::account::{Job, JobStats};
-pub use self::job::{deadline_after_yield, deadline_on_wakeup, job_deadline, should_preempt};
+pub use self::job::{job_deadline, should_preempt};
 pub use self::params::{
     CasioParams, ParamError, CASIO_MAX_PERIOD_NS, CASIO_MIN_PERIOD_NS, CASIO_MIN_RUNTIME_NS,
 };

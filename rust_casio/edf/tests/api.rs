@@ -1,9 +1,8 @@
 //! Integration tests through the public paths the kernel glue uses.
 
 use casio_edf::edf::{
-    deadline_after_yield, deadline_on_wakeup, job_deadline, should_preempt, CasioParams, EdfKey,
-    EdfNode, EdfQueue, EdfTree, ParamError, CASIO_MAX_PERIOD_NS, CASIO_MIN_PERIOD_NS,
-    CASIO_MIN_RUNTIME_NS,
+    job_deadline, should_preempt, CasioParams, EdfKey, EdfNode, EdfQueue, EdfTree, Job, JobStats,
+    ParamError, CASIO_MAX_PERIOD_NS, CASIO_MIN_PERIOD_NS, CASIO_MIN_RUNTIME_NS,
 };
 use core::mem::{align_of, size_of};
 use core::ptr::NonNull;
@@ -30,8 +29,13 @@ fn signatures() {
     let _: fn(u64, u64, u64) -> Result<CasioParams, ParamError> = CasioParams::from_attr;
     let _: fn(u64) -> Result<CasioParams, ParamError> = CasioParams::from_deadline;
     let _: fn(u64, &CasioParams) -> u64 = job_deadline;
-    let _: fn(u64, u64, &CasioParams) -> u64 = deadline_on_wakeup;
-    let _: fn(u64, u64, &CasioParams) -> u64 = deadline_after_yield;
+    let _: fn(&Job) -> bool = Job::released;
+    let _: fn(&Job) -> bool = Job::is_active;
+    let _: fn(&mut Job, &mut JobStats, u64, u64, &CasioParams) = Job::release;
+    let _: fn(&mut Job, &mut JobStats, u64, u64) -> bool = Job::end;
+    let _: fn(&mut Job, &mut JobStats, u64) -> bool = Job::deadline_reached;
+    let _: fn(&mut Job, &mut JobStats, u64, u64, &CasioParams) -> bool = Job::wake_up;
+    let _: fn(&Job, u64, &CasioParams) -> u64 = Job::next_release;
     let _: fn(EdfKey, EdfKey) -> bool = should_preempt;
     let q = EdfQueue::new();
     let _: &EdfTree = &q.tree;
@@ -76,9 +80,12 @@ fn key_order() {
     );
 }
 
-/// A small EDF simulation driven by the queue and the job functions: a
-/// task set with utilisation <= 1 and implicit deadlines never misses a
-/// deadline, and `should_preempt` agrees with the queue's choice.
+/// A small EDF simulation driven by the queue and [`Job`]: a task set with
+/// utilisation <= 1 and implicit deadlines never misses a deadline, and
+/// `should_preempt` agrees with the queue's choice. As in the kernel, a task
+/// that finishes its job blocks; its wake-up at the next release ends that
+/// job and releases a new one, and the deadline timer finds no queued job
+/// past its deadline.
 #[test]
 fn edf_simulation_meets_deadlines() {
     const Q: u64 = 1_000; // scheduling quantum, ns
@@ -91,6 +98,7 @@ fn edf_simulation_meets_deadlines() {
     ];
     // Utilisation: 0.3 + 0.25 + 0.25 + 0.2 + 0.05 = 1.05 > 1 -> drop the last.
     let specs = &specs[..4];
+    let n = specs.len();
     let params: Vec<CasioParams> = specs
         .iter()
         .map(|&(r, p)| CasioParams::from_attr(r, p, 0).unwrap())
@@ -99,25 +107,39 @@ fn edf_simulation_meets_deadlines() {
     let nodes: Vec<EdfNode> = specs.iter().map(|_| EdfNode::new()).collect();
     let node_of = |i: usize| NonNull::from(&nodes[i]);
     let task_of = |n: NonNull<EdfNode>| nodes.iter().position(|m| NonNull::from(m) == n).unwrap();
-    let mut abs = vec![0u64; specs.len()];
-    let mut remaining = vec![0u64; specs.len()];
-    let mut next_release = vec![0u64; specs.len()];
+    let mut jobs = vec![Job::default(); n];
+    let mut stats = vec![JobStats::default(); n];
+    let mut exec = vec![0u64; n]; // CPU time used by each task
+    let mut remaining = vec![0u64; n];
+    let mut next_release = vec![0u64; n];
     let mut q = EdfQueue::new();
     let mut running: Option<usize> = None;
     let mut completed = 0;
     let mut preemptions = 0;
     let mut now = 0;
     while now < 12_000_000 {
-        for i in 0..specs.len() {
+        // The deadline timers: a queued job at its deadline is a miss.
+        for i in 0..n {
+            if nodes[i].is_linked() && jobs[i].deadline == now {
+                assert!(
+                    !jobs[i].deadline_reached(&mut stats[i], now),
+                    "task {} missed its deadline",
+                    i
+                );
+            }
+        }
+        for i in 0..n {
             if next_release[i] == now {
                 assert_eq!(remaining[i], 0, "task {} missed its deadline", i);
-                abs[i] = deadline_on_wakeup(now, abs[i], &params[i]);
-                assert_eq!(abs[i], job_deadline(now, &params[i]));
+                assert!(jobs[i].wake_up(&mut stats[i], now, exec[i], &params[i]));
+                assert!(jobs[i].is_active());
+                assert_eq!(jobs[i].release, now);
+                assert_eq!(jobs[i].deadline, job_deadline(now, &params[i]));
                 remaining[i] = params[i].runtime;
                 next_release[i] = now + params[i].period;
                 let curr_key = running.map(|r| nodes[r].key());
                 // SAFETY: the node is unlinked; `nodes` outlives `q`'s use.
-                unsafe { q.enqueue(node_of(i), abs[i]) };
+                unsafe { q.enqueue(node_of(i), jobs[i].deadline) };
                 if let Some(ck) = curr_key {
                     let pre = should_preempt(ck, nodes[i].key());
                     let r = running.unwrap();
@@ -132,8 +154,11 @@ fn edf_simulation_meets_deadlines() {
         running = q.earliest().map(task_of);
         if let Some(i) = running {
             remaining[i] -= Q;
+            exec[i] += Q;
             if remaining[i] == 0 {
-                assert!(now + Q <= abs[i], "task {} finished late", i);
+                assert!(now + Q <= jobs[i].deadline, "task {} finished late", i);
+                // The task blocks until its next release.
+                jobs[i].last_block = now + Q;
                 // SAFETY: the node is queued in `q`.
                 unsafe { q.dequeue(node_of(i)) };
                 completed += 1;
@@ -144,6 +169,19 @@ fn edf_simulation_meets_deadlines() {
     }
     assert!(completed > 100, "{}", completed);
     assert!(preemptions > 0);
+    for i in 0..n {
+        let s = &stats[i];
+        // Every wake-up but the first ended the job before it, on time and
+        // with its whole runtime used.
+        assert!(s.jobs_released > 1);
+        assert_eq!(s.jobs_completed, s.jobs_released - 1, "task {}", i);
+        assert_eq!(s.deadline_misses, 0, "task {}", i);
+        assert_eq!(s.max_lateness_ns, 0, "task {}", i);
+        assert_eq!(s.max_job_exec_ns, params[i].runtime, "task {}", i);
+        assert_eq!(s.total_exec_ns, s.jobs_completed * params[i].runtime);
+    }
+    let ended: u64 = stats.iter().map(|s| s.jobs_completed).sum();
+    assert!(ended <= completed && completed <= ended + n as u64);
     while let Some(n) = q.earliest() {
         // SAFETY: queued in `q`.
         unsafe { q.dequeue(n) };
@@ -151,15 +189,37 @@ fn edf_simulation_meets_deadlines() {
 }
 
 /// Yield-driven periodic task: every job ends with sched_yield and the next
-/// deadline lands one period later.
+/// deadline lands one period later; a job that yields after its next release
+/// is due gets the next job at once.
 #[test]
 fn yield_sequence() {
     let p = CasioParams::from_attr(10_000, 500_000, 1_000_000).unwrap();
-    let mut abs = deadline_on_wakeup(0, 0, &p);
-    assert_eq!(abs, 500_000);
+    let (mut job, mut stats) = (Job::default(), JobStats::default());
+    let mut exec = 0;
+    assert!(job.wake_up(&mut stats, 0, exec, &p));
+    assert_eq!(job.deadline, 500_000);
     for k in 1..100u64 {
-        let now = abs - 400_000; // finished early in each job
-        abs = deadline_after_yield(now, abs, &p);
-        assert_eq!(abs, k * 1_000_000 + 500_000);
+        let now = job.deadline - 400_000; // finished early in each job
+        exec += p.runtime;
+        assert!(!job.end(&mut stats, now, exec), "job {} on time", k);
+        let next = job.next_release(now, &p);
+        assert_eq!(next, k * 1_000_000);
+        // The task waits off the queue; the release timer fires at `next`.
+        job.release(&mut stats, next, exec, &p);
+        assert_eq!(job.deadline, k * 1_000_000 + 500_000);
     }
+    assert_eq!(stats.jobs_released, 100);
+    assert_eq!(stats.jobs_completed, 99);
+    assert_eq!(stats.deadline_misses, 0);
+    assert_eq!(stats.total_exec_ns, 99 * p.runtime);
+    // Late: yields 300us after the next release was due (and past its
+    // deadline), so the next job is released now.
+    let now = job.release + p.period + 300_000;
+    exec += p.runtime;
+    assert!(job.end(&mut stats, now, exec), "late yield is a miss");
+    assert_eq!(job.next_release(now, &p), now);
+    job.release(&mut stats, now, exec, &p);
+    assert_eq!(job.deadline, now + 500_000);
+    assert_eq!(stats.deadline_misses, 1);
+    assert_eq!(stats.max_lateness_ns, p.period + 300_000 - p.deadline);
 }

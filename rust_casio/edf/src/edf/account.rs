@@ -244,6 +244,16 @@ mod tests {
     }
 
     #[test]
+    fn wake_up_at_the_deadline_starts_new_job() {
+        let (mut j, mut s) = (Job::default(), JobStats::default());
+        j.release(&mut s, 1000 * MS, 0, &P);
+        assert!(!j.wake_up(&mut s, 1100 * MS - 1, MS, &P), "1 ns before");
+        assert!(j.wake_up(&mut s, 1100 * MS, MS, &P), "at the deadline");
+        assert_eq!(j.release, 1100 * MS);
+        assert_eq!(j.deadline, 1200 * MS);
+    }
+
+    #[test]
     fn wake_up_after_using_the_runtime_starts_new_job() {
         let (mut j, mut s) = (Job::default(), JobStats::default());
         j.release(&mut s, 1000 * MS, 0, &P);
