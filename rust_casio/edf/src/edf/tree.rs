@@ -791,6 +791,47 @@ mod tests {
         NonNull::from(n)
     }
 
+    /// Inserts the `i`-th node of `nodes` with key `key(i)`, in order;
+    /// with `check`, verifies the invariants after every insert.
+    ///
+    /// # Safety
+    ///
+    /// The nodes are unlinked and outlive their use in `t`.
+    unsafe fn insert_all(
+        t: &mut EdfTree,
+        nodes: &[EdfNode],
+        mut key: impl FnMut(usize) -> EdfKey,
+        check: bool,
+    ) {
+        for (i, n) in nodes.iter().enumerate() {
+            // SAFETY: forwarded from the caller's guarantee.
+            unsafe { t.insert(nn(n), key(i)) };
+            if check {
+                must_check(t);
+            }
+        }
+    }
+
+    /// Removes the given nodes from `t`, in order; with `check`, verifies
+    /// the invariants after every removal.
+    ///
+    /// # Safety
+    ///
+    /// Each node is linked in `t` or unlinked (its removal is a no-op).
+    unsafe fn remove_all<'a>(
+        t: &mut EdfTree,
+        nodes: impl IntoIterator<Item = &'a EdfNode>,
+        check: bool,
+    ) {
+        for n in nodes {
+            // SAFETY: forwarded from the caller's guarantee.
+            unsafe { t.remove(nn(n)) };
+            if check {
+                must_check(t);
+            }
+        }
+    }
+
     /// In-order walk via `first`/`next`.
     fn in_order(t: &EdfTree) -> Vec<*mut EdfNode> {
         let mut v = Vec::new();
@@ -956,19 +997,13 @@ mod tests {
             let n = 4096;
             let nodes = pool(n);
             let mut tree = EdfTree::new();
-            for (i, node) in nodes.iter().enumerate() {
-                let d = if asc { i } else { n - i } as u64;
-                // SAFETY: unlinked node from a live pool.
-                unsafe { tree.insert(nn(node), EdfKey::new(d, 0)) };
-                must_check(&tree);
-            }
+            let key = |i: usize| EdfKey::new(if asc { i } else { n - i } as u64, 0);
+            // SAFETY: unlinked nodes from a live pool.
+            unsafe { insert_all(&mut tree, &nodes, key, true) };
             // Red-black bound: height <= 2 * log2(n + 1) = 24 for n = 4096.
             assert!(height(tree.root) <= 24, "height {}", height(tree.root));
-            for node in &nodes {
-                // SAFETY: linked in `tree`.
-                unsafe { tree.remove(nn(node)) };
-                must_check(&tree);
-            }
+            // SAFETY: all linked in `tree`.
+            unsafe { remove_all(&mut tree, &nodes, true) };
             assert!(tree.is_empty());
         }
     }
@@ -977,20 +1012,14 @@ mod tests {
     fn equal_keys_are_fifo() {
         let nodes = pool(64);
         let mut tree = EdfTree::new();
-        for n in &nodes {
-            // SAFETY: unlinked node from a live pool.
-            unsafe { tree.insert(nn(n), EdfKey::new(7, 7)) };
-            must_check(&tree);
-        }
+        // SAFETY: unlinked nodes from a live pool.
+        unsafe { insert_all(&mut tree, &nodes, |_| EdfKey::new(7, 7), true) };
         let walk = in_order(&tree);
         let want: Vec<*mut EdfNode> = nodes.iter().map(|n| nn(n).as_ptr()).collect();
         assert_eq!(walk, want);
         // Removing some in the middle keeps the relative order of the rest.
-        for n in nodes.iter().skip(1).step_by(3) {
-            // SAFETY: linked in `tree`.
-            unsafe { tree.remove(nn(n)) };
-            must_check(&tree);
-        }
+        // SAFETY: all linked in `tree`.
+        unsafe { remove_all(&mut tree, nodes.iter().skip(1).step_by(3), true) };
         let want: Vec<*mut EdfNode> = nodes
             .iter()
             .enumerate()
@@ -1002,10 +1031,8 @@ mod tests {
         // SAFETY: unlinked node, re-inserted into the same tree.
         unsafe { tree.insert(nn(&nodes[1]), EdfKey::new(7, 7)) };
         assert_eq!(*in_order(&tree).last().unwrap(), nn(&nodes[1]).as_ptr());
-        for n in &nodes {
-            // SAFETY: linked in `tree` or unlinked (a no-op).
-            unsafe { tree.remove(nn(n)) };
-        }
+        // SAFETY: each linked in `tree` or unlinked (a no-op).
+        unsafe { remove_all(&mut tree, &nodes, false) };
         must_check(&tree);
         assert!(tree.is_empty());
     }
@@ -1036,15 +1063,19 @@ mod tests {
                     let mut tree = EdfTree::new();
                     let mut model = Model(Vec::new());
                     let mut rng = Rng(order * 1000 + n as u64);
-                    for (i, node) in nodes.iter().enumerate() {
-                        let d = match order {
-                            0 => i as u64,
-                            1 => (n - i) as u64,
-                            _ => rng.below(n as u64),
-                        };
-                        let key = EdfKey::new(d, i as u64);
-                        // SAFETY: unlinked node from a live pool.
-                        unsafe { tree.insert(nn(node), key) };
+                    let keys: Vec<EdfKey> = (0..n)
+                        .map(|i| {
+                            let d = match order {
+                                0 => i as u64,
+                                1 => (n - i) as u64,
+                                _ => rng.below(n as u64),
+                            };
+                            EdfKey::new(d, i as u64)
+                        })
+                        .collect();
+                    // SAFETY: unlinked nodes from a live pool.
+                    unsafe { insert_all(&mut tree, &nodes, |i| keys[i], false) };
+                    for (node, &key) in nodes.iter().zip(&keys) {
                         model.insert(key, nn(node).as_ptr());
                     }
                     must_check(&tree);
@@ -1142,17 +1173,12 @@ mod tests {
             assert!(!z.is_linked());
             assert_eq!(z.key(), EdfKey::default());
         }
-        for (i, z) in zs.iter().enumerate() {
-            // SAFETY: zeroed nodes are unlinked; they outlive their use in `t`.
-            unsafe { t.insert(nn(z), EdfKey::new(10 - i as u64, 0)) };
-            must_check(&t);
-        }
+        let key = |i: usize| EdfKey::new(10 - i as u64, 0);
+        // SAFETY: zeroed nodes are unlinked; they outlive their use in `t`.
+        unsafe { insert_all(&mut t, &zs, key, true) };
         assert_eq!(t.first(), Some(nn(&zs[2])));
-        for z in &zs {
-            // SAFETY: linked in `t`.
-            unsafe { t.remove(nn(z)) };
-            must_check(&t);
-        }
+        // SAFETY: all linked in `t`.
+        unsafe { remove_all(&mut t, &zs, true) };
         assert!(t.is_empty());
         // A fresh tree and node are bitwise all-zero too.
         let fresh = EdfTree::new();
@@ -1166,16 +1192,13 @@ mod tests {
     fn tree_can_move_while_populated() {
         let nodes = pool(100);
         let mut t = EdfTree::new();
-        for (i, n) in nodes.iter().enumerate() {
-            // SAFETY: unlinked nodes from a live pool.
-            unsafe { t.insert(nn(n), EdfKey::new((i as u64 * 37) % 100, 0)) };
-        }
+        let key = |i: usize| EdfKey::new((i as u64 * 37) % 100, 0);
+        // SAFETY: unlinked nodes from a live pool.
+        unsafe { insert_all(&mut t, &nodes, key, false) };
         let mut boxed = std::boxed::Box::new(t);
         must_check(&boxed);
-        for n in &nodes {
-            // SAFETY: linked in the (moved) tree.
-            unsafe { boxed.remove(nn(n)) };
-        }
+        // SAFETY: all linked in the (moved) tree.
+        unsafe { remove_all(&mut boxed, &nodes, false) };
         must_check(&boxed);
         assert!(boxed.is_empty());
     }
@@ -1184,10 +1207,8 @@ mod tests {
     fn check_detects_corruption() {
         let nodes = pool(16);
         let mut t = EdfTree::new();
-        for (i, n) in nodes.iter().enumerate() {
-            // SAFETY: unlinked nodes from a live pool.
-            unsafe { t.insert(nn(n), EdfKey::new(i as u64, 0)) };
-        }
+        // SAFETY: unlinked nodes from a live pool.
+        unsafe { insert_all(&mut t, &nodes, |i| EdfKey::new(i as u64, 0), false) };
         must_check(&t);
         let root = t.root;
         // SAFETY: test-only tampering with nodes of the live pool; each
@@ -1237,9 +1258,7 @@ mod tests {
         let mut z = EdfTree::new();
         z.len = 1;
         assert!(z.check().is_err());
-        for n in &nodes {
-            // SAFETY: linked in `t`.
-            unsafe { t.remove(nn(n)) };
-        }
+        // SAFETY: all linked in `t`.
+        unsafe { remove_all(&mut t, &nodes, false) };
     }
 }
