@@ -23,7 +23,7 @@ TEST_DEBUG := $(if $(DEBUG),$(DEBUG),1)
 casio_flavor = $(if $(filter 1 y yes on true,$(1)),debug,base)
 
 # Host-side crates whose `cargo test` belongs to `make test` (each only if present).
-HOST_CRATES := rust_casio/edf tools/casio-abi tests/guest
+HOST_CRATES := rust_casio/edf tools/casio-abi tools/casio-testkit tests/guest
 
 .PHONY: help setup kernel guest initramfs run shell test host-test boot-tests check-bisect bench bench-quick \
 	judge-selftest clean kernel-clean distclean

@@ -1,0 +1,17 @@
+//! Helpers shared by the CASIO test suites and benchmarks (`tests/guest`,
+//! `bench/guest`, `bench/host`):
+//!
+//! - [`rng`]: a tiny deterministic PRNG (xorshift64*) and a seeded shuffle,
+//!   so "random" orders and workloads are the same on every run;
+//! - [`shm`] (feature `shm`, on by default): an anonymous `MAP_SHARED`
+//!   array of `AtomicU64` through which forked processes report results.
+
+#![deny(missing_docs)]
+
+pub mod rng;
+#[cfg(feature = "shm")]
+pub mod shm;
+
+pub use rng::Rng;
+#[cfg(feature = "shm")]
+pub use shm::Shm;
