@@ -2,14 +2,14 @@
 //!
 //! The library holds the pieces shared by the `casio-tests` and
 //! `casio-demo` binaries: process helpers (fork with timeouts, shared
-//! memory), kernel-interface helpers (RT throttling, `/proc/stat`, kernel
-//! log), pure helpers (seeded shuffle, CPU-slice recording, ASCII Gantt),
-//! the test harness and the tests themselves.
+//! memory, from `casio-testkit`), kernel-interface helpers (RT throttling,
+//! `/proc/stat`, kernel log), pure helpers (seeded shuffle from
+//! `casio-testkit`, CPU-slice recording, ASCII Gantt), the test harness and
+//! the tests themselves.
 
 pub mod harness;
 pub mod kernel;
 pub mod proc;
-pub mod rng;
 pub mod rt;
 pub mod suite;
 pub mod timeline;

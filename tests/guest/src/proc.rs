@@ -2,7 +2,7 @@
 //! diagnostic channel.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use casio_abi::{monotonic_ns, sleep_ns, Errno};
 
@@ -337,115 +337,7 @@ pub fn wait_for(
     }
 }
 
-/// An anonymous `MAP_SHARED` array of `AtomicU64`, visible to the process
-/// and all children forked after its creation.
-pub struct Shm {
-    ptr: *mut AtomicU64,
-    len: usize,
-}
-
-// SAFETY: the memory is only accessed through atomics.
-unsafe impl Send for Shm {}
-// SAFETY: the memory is only accessed through atomics.
-unsafe impl Sync for Shm {}
-
-impl Shm {
-    /// `len` zeroed slots.
-    pub fn new(len: usize) -> Result<Shm, String> {
-        let bytes = len.max(1) * std::mem::size_of::<AtomicU64>();
-        // SAFETY: anonymous mapping, no fd; result checked below.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                bytes,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return Err(format!("mmap: {}", Errno::last()));
-        }
-        Ok(Shm {
-            ptr: p as *mut AtomicU64,
-            len: len.max(1),
-        })
-    }
-
-    /// Slot `i`.
-    pub fn at(&self, i: usize) -> &AtomicU64 {
-        assert!(i < self.len, "shm index {i} out of range {}", self.len);
-        // SAFETY: in bounds of a live, zero-initialised mapping; AtomicU64
-        // is valid for any bit pattern.
-        unsafe { &*self.ptr.add(i) }
-    }
-
-    /// Load slot `i`.
-    pub fn get(&self, i: usize) -> u64 {
-        self.at(i).load(Ordering::SeqCst)
-    }
-
-    /// Store `v` into slot `i`.
-    pub fn set(&self, i: usize, v: u64) {
-        self.at(i).store(v, Ordering::SeqCst)
-    }
-
-    /// Atomically add `v` to slot `i`, returning the previous value.
-    pub fn fetch_add(&self, i: usize, v: u64) -> u64 {
-        self.at(i).fetch_add(v, Ordering::SeqCst)
-    }
-
-    /// Number of slots.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Never true (at least one slot).
-    pub fn is_empty(&self) -> bool {
-        false
-    }
-
-    /// Sleep-poll (every `poll_ns`) until slot `i` is non-zero; returns its
-    /// value, or `None` after `timeout_ns`.  Never spins.
-    pub fn wait_nonzero(&self, i: usize, timeout_ns: u64, poll_ns: u64) -> Option<u64> {
-        let deadline = monotonic_ns() + timeout_ns;
-        loop {
-            let v = self.get(i);
-            if v != 0 {
-                return Some(v);
-            }
-            if monotonic_ns() >= deadline {
-                return None;
-            }
-            sleep_ns(poll_ns);
-        }
-    }
-
-    /// Sleep-poll until slot `i` >= `target`.
-    pub fn wait_at_least(&self, i: usize, target: u64, timeout_ns: u64) -> bool {
-        let deadline = monotonic_ns() + timeout_ns;
-        while self.get(i) < target {
-            if monotonic_ns() >= deadline {
-                return false;
-            }
-            sleep_ns(2_000_000);
-        }
-        true
-    }
-}
-
-impl Drop for Shm {
-    fn drop(&mut self) {
-        // SAFETY: unmapping the region we mapped.
-        unsafe {
-            libc::munmap(
-                self.ptr as *mut libc::c_void,
-                self.len * std::mem::size_of::<AtomicU64>(),
-            )
-        };
-    }
-}
+pub use casio_testkit::Shm;
 
 /// Layout of a gap log inside a [`Shm`], starting at some base slot.
 /// Slots: +0 count, +1 largest gap, +2 start of the largest gap, +3 spin

@@ -4,11 +4,11 @@
 use std::fmt::Debug;
 
 use casio_abi::*;
+use casio_testkit::rng::shuffled;
 
 use crate::harness::{Test, TestResult};
 use crate::kernel::{self, RtThrottleOff};
 use crate::proc::{gap_covering, join_all, spawn, wait_for, Child, GapLog, Shm};
-use crate::rng::shuffled;
 use crate::{diag, MS, SEC};
 
 /// Every test, in run order.
