@@ -5,7 +5,6 @@
 //! workload task; results come back through an anonymous shared mapping.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use casio_abi::{monotonic_ns, setattr, setscheduler, Errno, SchedAttr};
 
@@ -58,77 +57,7 @@ impl Policy {
     }
 }
 
-/// `n` u64 slots in an anonymous MAP_SHARED mapping, visible to forked
-/// children; zero-initialised.
-pub struct Shm {
-    ptr: *mut AtomicU64,
-    len: usize,
-}
-
-impl Shm {
-    /// Map `n` (>= 1) zeroed slots.
-    pub fn new(n: usize) -> Result<Shm, Errno> {
-        let n = n.max(1);
-        let bytes = n * std::mem::size_of::<AtomicU64>();
-        // SAFETY: anonymous shared mapping, no file; checked for failure.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                bytes,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return Err(Errno::last());
-        }
-        Ok(Shm {
-            ptr: p as *mut AtomicU64,
-            len: n,
-        })
-    }
-
-    fn slot(&self, i: usize) -> &AtomicU64 {
-        assert!(i < self.len, "shm slot {i} out of {}", self.len);
-        // SAFETY: in bounds of a live mapping of AtomicU64-sized, aligned
-        // (page-aligned base) slots; zero bytes are a valid AtomicU64.
-        unsafe { &*self.ptr.add(i) }
-    }
-
-    /// Read slot `i`.
-    pub fn get(&self, i: usize) -> u64 {
-        self.slot(i).load(Ordering::SeqCst)
-    }
-
-    /// Write slot `i`.
-    pub fn set(&self, i: usize, v: u64) {
-        self.slot(i).store(v, Ordering::SeqCst)
-    }
-
-    /// Number of slots.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Always false (at least one slot).
-    pub fn is_empty(&self) -> bool {
-        false
-    }
-}
-
-impl Drop for Shm {
-    fn drop(&mut self) {
-        // SAFETY: unmapping our own mapping of exactly this size.
-        unsafe {
-            libc::munmap(
-                self.ptr as *mut libc::c_void,
-                self.len * std::mem::size_of::<AtomicU64>(),
-            )
-        };
-    }
-}
+pub use casio_testkit::Shm;
 
 /// Flush Rust's stdout/stderr (before fork, so buffers are not duplicated).
 pub fn flush() {

@@ -188,33 +188,7 @@ impl ReadyQueue for ListQueue {
 }
 
 /// xorshift64* PRNG for deadlines and slot choice.
-pub struct Rng(u64);
-
-impl Rng {
-    /// Seeded generator (0 is replaced by a constant).
-    pub fn new(seed: u64) -> Self {
-        Rng(if seed == 0 {
-            0x9E37_79B9_7F4A_7C15
-        } else {
-            seed
-        })
-    }
-
-    /// Next value.
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// Value in `0..n` (n > 0).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-}
+pub use casio_testkit::Rng;
 
 /// Median of the samples (mean of the middle two for an even count).
 pub fn median(v: &[f64]) -> f64 {

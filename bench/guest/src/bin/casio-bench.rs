@@ -106,7 +106,7 @@ fn errno_of(e: casio_abi::Errno) -> u64 {
 /// One round: `trips` round trips between two processes on CPU 0 under
 /// `policy`; returns ns per round trip.
 fn switch_round(policy: Policy, trips: u64, warmup: u64) -> Result<f64, String> {
-    let shm = Shm::new(4).map_err(|e| format!("mmap: {e}"))?;
+    let shm = Shm::new(4)?;
     let (r1, w1) = sys::pipe().map_err(|e| format!("pipe: {e}"))?;
     let (r2, w2) = sys::pipe().map_err(|e| format!("pipe: {e}"))?;
     let alarm = 300;
@@ -388,7 +388,7 @@ fn sched_run(set: &[Task], kind: Kind, dur_ns: u64, tol_ns: u64) -> SchedResult 
     let n = set.len();
     let shm = match Shm::new(n * SLOTS) {
         Ok(s) => s,
-        Err(e) => return SchedResult::failed(format!("mmap: {e}")),
+        Err(e) => return SchedResult::failed(e),
     };
     for i in 0..n {
         shm.set(i * SLOTS + 3, i64::MIN as u64);
@@ -638,7 +638,7 @@ fn bench_sched(cfg: &Config) -> bool {
 // ---------------------------------------------------------------------------
 
 fn latency_segment(pol: Policy, jobs: u32, period: u64, burn: u64) -> Result<Vec<i64>, String> {
-    let shm = Shm::new(jobs as usize + 1).map_err(|e| format!("mmap: {e}"))?;
+    let shm = Shm::new(jobs as usize + 1)?;
     let hog = sys::fork_child(120, || {
         if set_affinity_cpu(0, WORK_CPU).is_err() || Policy::Normal.apply().is_err() {
             return 3;
