@@ -10,19 +10,37 @@
  */
 
 /*
- * Admission control. The sum of C/T over all CASIO tasks may not exceed
- * sched_casio_runtime_us / sched_casio_period_us of every online CPU;
- * a runtime of -1, the default, turns the check off (the sum is still
- * kept): the 2011 interface gives no runtime, so its tasks declare C = D
- * and would fill a CPU each. Each task
- * records what it was admitted with in casio.bw, so that what is added is
- * exactly what is later removed. Lock order: p->pi_lock, rq lock,
- * casio_bw_lock.
+ * The CASIO bandwidth cap, sched_casio_runtime_us per
+ * sched_casio_period_us (95% by default), serves twice. Each CPU runs
+ * CASIO tasks for at most that share of every period, so that a runaway
+ * task leaves the other classes what RT throttling would; and admission
+ * control keeps the sum of C/T over all CASIO tasks within that share of
+ * every online CPU. A runtime of -1 turns both off (the sum is still
+ * kept). Tasks set with sched_setscheduler() declare no runtime and
+ * reserve nothing. Each task records what it was admitted with in
+ * casio.bw, so that what is added is exactly what is later removed.
+ * Lock order: p->pi_lock, rq lock, casio_bw_lock.
  */
 static DEFINE_RAW_SPINLOCK(casio_bw_lock);
 static u64 casio_total_bw;
 static int sysctl_sched_casio_period = 1000000;
-static int sysctl_sched_casio_runtime = -1;
+static int sysctl_sched_casio_runtime = 950000;
+
+/*
+ * The per-CPU cap in ns, for the class's run-time accounting; false if
+ * there is none. Any context: the two values are read without a lock,
+ * like RT's, and a torn pair lasts one window.
+ */
+bool casio_cap(u64 *runtime, u64 *period)
+{
+	int rt = READ_ONCE(sysctl_sched_casio_runtime);
+
+	if (rt < 0)
+		return false;
+	*runtime = (u64)rt * NSEC_PER_USEC;
+	*period = (u64)READ_ONCE(sysctl_sched_casio_period) * NSEC_PER_USEC;
+	return true;
+}
 
 static u64 casio_cap_bw(void)
 {
@@ -36,6 +54,8 @@ static u64 casio_attr_bw(const struct sched_attr *attr)
 {
 	u64 period = attr->sched_period ?: attr->sched_deadline;
 
+	if (attr->sched_flags & SCHED_FLAG_CASIO_UNRESERVED)
+		return 0;
 	return to_ratio(period, attr->sched_runtime);
 }
 
@@ -73,6 +93,7 @@ int casio_bw_fork(struct task_struct *p)
 		.sched_runtime = p->casio.params.runtime,
 		.sched_deadline = p->casio.params.deadline,
 		.sched_period = p->casio.params.period,
+		.sched_flags = p->casio.flags,
 	};
 
 	lockdep_assert_held(&p->pi_lock);

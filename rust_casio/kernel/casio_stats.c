@@ -20,6 +20,7 @@ static void casio_show_stats(struct seq_file *m, const struct casio_job_stats *s
 	seq_printf(m, "max_lateness_ns: %llu\n", s->max_lateness_ns);
 	seq_printf(m, "total_exec_ns: %llu\n", s->total_exec_ns);
 	seq_printf(m, "max_job_exec_ns: %llu\n", s->max_job_exec_ns);
+	seq_printf(m, "runtime_overruns: %llu\n", s->runtime_overruns);
 }
 
 int proc_pid_sched_casio(struct seq_file *m, struct pid_namespace *ns,
@@ -36,6 +37,9 @@ int proc_pid_sched_casio(struct seq_file *m, struct pid_namespace *ns,
 	seq_printf(m, "job_release_ns: %llu\n", info.job.release);
 	seq_printf(m, "job_deadline_ns: %llu\n", info.job.deadline);
 	seq_printf(m, "waiting_release: %u\n", info.waiting_release);
+	seq_printf(m, "budget: %d\n", !!(info.flags & SCHED_FLAG_CASIO_BUDGET));
+	seq_printf(m, "overrun_signal: %d\n", !!(info.flags & SCHED_FLAG_DL_OVERRUN));
+	seq_printf(m, "reserved: %d\n", !(info.flags & SCHED_FLAG_CASIO_UNRESERVED));
 	casio_show_stats(m, &info.stats);
 	return 0;
 }
@@ -43,31 +47,38 @@ int proc_pid_sched_casio(struct seq_file *m, struct pid_namespace *ns,
 static int casio_proc_show(struct seq_file *m, void *v)
 {
 	struct casio_job_stats all = {};
+	u64 all_throttles = 0;
 	int cpu;
 
-	seq_puts(m, "cpu jobs_released jobs_completed deadline_misses max_lateness_ns total_exec_ns max_job_exec_ns\n");
+	seq_puts(m, "cpu jobs_released jobs_completed deadline_misses max_lateness_ns total_exec_ns max_job_exec_ns runtime_overruns cap_throttles\n");
 	for_each_possible_cpu(cpu) {
 		struct casio_job_stats s;
 		struct rq_flags rf;
 		struct rq *rq = cpu_rq(cpu);
+		u64 throttles;
 
 		rq_lock_irqsave(rq, &rf);
 		s = rq->casio.stats;
+		throttles = rq->casio.cap.throttles;
 		rq_unlock_irqrestore(rq, &rf);
 
-		seq_printf(m, "cpu%d %llu %llu %llu %llu %llu %llu\n", cpu,
+		seq_printf(m, "cpu%d %llu %llu %llu %llu %llu %llu %llu %llu\n", cpu,
 			   s.jobs_released, s.jobs_completed, s.deadline_misses,
-			   s.max_lateness_ns, s.total_exec_ns, s.max_job_exec_ns);
+			   s.max_lateness_ns, s.total_exec_ns, s.max_job_exec_ns,
+			   s.runtime_overruns, throttles);
 		all.jobs_released += s.jobs_released;
 		all.jobs_completed += s.jobs_completed;
 		all.deadline_misses += s.deadline_misses;
 		all.max_lateness_ns = max(all.max_lateness_ns, s.max_lateness_ns);
 		all.total_exec_ns += s.total_exec_ns;
 		all.max_job_exec_ns = max(all.max_job_exec_ns, s.max_job_exec_ns);
+		all.runtime_overruns += s.runtime_overruns;
+		all_throttles += throttles;
 	}
-	seq_printf(m, "all %llu %llu %llu %llu %llu %llu\n",
+	seq_printf(m, "all %llu %llu %llu %llu %llu %llu %llu %llu\n",
 		   all.jobs_released, all.jobs_completed, all.deadline_misses,
-		   all.max_lateness_ns, all.total_exec_ns, all.max_job_exec_ns);
+		   all.max_lateness_ns, all.total_exec_ns, all.max_job_exec_ns,
+		   all.runtime_overruns, all_throttles);
 	return 0;
 }
 

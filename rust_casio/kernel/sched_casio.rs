@@ -14,12 +14,13 @@
 
 use core::ffi::c_int;
 use core::marker::PhantomData;
+use core::mem::MaybeUninit;
 use core::ptr::{self, NonNull};
 use kernel::bindings;
 
 pub mod edf;
 
-use edf::{job, CasioParams, EdfNode, EdfQueue, Job, JobStats};
+use edf::{job, CasioParams, EdfNode, EdfQueue, Job, JobStats, RuntimeCap};
 
 /// Per-task CASIO state, embedded in `task_struct` as `casio`.
 #[repr(C)]
@@ -41,6 +42,12 @@ pub struct SchedCasioEntity {
     /// 1 while the task waits for its next release: it is then on the
     /// runqueue for the core, but not in the EDF queue nor in nr_running.
     pub waiting_release: u32,
+    /// The `sched_attr` flags CASIO keeps: budget enforcement, overrun
+    /// signal, and whether the task reserves bandwidth.
+    pub flags: u32,
+    /// 1 when a job used up its runtime and the task asked for SIGXCPU;
+    /// the POSIX CPU-timer tick sends the signal and clears it.
+    pub overrun: u32,
     /// Share of a CPU (C/T in units of `BW_UNIT`) the task was admitted
     /// with; owned by the admission control in `kernel/sched/casio.c`.
     pub bw: u64,
@@ -59,6 +66,8 @@ pub struct CasioTaskInfo {
     pub casio_id: u32,
     /// 1 while the task waits for its next release.
     pub waiting_release: u32,
+    /// The task's CASIO `sched_attr` flags.
+    pub flags: u32,
 }
 
 /// Per-CPU CASIO state, embedded in `struct rq` as `casio`.
@@ -69,6 +78,12 @@ pub struct CasioRq {
     pub queue: EdfQueue,
     /// Job statistics of the CASIO tasks that ran on this CPU.
     pub stats: JobStats,
+    /// CASIO run time of this CPU against the cap.
+    pub cap: RuntimeCap,
+    /// Ends a throttled window of the cap.
+    pub cap_timer: bindings::hrtimer,
+    /// The runqueue this state belongs to.
+    pub rq: *mut bindings::rq,
 }
 
 // The C view of both types is generated from the definitions above, and
@@ -121,11 +136,20 @@ impl<'a> Rq<'a> {
         unsafe { (*self.as_ptr()).curr }
     }
 
-    fn queue(&mut self) -> &mut EdfQueue {
+    fn casio(&mut self) -> &mut CasioRq {
         // SAFETY: the rq is valid and locked, so nothing else accesses its
         // CASIO state while `self` is borrowed; `CasioRq` is the type that
         // `rq->casio` was generated from (see the assertion above).
-        unsafe { &mut (*(ptr::addr_of_mut!((*self.as_ptr()).casio) as *mut CasioRq)).queue }
+        unsafe { &mut *(ptr::addr_of_mut!((*self.as_ptr()).casio) as *mut CasioRq) }
+    }
+
+    fn queue(&mut self) -> &mut EdfQueue {
+        &mut self.casio().queue
+    }
+
+    /// Whether this CPU has CASIO tasks it may run now.
+    fn has_runnable(&mut self) -> bool {
+        !self.casio().cap.is_throttled() && !self.queue().is_empty()
     }
 
     fn resched_curr(&self) {
@@ -156,10 +180,7 @@ impl<'a> Rq<'a> {
 
     /// Adds to this CPU's totals what a task's statistics gained.
     fn account(&mut self, before: &JobStats, after: &JobStats) {
-        // SAFETY: the rq is valid and locked, and `CasioRq` is the type
-        // `rq->casio` was generated from.
-        let total =
-            unsafe { &mut (*(ptr::addr_of_mut!((*self.as_ptr()).casio) as *mut CasioRq)).stats };
+        let total = &mut self.casio().stats;
         let gain = |a: u64, b: u64| b.wrapping_sub(a);
         total.jobs_released = total
             .jobs_released
@@ -173,6 +194,9 @@ impl<'a> Rq<'a> {
         total.total_exec_ns = total
             .total_exec_ns
             .wrapping_add(gain(before.total_exec_ns, after.total_exec_ns));
+        total.runtime_overruns = total
+            .runtime_overruns
+            .wrapping_add(gain(before.runtime_overruns, after.runtime_overruns));
         total.max_lateness_ns = core::cmp::max(total.max_lateness_ns, after.max_lateness_ns);
         total.max_job_exec_ns = core::cmp::max(total.max_job_exec_ns, after.max_job_exec_ns);
     }
@@ -284,6 +308,8 @@ unsafe fn reset_job(p: *mut bindings::task_struct) {
     }
     se.job = Job::default();
     se.waiting_release = 0;
+    // SAFETY: a single aligned word, also written by the CPU-timer tick.
+    unsafe { ptr::write_volatile(&mut se.overrun, 0) };
 }
 
 /// The task whose CASIO timer is `timer`.
@@ -383,8 +409,9 @@ unsafe fn is_casio_task(p: *mut bindings::task_struct) -> bool {
     unsafe { ptr::eq((*p).sched_class, ptr::addr_of!(bindings::casio_sched_class)) }
 }
 
-/// Charges the running task for the time since it was last charged.
-fn update_curr(rq: &Rq<'_>) {
+/// Charges the running task for the time since it was last charged, and
+/// enforces its budget and the CPU's cap on CASIO time.
+fn update_curr(rq: &mut Rq<'_>) {
     let curr = rq.curr();
     // SAFETY: `rq->curr` is valid while the rq is locked.
     if unsafe { !is_casio_task(curr) } {
@@ -398,6 +425,102 @@ fn update_curr(rq: &Rq<'_>) {
     }
     // SAFETY: `curr` is the running task of the locked rq.
     unsafe { bindings::update_current_exec_runtime(curr, now, delta as u64) };
+    // SAFETY: `curr` is a CASIO task of the locked rq.
+    unsafe { enforce_budget(rq, curr) };
+    charge_cap(rq, delta as u64);
+}
+
+/// Acts on a job of `p` that used up its runtime: the task is sent
+/// SIGXCPU if it asked (`SCHED_FLAG_DL_OVERRUN`), and throttled until its
+/// next release if it asked for a budget (`SCHED_FLAG_CASIO_BUDGET`).
+///
+/// # Safety
+///
+/// `p` is the running CASIO task of the locked `rq`.
+unsafe fn enforce_budget(rq: &mut Rq<'_>, p: *mut bindings::task_struct) {
+    // SAFETY: `p` is valid and its entity is protected by the rq lock.
+    let se = unsafe { &mut *entity(p) };
+    // SAFETY: as above; the runtime was just updated.
+    let exec = unsafe { (*p).se.sum_exec_runtime };
+    let before = se.stats;
+    if !se.job.runtime_exhausted(&mut se.stats, exec, &se.params) {
+        return;
+    }
+    rq.account(&before, &se.stats);
+    if se.flags & bindings::SCHED_FLAG_DL_OVERRUN != 0 {
+        // SAFETY: a single aligned word, also read by the CPU-timer tick.
+        unsafe { ptr::write_volatile(&mut se.overrun, 1) };
+    }
+    if se.flags & bindings::SCHED_FLAG_CASIO_BUDGET != 0 && se.node.is_linked() {
+        // SAFETY: `p` is a task of `rq`.
+        unsafe { unlink(rq, se) };
+        se.waiting_release = 1;
+        let next = se.job.next_release(job_clock(), &se.params);
+        // SAFETY: `p` is a CASIO task of the locked `rq`.
+        unsafe { arm_timer(p, next) };
+        rq.resched_curr();
+    }
+}
+
+/// Charges `delta` ns of CASIO time to the CPU's cap, and throttles the
+/// CPU's CASIO tasks if the cap is reached.
+fn charge_cap(rq: &mut Rq<'_>, delta: u64) {
+    let (mut runtime, mut period) = (0, 0);
+    // SAFETY: plain reads of the sysctls into the locals.
+    if unsafe { !bindings::casio_cap(&mut runtime, &mut period) } {
+        return;
+    }
+    let crq = rq.casio();
+    if let Some(end) = crq.cap.charge(job_clock(), delta, runtime, period) {
+        let expires = core::cmp::min(end, i64::MAX as u64) as i64;
+        // SAFETY: the timer was set up by `casio_init_rq()`; starting it
+        // never waits for its callback, so holding the rq lock is fine.
+        unsafe {
+            bindings::hrtimer_start_range_ns(
+                &mut crq.cap_timer,
+                expires,
+                0,
+                bindings::hrtimer_mode_HRTIMER_MODE_ABS_HARD,
+            )
+        };
+        rq.resched_curr();
+    }
+}
+
+/// The CASIO state of the runqueue whose cap timer is `timer`.
+///
+/// # Safety
+///
+/// `timer` is the `cap_timer` field of a [`CasioRq`].
+unsafe fn casio_rq_of_timer(timer: *mut bindings::hrtimer) -> *mut CasioRq {
+    let probe = MaybeUninit::<CasioRq>::uninit();
+    let base = probe.as_ptr();
+    // SAFETY: only the address of a field of the local is taken.
+    let offset = unsafe { ptr::addr_of!((*base).cap_timer) as usize - base as usize };
+    // SAFETY: the caller guarantees `timer` lies `offset` bytes into one.
+    unsafe { (timer as *mut u8).sub(offset) as *mut CasioRq }
+}
+
+/// The end of a throttled window: the CPU may run CASIO tasks again.
+///
+/// Runs in hard interrupt context, without the rq lock, which it takes.
+unsafe extern "C" fn casio_cap_timer_fn(
+    timer: *mut bindings::hrtimer,
+) -> bindings::hrtimer_restart {
+    // SAFETY: only `casio_init_rq()` sets this callback, on the cap timer
+    // of a runqueue, and runqueues are never freed.
+    let raw = unsafe { (*casio_rq_of_timer(timer)).rq };
+    // SAFETY: `raw` is a valid runqueue; interrupts are off here.
+    unsafe { bindings::raw_spin_rq_lock_nested(raw, 0) };
+    // SAFETY: the lock of `raw` is held until the unlock below.
+    let mut rq = unsafe { Rq::from_raw(raw) };
+    rq.casio().cap.unthrottle(job_clock());
+    if rq.has_runnable() {
+        rq.resched_curr();
+    }
+    // SAFETY: pairs with the lock above.
+    unsafe { bindings::raw_spin_rq_unlock(raw) };
+    bindings::hrtimer_restart_HRTIMER_NORESTART
 }
 
 /// Reschedules if `p`, queued on `rq`, should run instead of what runs now,
@@ -475,7 +598,7 @@ pub unsafe extern "C" fn casio_dequeue_task(
 ) {
     // SAFETY: the core passes its locked runqueue.
     let mut rq = unsafe { Rq::from_raw(rq) };
-    update_curr(&rq);
+    update_curr(&mut rq);
     // SAFETY: `p` is valid and its entity is protected by the rq lock.
     let se = unsafe { &mut *entity(p) };
     if (flags as u32 & bindings::DEQUEUE_SLEEP) != 0 {
@@ -500,7 +623,7 @@ pub unsafe extern "C" fn casio_yield_task(rq: *mut bindings::rq) {
     // The yield path does not update the clock; charge the job first.
     // SAFETY: the rq is locked.
     unsafe { bindings::update_rq_clock(rq.as_ptr()) };
-    update_curr(&rq);
+    update_curr(&mut rq);
     let curr = rq.curr();
     // SAFETY: `curr` is valid while the rq is locked.
     let se = unsafe { &mut *entity(curr) };
@@ -517,6 +640,7 @@ pub unsafe extern "C" fn casio_yield_task(rq: *mut bindings::rq) {
         // SAFETY: `curr` is a CASIO task of the locked `rq`.
         unsafe { arm_timer(curr, next) };
     } else {
+        se.waiting_release = 0;
         se.job.release(&mut se.stats, now, exec, &se.params);
         // SAFETY: as above; `curr` was just unlinked.
         unsafe {
@@ -549,7 +673,8 @@ pub unsafe extern "C" fn casio_check_preempt_curr(
     }
 }
 
-/// `pick_task`: the earliest-deadline task of `rq`, not yet made current.
+/// `pick_task`: the earliest-deadline task of `rq`, not yet made current;
+/// none while the CPU is throttled by the cap.
 ///
 /// # Safety
 ///
@@ -558,6 +683,9 @@ pub unsafe extern "C" fn casio_check_preempt_curr(
 pub unsafe extern "C" fn casio_pick_task(rq: *mut bindings::rq) -> *mut bindings::task_struct {
     // SAFETY: the core passes its locked runqueue.
     let mut rq = unsafe { Rq::from_raw(rq) };
+    if rq.casio().cap.is_throttled() {
+        return ptr::null_mut();
+    }
     match rq.queue().earliest() {
         // SAFETY: every node in the queue is the node of a queued task.
         Some(node) => unsafe { task_of(node) },
@@ -609,8 +737,8 @@ pub unsafe extern "C" fn casio_put_prev_task(
     _p: *mut bindings::task_struct,
 ) {
     // SAFETY: the core passes its locked runqueue.
-    let rq = unsafe { Rq::from_raw(rq) };
-    update_curr(&rq);
+    let mut rq = unsafe { Rq::from_raw(rq) };
+    update_curr(&mut rq);
 }
 
 /// `balance`: tells the core whether this CPU has work at or above CASIO,
@@ -627,7 +755,7 @@ pub unsafe extern "C" fn casio_balance(
 ) -> c_int {
     // SAFETY: the core passes its locked runqueue.
     let mut rq = unsafe { Rq::from_raw(rq) };
-    (rq.higher_class_runnable() || !rq.queue().is_empty()) as c_int
+    (rq.higher_class_runnable() || rq.has_runnable()) as c_int
 }
 
 /// `select_task_rq`: a waking or forked CASIO task stays on its CPU.
@@ -654,8 +782,8 @@ pub unsafe extern "C" fn casio_task_tick(
     _queued: c_int,
 ) {
     // SAFETY: the core passes its locked runqueue.
-    let rq = unsafe { Rq::from_raw(rq) };
-    update_curr(&rq);
+    let mut rq = unsafe { Rq::from_raw(rq) };
+    update_curr(&mut rq);
 }
 
 /// `update_curr`: charges the running task, for readers of its runtime.
@@ -666,8 +794,8 @@ pub unsafe extern "C" fn casio_task_tick(
 #[no_mangle]
 pub unsafe extern "C" fn casio_update_curr(rq: *mut bindings::rq) {
     // SAFETY: the core passes its locked runqueue.
-    let rq = unsafe { Rq::from_raw(rq) };
-    update_curr(&rq);
+    let mut rq = unsafe { Rq::from_raw(rq) };
+    update_curr(&mut rq);
 }
 
 /// `switched_to`: `p` just became a CASIO task.
@@ -729,20 +857,28 @@ pub unsafe extern "C" fn casio_prio_changed(
 ///
 /// # Safety
 ///
-/// `crq` points to the `casio` field of a runqueue nobody uses yet.
+/// `rq` points to a runqueue nobody uses yet.
 #[no_mangle]
-pub unsafe extern "C" fn casio_init_rq(crq: *mut bindings::casio_rq) {
-    // SAFETY: the caller gives exclusive access to the field, whose type
-    // was generated from `CasioRq`.
+pub unsafe extern "C" fn casio_init_rq(rq: *mut bindings::rq) {
+    // SAFETY: the caller gives exclusive access to the runqueue; its
+    // `casio` field was generated from `CasioRq`.
+    let crq = unsafe { &mut *(ptr::addr_of_mut!((*rq).casio) as *mut CasioRq) };
+    // SAFETY: overwriting the uninitialised fields without reading them.
     unsafe {
-        ptr::write(
-            crq as *mut CasioRq,
-            CasioRq {
-                queue: EdfQueue::new(),
-                stats: JobStats::default(),
-            },
+        ptr::write(&mut crq.queue, EdfQueue::new());
+        ptr::write(&mut crq.stats, JobStats::default());
+        ptr::write(&mut crq.cap, RuntimeCap::default());
+        ptr::write(&mut crq.rq, rq);
+    }
+    // SAFETY: `hrtimer_init()` sets up the timer from scratch.
+    unsafe {
+        bindings::hrtimer_init(
+            &mut crq.cap_timer,
+            bindings::CLOCK_MONOTONIC as bindings::clockid_t,
+            bindings::hrtimer_mode_HRTIMER_MODE_ABS_HARD,
         )
     };
+    crq.cap_timer.function = Some(casio_cap_timer_fn);
 }
 
 /// Resets the CASIO state that a new task copied from its parent: it is
@@ -763,6 +899,7 @@ pub unsafe extern "C" fn casio_fork_entity(p: *mut bindings::task_struct) {
     se.job = Job::default();
     se.stats = JobStats::default();
     se.waiting_release = 0;
+    se.overrun = 0;
     // The child is admitted on its own, by `sched_post_fork()`.
     se.bw = 0;
     // SAFETY: the timer was copied from the parent's and must not be
@@ -788,6 +925,21 @@ unsafe fn attr_params(attr: *const bindings::sched_attr) -> Result<CasioParams, 
     CasioParams::from_attr(attr.sched_runtime, attr.sched_deadline, attr.sched_period)
 }
 
+/// The `sched_attr` flags a CASIO task keeps.
+const CASIO_FLAGS: u32 = bindings::SCHED_FLAG_DL_OVERRUN
+    | bindings::SCHED_FLAG_CASIO_BUDGET
+    | bindings::SCHED_FLAG_CASIO_UNRESERVED;
+
+/// The CASIO flags of `attr`.
+///
+/// # Safety
+///
+/// `attr` points to a valid `struct sched_attr`.
+unsafe fn attr_flags(attr: *const bindings::sched_attr) -> u32 {
+    // SAFETY: the caller passes a valid attr.
+    unsafe { (*attr).sched_flags as u32 & CASIO_FLAGS }
+}
+
 /// Whether `attr` holds valid CASIO parameters: SCHED_DEADLINE's rules.
 ///
 /// # Safety
@@ -810,10 +962,10 @@ pub unsafe extern "C" fn casio_param_changed(
     attr: *const bindings::sched_attr,
 ) -> bool {
     // SAFETY: forwarded from the caller.
-    let new = unsafe { attr_params(attr) };
+    let (new, flags) = unsafe { (attr_params(attr), attr_flags(attr)) };
     // SAFETY: `p` is valid and its entity is protected by the held rq lock.
-    let old = unsafe { (*entity(p)).params };
-    new != Ok(old)
+    let se = unsafe { &*entity(p) };
+    new != Ok(se.params) || flags != se.flags
 }
 
 /// Applies validated parameters to `p`: its statistics restart and its
@@ -835,6 +987,8 @@ pub unsafe extern "C" fn casio_setparam(
     if let Ok(params) = params {
         se.params = params;
     }
+    // SAFETY: forwarded from the caller.
+    se.flags = unsafe { attr_flags(attr) };
     // SAFETY: as above.
     unsafe { reset_job(p) };
     se.stats = JobStats::default();
@@ -852,13 +1006,20 @@ pub unsafe extern "C" fn casio_getparam(
 ) {
     // SAFETY: `p` is valid. The parameters may change concurrently, as
     // for SCHED_DEADLINE's getattr; a copy is taken.
-    let params = unsafe { ptr::read_volatile(ptr::addr_of!((*entity(p)).params)) };
+    let (params, flags) = unsafe {
+        (
+            ptr::read_volatile(ptr::addr_of!((*entity(p)).params)),
+            ptr::read_volatile(ptr::addr_of!((*entity(p)).flags)),
+        )
+    };
     // SAFETY: the caller passes a valid attr.
     let attr = unsafe { &mut *attr };
     attr.sched_priority = 0;
     attr.sched_runtime = params.runtime;
     attr.sched_deadline = params.deadline;
     attr.sched_period = params.period;
+    // The reservation flag is internal.
+    attr.sched_flags |= (flags & !bindings::SCHED_FLAG_CASIO_UNRESERVED) as u64;
 }
 
 /// Records the tag given with `struct sched_casio_param`.
@@ -900,6 +1061,7 @@ pub unsafe extern "C" fn casio_task_info(
                 stats: se.stats,
                 casio_id: se.casio_id,
                 waiting_release: se.waiting_release,
+                flags: se.flags,
             },
         )
     };

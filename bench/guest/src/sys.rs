@@ -255,37 +255,7 @@ pub fn busy_fraction(a: Option<(u64, u64)>, b: Option<(u64, u64)>) -> Option<f64
     Some(b1.saturating_sub(b0) as f64 / dt as f64)
 }
 
-/// RAII guard: sets /proc/sys/kernel/sched_rt_runtime_us to -1 (no RT
-/// throttling, no SCHED_DEADLINE admission control) and restores the old
-/// value on drop.
-pub struct RtRuntimeGuard {
-    old: Option<String>,
-}
-
-/// Path of the RT throttling knob.
-pub const RT_RUNTIME: &str = "/proc/sys/kernel/sched_rt_runtime_us";
-
-impl RtRuntimeGuard {
-    /// Set the knob to -1, remembering the old value.
-    pub fn unlimited() -> Result<RtRuntimeGuard, String> {
-        let old = read_file(RT_RUNTIME).ok_or_else(|| format!("cannot read {RT_RUNTIME}"))?;
-        std::fs::write(RT_RUNTIME, "-1").map_err(|e| format!("write -1 to {RT_RUNTIME}: {e}"))?;
-        Ok(RtRuntimeGuard { old: Some(old) })
-    }
-
-    /// The value before the guard was taken.
-    pub fn old(&self) -> &str {
-        self.old.as_deref().unwrap_or("?")
-    }
-}
-
-impl Drop for RtRuntimeGuard {
-    fn drop(&mut self) {
-        if let Some(old) = self.old.take() {
-            let _ = std::fs::write(RT_RUNTIME, &old);
-        }
-    }
-}
+pub use casio_testkit::throttle::ThrottleOff;
 
 #[cfg(test)]
 mod tests {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! EDF (earliest deadline first) core: the run-queue tree, task parameter
-//! validation and job deadline arithmetic.
+//! validation, job accounting and the per-CPU run-time cap.
 //!
 //! Everything here is pure: no allocation, no locking, no panics on any path
 //! (all arithmetic is explicitly saturating or wrapping). The kernel glue
@@ -9,12 +9,14 @@
 //! [`EdfQueue`] embedded in each run queue) and the locking.
 
 pub mod account;
+pub mod cap;
 pub mod job;
 pub mod params;
 pub mod queue;
 pub mod tree;
 
 pub use self::account::{Job, JobStats};
+pub use self::cap::RuntimeCap;
 pub use self::job::{job_deadline, should_preempt};
 pub use self::params::{
     CasioParams, ParamError, CASIO_MAX_PERIOD_NS, CASIO_MIN_PERIOD_NS, CASIO_MIN_RUNTIME_NS,

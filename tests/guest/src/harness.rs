@@ -266,7 +266,10 @@ pub fn main(tests: &[Test], args: &[String]) -> i32 {
         casio_abi::online_cpus(),
         TEST_TIMEOUT_NS / 1_000_000_000
     );
-    let rt_orig = kernel::read_rt_runtime().ok();
+    let knobs_orig: Vec<(&str, Option<i64>)> = kernel::THROTTLE_KNOBS
+        .iter()
+        .map(|&k| (k, kernel::read_runtime(k).ok()))
+        .collect();
     // Keep the runner itself off the workload CPU 0.
     let ncpu = casio_abi::online_cpus();
     if ncpu >= 2 {
@@ -290,12 +293,13 @@ pub fn main(tests: &[Test], args: &[String]) -> i32 {
         }
         let _ = stdout.flush();
         drop(stdout);
-        // A test killed mid-way may have left RT throttling disabled.
-        if let Some(orig) = rt_orig {
-            if kernel::read_rt_runtime().ok() != Some(orig) {
-                match kernel::write_rt_runtime(orig) {
-                    Ok(()) => crate::diag!("restored sched_rt_runtime_us to {orig}"),
-                    Err(e) => crate::diag!("could not restore sched_rt_runtime_us: {e}"),
+        // A test killed mid-way may have left RT or CASIO throttling off.
+        for &(knob, orig) in &knobs_orig {
+            let Some(orig) = orig else { continue };
+            if kernel::read_runtime(knob).ok() != Some(orig) {
+                match kernel::write_runtime(knob, orig) {
+                    Ok(()) => crate::diag!("restored {knob} to {orig}"),
+                    Err(e) => crate::diag!("could not restore {knob}: {e}"),
                 }
             }
         }

@@ -1,48 +1,11 @@
-//! Kernel interfaces other than the scheduling syscalls: RT throttling,
-//! `/proc/stat`, `/proc/loadavg` and the kernel log.
+//! Kernel interfaces other than the scheduling syscalls: RT and CASIO
+//! throttling, `/proc/stat`, `/proc/loadavg` and the kernel log.
 
 use casio_abi::Errno;
 
-/// The RT throttling knob.
-pub const RT_RUNTIME_PATH: &str = "/proc/sys/kernel/sched_rt_runtime_us";
-
-/// Read the RT runtime (µs, -1 = unlimited).
-pub fn read_rt_runtime() -> Result<i64, String> {
-    let s = std::fs::read_to_string(RT_RUNTIME_PATH)
-        .map_err(|e| format!("read {RT_RUNTIME_PATH}: {e}"))?;
-    s.trim()
-        .parse()
-        .map_err(|e| format!("parse {RT_RUNTIME_PATH} {:?}: {e}", s.trim()))
-}
-
-/// Write the RT runtime (µs, -1 = unlimited).
-pub fn write_rt_runtime(v: i64) -> Result<(), String> {
-    std::fs::write(RT_RUNTIME_PATH, format!("{v}\n"))
-        .map_err(|e| format!("write {v} to {RT_RUNTIME_PATH}: {e}"))
-}
-
-/// Disables RT throttling (and with it SCHED_DEADLINE admission control)
-/// while alive; restores the previous value on drop.
-pub struct RtThrottleOff {
-    old: i64,
-}
-
-impl RtThrottleOff {
-    /// Write -1, remembering the old value.
-    pub fn new() -> Result<Self, String> {
-        let old = read_rt_runtime()?;
-        write_rt_runtime(-1)?;
-        Ok(RtThrottleOff { old })
-    }
-}
-
-impl Drop for RtThrottleOff {
-    fn drop(&mut self) {
-        if let Err(e) = write_rt_runtime(self.old) {
-            crate::diag!("could not restore sched_rt_runtime_us: {e}");
-        }
-    }
-}
+pub use casio_testkit::throttle::{
+    read_runtime, write_runtime, ThrottleOff, CASIO_RUNTIME_PATH, RT_RUNTIME_PATH, THROTTLE_KNOBS,
+};
 
 /// The `procs_running` value of a `/proc/stat` text.
 pub fn parse_procs_running(stat: &str) -> Option<u64> {

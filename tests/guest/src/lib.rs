@@ -7,6 +7,7 @@
 //! `casio-testkit`, CPU-slice recording, ASCII Gantt), the test harness and
 //! the tests themselves.
 
+pub mod budget;
 pub mod harness;
 pub mod kernel;
 pub mod proc;

@@ -7,7 +7,7 @@ use casio_abi::*;
 use casio_testkit::rng::shuffled;
 
 use crate::harness::{Test, TestResult};
-use crate::kernel::{self, RtThrottleOff};
+use crate::kernel::{self, ThrottleOff};
 use crate::proc::{gap_covering, join_all, spawn, wait_for, Child, GapLog, Shm};
 use crate::{diag, MS, SEC};
 
@@ -95,6 +95,8 @@ pub const TESTS: &[Test] = &[
     crate::rt::WAKE_BEFORE_RELEASE_KEEPS_JOB,
     crate::rt::LIFECYCLE_LOOPS,
     crate::rt::ADMISSION_CONTROL,
+    crate::budget::BUDGET_THROTTLE,
+    crate::budget::CAP_THROTTLES_RUNAWAY,
 ];
 
 // ---------------------------------------------------------------------------
@@ -976,7 +978,7 @@ const PRE_GAPS: GapLog = GapLog { base: 8, cap: 4096 };
 
 fn preempt_run(hog_policy: i32, hog_prio: i32) -> TestResult {
     let hog_name = policy_name(hog_policy);
-    let _rt = RtThrottleOff::new()?;
+    let _rt = ThrottleOff::new()?;
     pin_harness();
     // Slots: 0 T0, 1 casio ready, 2 hog ready, 3 casio finish, 4 casio wake.
     let shm = Shm::new(PRE_GAPS.base + PRE_GAPS.slots())?;
@@ -1077,7 +1079,7 @@ fn t_preempt_cfs() -> TestResult {
 fn t_dl_preempts_casio() -> TestResult {
     // Disabling RT throttling also disables SCHED_DEADLINE admission
     // control, which otherwise refuses DEADLINE tasks pinned to one CPU.
-    let _rt = RtThrottleOff::new()?;
+    let _rt = ThrottleOff::new()?;
     pin_harness();
     // Slots: 0 T0, 1 dl ready, 2 spinner ready, 3 dl finish, 4 dl wake.
     let shm = Shm::new(PRE_GAPS.base + PRE_GAPS.slots())?;

@@ -38,6 +38,12 @@ pub const SCHED_RESET_ON_FORK: i32 = 0x4000_0000;
 /// `sched_attr.sched_flags` bit with the same meaning as
 /// [`SCHED_RESET_ON_FORK`].
 pub const SCHED_FLAG_RESET_ON_FORK: u64 = 0x01;
+/// `sched_attr.sched_flags`: send SIGXCPU when a job (SCHED_CASIO) or
+/// a reservation (SCHED_DEADLINE) uses up its runtime.
+pub const SCHED_FLAG_DL_OVERRUN: u64 = 0x04;
+/// `sched_attr.sched_flags`, SCHED_CASIO only: a job that uses up its
+/// runtime is throttled until the next release.
+pub const SCHED_FLAG_CASIO_BUDGET: u64 = 0x80;
 
 /// Size of the first version of `struct sched_attr` (without util clamps).
 pub const SCHED_ATTR_SIZE_VER0: u32 = 48;

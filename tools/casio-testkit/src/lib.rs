@@ -4,13 +4,16 @@
 //! - [`rng`]: a tiny deterministic PRNG (xorshift64*) and a seeded shuffle,
 //!   so "random" orders and workloads are the same on every run;
 //! - [`shm`] (feature `shm`, on by default): an anonymous `MAP_SHARED`
-//!   array of `AtomicU64` through which forked processes report results.
+//!   array of `AtomicU64` through which forked processes report results;
+//! - [`throttle`]: the RT and CASIO throttling knobs and a guard that
+//!   turns both off.
 
 #![deny(missing_docs)]
 
 pub mod rng;
 #[cfg(feature = "shm")]
 pub mod shm;
+pub mod throttle;
 
 pub use rng::Rng;
 #[cfg(feature = "shm")]

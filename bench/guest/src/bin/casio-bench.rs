@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use casio_abi::{burn_cpu, monotonic_ns, set_affinity_cpu, sleep_until_ns};
 use casio_bench::line::BenchLine;
 use casio_bench::stats::{median, min_max, percentile_sorted};
-use casio_bench::sys::{self, Policy, RtRuntimeGuard, Shm};
+use casio_bench::sys::{self, Policy, Shm, ThrottleOff};
 use casio_bench::taskset::{
     describe, generate, liu_layland_bound, rm_priorities, rm_schedulable, seed_for, total_u,
     GenParams, Task,
@@ -916,18 +916,17 @@ fn main() -> ExitCode {
             "only one CPU: the driver shares CPU 0 with the workloads (results are less reliable)",
         );
     }
-    let guard = match RtRuntimeGuard::unlimited() {
+    let guard = match ThrottleOff::new() {
         Ok(g) => {
             note(&format!(
-                "{} = -1 for the run (was {})",
-                sys::RT_RUNTIME,
-                g.old()
+                "RT throttling and the CASIO cap off (-1) for the run (was {})",
+                g.describe_old()
             ));
             Some(g)
         }
         Err(e) => {
             note(&format!(
-                "{e}: SCHED_DEADLINE may be refused and FIFO throttled"
+                "{e}: SCHED_DEADLINE may be refused, FIFO and CASIO throttled"
             ));
             None
         }

@@ -30,6 +30,8 @@ pub struct JobStats {
     pub total_exec_ns: u64,
     /// Largest CPU time used by one ended job, ns.
     pub max_job_exec_ns: u64,
+    /// Jobs that used up their runtime C before they ended.
+    pub runtime_overruns: u64,
 }
 
 /// The current job of a task. All-zero means no job was released yet.
@@ -48,6 +50,8 @@ pub struct Job {
     pub active: u32,
     /// 1 once the job's miss is counted.
     pub missed: u32,
+    /// 1 once the job has used up its runtime.
+    pub overran: u32,
 }
 
 impl Job {
@@ -72,6 +76,7 @@ impl Job {
             last_block: 0,
             active: 1,
             missed: 0,
+            overran: 0,
         };
         stats.jobs_released = stats.jobs_released.wrapping_add(1);
     }
@@ -127,6 +132,22 @@ impl Job {
         };
         self.end(stats, ended_at, exec);
         self.release(stats, now, exec, p);
+        true
+    }
+
+    /// Checks the running job against its runtime C once the task has
+    /// used `exec` ns of CPU. Returns true, once per job, when the job has
+    /// used up its runtime without ending: the caller then throttles the
+    /// task or signals it, as its flags ask.
+    pub fn runtime_exhausted(&mut self, stats: &mut JobStats, exec: u64, p: &CasioParams) -> bool {
+        if !self.is_active() || self.overran != 0 {
+            return false;
+        }
+        if exec.saturating_sub(self.exec_at_release) < p.runtime {
+            return false;
+        }
+        self.overran = 1;
+        stats.runtime_overruns = stats.runtime_overruns.wrapping_add(1);
         true
     }
 
@@ -267,6 +288,22 @@ mod tests {
         assert_eq!(j.release, 1099 * MS);
         assert_eq!(s.jobs_completed, 1);
         assert_eq!(s.deadline_misses, 0);
+    }
+
+    #[test]
+    fn runtime_exhausted_once_per_job() {
+        let (mut j, mut s) = (Job::default(), JobStats::default());
+        assert!(!j.runtime_exhausted(&mut s, 100 * MS, &P), "no job yet");
+        j.release(&mut s, 1000 * MS, 5 * MS, &P);
+        assert!(!j.runtime_exhausted(&mut s, 24 * MS, &P), "19 ms < C");
+        assert!(j.runtime_exhausted(&mut s, 25 * MS, &P), "20 ms = C");
+        assert!(!j.runtime_exhausted(&mut s, 30 * MS, &P), "once per job");
+        assert_eq!(s.runtime_overruns, 1);
+        j.release(&mut s, 1100 * MS, 30 * MS, &P);
+        assert!(!j.runtime_exhausted(&mut s, 49 * MS, &P));
+        assert!(!j.end(&mut s, 1150 * MS, 49 * MS));
+        assert!(!j.runtime_exhausted(&mut s, 60 * MS, &P), "ended job");
+        assert_eq!(s.runtime_overruns, 1);
     }
 
     #[test]
