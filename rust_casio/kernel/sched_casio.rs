@@ -51,6 +51,10 @@ pub struct SchedCasioEntity {
     /// Share of a CPU (C/T in units of `BW_UNIT`) the task was admitted
     /// with; owned by the admission control in `kernel/sched/casio.c`.
     pub bw: u64,
+    /// Non-zero while a task of another policy runs in CASIO because a
+    /// CASIO task waits on a PI lock it holds: the waiter's deadline,
+    /// which orders the task in the queue. Such a task has no job.
+    pub pi_deadline: u64,
 }
 
 /// What `/proc/PID/sched_casio` shows of a task.
@@ -237,13 +241,23 @@ fn job_clock() -> u64 {
     unsafe { bindings::ktime_get() as u64 }
 }
 
-/// Queues `se` by the deadline of its job, counting it in nr_running.
+/// The deadline `se` is queued by: that of its job, or the one it
+/// inherited.
+fn queue_key(se: &SchedCasioEntity) -> u64 {
+    if se.pi_deadline != 0 {
+        se.pi_deadline
+    } else {
+        se.job.deadline
+    }
+}
+
+/// Queues `se` by its deadline, counting it in nr_running.
 ///
 /// # Safety
 ///
 /// `se` is the entity of a task of `rq`, not in any queue.
 unsafe fn link(rq: &mut Rq<'_>, se: &mut SchedCasioEntity) {
-    let deadline = se.job.deadline;
+    let deadline = queue_key(se);
     // SAFETY: the node is unlinked and lives in its task, which stays valid
     // while queued: a task is dequeued before it is freed.
     unsafe { rq.queue().enqueue(NonNull::from(&mut se.node), deadline) };
@@ -308,6 +322,7 @@ unsafe fn reset_job(p: *mut bindings::task_struct) {
     }
     se.job = Job::default();
     se.waiting_release = 0;
+    se.pi_deadline = 0;
     // SAFETY: a single aligned word, also written by the CPU-timer tick.
     unsafe { ptr::write_volatile(&mut se.overrun, 0) };
 }
@@ -570,6 +585,11 @@ pub unsafe extern "C" fn casio_enqueue_task(
     if se.waiting_release != 0 || se.node.is_linked() {
         return;
     }
+    if se.pi_deadline != 0 {
+        // SAFETY: `p` is not queued, as the core guarantees.
+        unsafe { link(&mut rq, se) };
+        return;
+    }
     if (flags as u32 & bindings::ENQUEUE_WAKEUP) != 0 || !se.job.released() {
         let now = job_clock();
         // SAFETY: `p` is valid; its runtime is updated under the rq lock.
@@ -627,6 +647,15 @@ pub unsafe extern "C" fn casio_yield_task(rq: *mut bindings::rq) {
     let curr = rq.curr();
     // SAFETY: `curr` is valid while the rq is locked.
     let se = unsafe { &mut *entity(curr) };
+    if se.pi_deadline != 0 {
+        // A boosted task has no job to end; it goes behind its equals.
+        // SAFETY: `curr` is a queued task of `rq`.
+        unsafe {
+            unlink(&mut rq, se);
+            link(&mut rq, se);
+        }
+        return;
+    }
     let now = job_clock();
     // SAFETY: as above.
     let exec = unsafe { (*curr).se.sum_exec_runtime };
@@ -900,6 +929,7 @@ pub unsafe extern "C" fn casio_fork_entity(p: *mut bindings::task_struct) {
     se.stats = JobStats::default();
     se.waiting_release = 0;
     se.overrun = 0;
+    se.pi_deadline = 0;
     // The child is admitted on its own, by `sched_post_fork()`.
     se.bw = 0;
     // SAFETY: the timer was copied from the parent's and must not be
@@ -1034,6 +1064,27 @@ pub unsafe extern "C" fn casio_set_id(p: *mut bindings::task_struct, casio_id: u
     unsafe { ptr::write_volatile(ptr::addr_of_mut!((*entity(p)).casio_id), casio_id) };
 }
 
+/// `p`, of another policy, holds a PI lock that the CASIO task `pi_task`
+/// waits on, and runs in CASIO by `pi_task`'s current deadline until the
+/// lock is released (`switched_from` then forgets it).
+///
+/// # Safety
+///
+/// `p` and `pi_task` are valid; `p->pi_lock` and its rq lock are held and
+/// `p` is not queued.
+#[no_mangle]
+pub unsafe extern "C" fn casio_pi_boost(
+    p: *mut bindings::task_struct,
+    pi_task: *mut bindings::task_struct,
+) {
+    // SAFETY: `pi_task` is blocked on the lock `p` holds, so it is valid;
+    // its deadline changes only under its own rq lock, and a stale value
+    // only orders `p` a little differently.
+    let deadline = unsafe { ptr::read_volatile(ptr::addr_of!((*entity(pi_task)).job.deadline)) };
+    // SAFETY: `p` is valid and its entity is protected by the held rq lock.
+    unsafe { (*entity(p)).pi_deadline = core::cmp::max(deadline, 1) };
+}
+
 /// Fills `info` with the CASIO state of `p`. Returns whether `p` is a CASIO
 /// task; the state of other tasks is what they had when they left CASIO.
 ///
@@ -1049,8 +1100,9 @@ pub unsafe extern "C" fn casio_task_info(
     let mut rf = bindings::rq_flags::default();
     // SAFETY: `p` is valid; the locks make the snapshot consistent.
     let raw = unsafe { bindings::task_rq_lock(p, &mut rf) };
-    // SAFETY: `p` is valid and its entity is protected by the rq lock.
-    let (se, casio) = unsafe { (&*entity(p), is_casio_task(p)) };
+    // SAFETY: `p` is valid and its entity is protected by the rq lock. A
+    // boosted task of another policy is not a CASIO task.
+    let (se, casio) = unsafe { (&*entity(p), (*p).policy == bindings::SCHED_CASIO) };
     // SAFETY: the caller passes a valid `info`.
     unsafe {
         ptr::write(

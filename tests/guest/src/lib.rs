@@ -10,6 +10,7 @@
 pub mod budget;
 pub mod harness;
 pub mod kernel;
+pub mod pi;
 pub mod proc;
 pub mod rt;
 pub mod suite;

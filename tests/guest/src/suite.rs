@@ -97,6 +97,7 @@ pub const TESTS: &[Test] = &[
     crate::rt::ADMISSION_CONTROL,
     crate::budget::BUDGET_THROTTLE,
     crate::budget::CAP_THROTTLES_RUNAWAY,
+    crate::pi::PI_BOOST_AHEAD_OF_RT,
 ];
 
 // ---------------------------------------------------------------------------
