@@ -58,7 +58,8 @@ pub const WAKE_BEFORE_RELEASE_KEEPS_JOB: Test = Test {
 /// See [`PERIODIC_YIELD`].
 pub const LIFECYCLE_LOOPS: Test = Test {
     name: "lifecycle_loops",
-    desc: "30 x fork/exit, policy hops out of yield-sleep, SIGKILL; then still periodic",
+    desc:
+        "30 x fork/exit, policy hops out of yield-sleep, SIGKILL; throttled hops; no bandwidth left",
     run: t_lifecycle_loops,
 };
 
@@ -1379,6 +1380,57 @@ fn wait_progress(
     })
 }
 
+/// A budget-throttled task (C = 2 ms, T = 100 ms, spinning) is switched to
+/// SCHED_NORMAL and SCHED_RR, back to CASIO, and SIGKILLed, three times
+/// over: it must run under each policy, be throttled again under CASIO
+/// and be reaped within 3 s.
+fn throttled_switches(shm: &Shm) -> Result<(), String> {
+    let throttled = |s: &TaskStat| s.policy() == "casio" && s.n("waiting_release") == 1;
+    let mut budget = casio_attr(2 * MS, 100 * MS, 100 * MS);
+    budget.sched_flags |= SCHED_FLAG_CASIO_BUDGET;
+    for round in 0..3 {
+        let ctx = |e: String| format!("throttled round {round}: {e}");
+        shm.set(0, 0);
+        let mut t = spawn("budget spinner", || {
+            pin_work()?;
+            sys("setattr CASIO 2/100/100ms + budget", setattr(0, &budget, 0))?;
+            loop {
+                shm.fetch_add(0, 1);
+                burn_cpu(MS / 4);
+            }
+        })
+        .map_err(ctx)?;
+        let pid = t.pid();
+        wait_stat("budget spinner throttled", &mut t, 5 * SEC, throttled).map_err(ctx)?;
+        sys(
+            "setscheduler(throttled, OTHER)",
+            setscheduler(pid, SCHED_NORMAL, 0),
+        )
+        .map_err(ctx)?;
+        wait_progress(
+            "ex-throttled task runs as SCHED_OTHER",
+            shm,
+            0,
+            &mut t,
+            3 * SEC,
+        )
+        .map_err(ctx)?;
+        sys("setscheduler(RR 10)", setscheduler(pid, SCHED_RR, 10)).map_err(ctx)?;
+        wait_progress(
+            "ex-throttled task runs as SCHED_RR",
+            shm,
+            0,
+            &mut t,
+            3 * SEC,
+        )
+        .map_err(ctx)?;
+        sys("setattr(CASIO + budget) again", setattr(pid, &budget, 0)).map_err(ctx)?;
+        wait_stat("budget spinner throttled again", &mut t, 5 * SEC, throttled).map_err(ctx)?;
+        kill_and_reap(&mut t, 3 * SEC).map_err(ctx)?;
+    }
+    Ok(())
+}
+
 /// SIGKILL `child` and wait up to `timeout_ns` for it to be reaped;
 /// returns how long that took.
 fn kill_and_reap(child: &mut Child, timeout_ns: u64) -> Result<u64, String> {
@@ -1476,6 +1528,12 @@ fn t_lifecycle_loops() -> TestResult {
         .map_err(ctx)?;
         wait_progress("hopper runs as SCHED_FIFO", &shm, 0, &mut hop, 3 * SEC).map_err(ctx)?;
         sys(
+            "setscheduler(hopper, RR 10)",
+            setscheduler(pid, SCHED_RR, 10),
+        )
+        .map_err(ctx)?;
+        wait_progress("hopper runs as SCHED_RR", &shm, 0, &mut hop, 3 * SEC).map_err(ctx)?;
+        sys(
             "setattr(hopper, CASIO 1/100/100ms)",
             setattr(pid, &casio_attr(MS, 100 * MS, 100 * MS), 0),
         )
@@ -1557,6 +1615,7 @@ fn t_lifecycle_loops() -> TestResult {
         ms(kill_wait_max),
         ms(kill_spin_max)
     );
+    throttled_switches(&shm)?;
     drop(rt);
 
     // SIGKILL of a task sleeping in yield with T = 1 s: it must be gone
@@ -1624,6 +1683,8 @@ fn t_lifecycle_loops() -> TestResult {
     if let Err(e) = read_global() {
         f.push(e);
     }
+    // Every task is gone: no bandwidth may stay admitted.
+    f.eq("total_bw after the loops", read_bw()?.0, 0);
     f.finish()
 }
 

@@ -13,6 +13,7 @@ mod taskset;
 
 use std::io::Write;
 
+use casio_abi::{SCHED_FLAG_CASIO_BUDGET, SCHED_FLAG_DL_OVERRUN};
 use duration::parse_duration;
 
 /// An error with its exit code.
@@ -61,12 +62,14 @@ ns, us, ms or s (e.g. 10ms, 1.5ms, 250us). Exit status: 0 ok, 1 failure,
 
 const RUN_HELP: &str = "\
 usage: casioctl run [--runtime C] --deadline D [--period T] [--id N]
-                    [--reset-on-fork] [--] CMD [ARGS...]
+                    [--budget] [--sigxcpu] [--reset-on-fork] [--] CMD [ARGS...]
 
 Sets SCHED_CASIO on itself with sched_setattr(runtime C, deadline D,
 period T), then executes CMD. C defaults to D, T defaults to D. The
 kernel requires 1024ns <= C <= D <= T and 100us <= T <= 4.194304s.
 --id N sets the casio_id (through sched_setscheduler, which carries it).
+--budget: a job that uses up C is throttled until its next release.
+--sigxcpu: CMD gets SIGXCPU when a job uses up C.
 --reset-on-fork: children of CMD start as SCHED_NORMAL.
 
 example: casioctl run --runtime 2ms --deadline 10ms -- ./control-loop
@@ -82,7 +85,7 @@ priority (FIFO, RR) or nice (others). PID 0 is casioctl itself.
 
 const SET_HELP: &str = "\
 usage: casioctl set PID --deadline D [--runtime C] [--period T] [--id N]
-                        [--reset-on-fork]
+                        [--budget] [--sigxcpu] [--reset-on-fork]
        casioctl set PID --policy other[:NICE]|batch[:NICE]|idle|fifo:PRIO|rr:PRIO
                         [--reset-on-fork]
 
@@ -214,6 +217,8 @@ struct CasioOpts {
     period: Option<u64>,
     id: Option<u32>,
     reset_on_fork: bool,
+    /// `SCHED_FLAG_CASIO_BUDGET` / `SCHED_FLAG_DL_OVERRUN` bits.
+    flags: u64,
 }
 
 impl CasioOpts {
@@ -231,6 +236,8 @@ impl CasioOpts {
                 );
             }
             "--reset-on-fork" | "-R" => self.reset_on_fork = true,
+            "--budget" => self.flags |= SCHED_FLAG_CASIO_BUDGET,
+            "--sigxcpu" => self.flags |= SCHED_FLAG_DL_OVERRUN,
             _ => return Ok(false),
         }
         Ok(true)
@@ -275,7 +282,7 @@ fn cmd_run(mut a: Args) -> Res<()> {
         return usage("run: no command given (casioctl run --deadline D -- CMD ARGS...)");
     }
     let (c, d, t) = o.params()?;
-    sched::set_casio(0, c, d, t, o.id, o.reset_on_fork).map_err(Fail::Runtime)?;
+    sched::set_casio(0, c, d, t, o.id, o.reset_on_fork, o.flags).map_err(Fail::Runtime)?;
     flush_stdio();
     use std::os::unix::process::CommandExt;
     let e = std::process::Command::new(&cmd[0]).args(&cmd[1..]).exec();
@@ -354,7 +361,8 @@ fn cmd_set(mut a: Args) -> Res<()> {
                 return usage("set: give --deadline (SCHED_CASIO) or --policy");
             }
             let (c, d, t) = o.params()?;
-            sched::set_casio(pid, c, d, t, o.id, o.reset_on_fork).map_err(Fail::Runtime)?;
+            sched::set_casio(pid, c, d, t, o.id, o.reset_on_fork, o.flags)
+                .map_err(Fail::Runtime)?;
         }
     }
     print!("{}", sched::describe(pid).map_err(Fail::Runtime)?);

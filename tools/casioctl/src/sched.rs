@@ -3,8 +3,9 @@
 
 use casio_abi::{
     Errno, SchedAttr, CASIO_MAX_PERIOD, CASIO_MIN_PERIOD, CASIO_MIN_RUNTIME, CASIO_TOP_BIT,
-    SCHED_BATCH, SCHED_CASIO, SCHED_DEADLINE, SCHED_FIFO, SCHED_FLAG_RESET_ON_FORK, SCHED_IDLE,
-    SCHED_NORMAL, SCHED_RESET_ON_FORK, SCHED_RR,
+    SCHED_BATCH, SCHED_CASIO, SCHED_DEADLINE, SCHED_FIFO, SCHED_FLAG_CASIO_BUDGET,
+    SCHED_FLAG_DL_OVERRUN, SCHED_FLAG_RESET_ON_FORK, SCHED_IDLE, SCHED_NORMAL, SCHED_RESET_ON_FORK,
+    SCHED_RR,
 };
 
 use crate::duration::format_ns;
@@ -90,6 +91,7 @@ pub fn set_casio(
     t: u64,
     id: Option<u32>,
     reset_on_fork: bool,
+    flags: u64,
 ) -> Result<(), String> {
     check_casio(c, d, t)?;
     let tt = if t == 0 { d } else { t };
@@ -102,11 +104,12 @@ pub fn set_casio(
             };
         let p = casio_abi::SchedCasioParam::new(id, d);
         casio_abi::set_casio_param(pid, policy, &p).map_err(|e| explain(e, pid, true))?;
-        if c == d && tt == d {
+        if c == d && tt == d && flags == 0 {
             return Ok(());
         }
     }
     let mut a = SchedAttr::casio(c, d, tt);
+    a.sched_flags |= flags;
     if reset_on_fork {
         a.sched_flags |= SCHED_FLAG_RESET_ON_FORK;
     }
@@ -199,6 +202,12 @@ pub fn describe_attr(pid: i32, a: &SchedAttr) -> String {
     let mut flags = Vec::new();
     if a.sched_flags & SCHED_FLAG_RESET_ON_FORK != 0 {
         flags.push("reset-on-fork");
+    }
+    if a.sched_flags & SCHED_FLAG_DL_OVERRUN != 0 {
+        flags.push("sigxcpu");
+    }
+    if a.sched_flags & SCHED_FLAG_CASIO_BUDGET != 0 {
+        flags.push("budget");
     }
     s.push_str(&format!(
         "flags: {:#x}{}\n",
