@@ -899,15 +899,30 @@ pub unsafe extern "C" fn casio_init_rq(rq: *mut bindings::rq) {
         ptr::write(&mut crq.cap, RuntimeCap::default());
         ptr::write(&mut crq.rq, rq);
     }
-    // SAFETY: `hrtimer_init()` sets up the timer from scratch.
+    // SAFETY: nobody uses the runqueue, hence its timer, yet.
+    unsafe { init_timer(&mut crq.cap_timer, casio_cap_timer_fn) };
+}
+
+/// Sets `timer` up from scratch, on the job clock, to run `function` in
+/// hard interrupt context.
+///
+/// # Safety
+///
+/// Nobody else uses `timer`; whatever it holds is not a live timer.
+unsafe fn init_timer(
+    timer: &mut bindings::hrtimer,
+    function: unsafe extern "C" fn(*mut bindings::hrtimer) -> bindings::hrtimer_restart,
+) {
+    // SAFETY: `hrtimer_init()` overwrites the whole timer; the caller
+    // guarantees that no one else uses it.
     unsafe {
         bindings::hrtimer_init(
-            &mut crq.cap_timer,
+            timer,
             bindings::CLOCK_MONOTONIC as bindings::clockid_t,
             bindings::hrtimer_mode_HRTIMER_MODE_ABS_HARD,
         )
     };
-    crq.cap_timer.function = Some(casio_cap_timer_fn);
+    timer.function = Some(function);
 }
 
 /// Resets the CASIO state that a new task copied from its parent: it is
@@ -933,15 +948,8 @@ pub unsafe extern "C" fn casio_fork_entity(p: *mut bindings::task_struct) {
     // The child is admitted on its own, by `sched_post_fork()`.
     se.bw = 0;
     // SAFETY: the timer was copied from the parent's and must not be
-    // touched as a timer; `hrtimer_init()` sets it up from scratch.
-    unsafe {
-        bindings::hrtimer_init(
-            &mut se.timer,
-            bindings::CLOCK_MONOTONIC as bindings::clockid_t,
-            bindings::hrtimer_mode_HRTIMER_MODE_ABS_HARD,
-        );
-    }
-    se.timer.function = Some(casio_timer_fn);
+    // touched as a timer; the child is not visible to anyone yet.
+    unsafe { init_timer(&mut se.timer, casio_timer_fn) };
 }
 
 /// The parameters `attr` asks for, or why they are invalid.
