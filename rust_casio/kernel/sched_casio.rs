@@ -262,6 +262,8 @@ unsafe fn link(rq: &mut Rq<'_>, se: &mut SchedCasioEntity) {
     // while queued: a task is dequeued before it is freed.
     unsafe { rq.queue().enqueue(NonNull::from(&mut se.node), deadline) };
     rq.add_nr_running();
+    // SAFETY: forwarded from the caller.
+    unsafe { event(bindings::casio_event_CASIO_EVENT_ENQUEUE, se, deadline) };
 }
 
 /// Takes `se` off the queue of `rq` if it is on it.
@@ -274,6 +276,73 @@ unsafe fn unlink(rq: &mut Rq<'_>, se: &mut SchedCasioEntity) {
         // SAFETY: a linked node of a task of this rq is in this rq's queue.
         unsafe { rq.queue().dequeue(NonNull::from(&mut se.node)) };
         rq.sub_nr_running();
+        // SAFETY: forwarded from the caller.
+        unsafe { event(bindings::casio_event_CASIO_EVENT_DEQUEUE, se, queue_key(se)) };
+    }
+}
+
+/// Reports an event of the task whose entity is `se` to the tracepoints
+/// and to /proc/casio_event.
+///
+/// # Safety
+///
+/// `se` is the entity of a valid task whose rq lock is held.
+unsafe fn event(ev: bindings::casio_event, se: &SchedCasioEntity, deadline: u64) {
+    // SAFETY: the caller guarantees `se` lies in a valid task.
+    let p = unsafe { task_of(NonNull::from(&se.node)) };
+    // SAFETY: `p` is valid and its rq lock is held, as the log requires.
+    unsafe { bindings::casio_event_task(ev, p, deadline) };
+}
+
+/// A task's job accounting before a change, to settle the change.
+#[derive(Clone, Copy)]
+struct Before {
+    stats: JobStats,
+    deadline: u64,
+}
+
+impl Before {
+    fn of(se: &SchedCasioEntity) -> Self {
+        Before {
+            stats: se.stats,
+            deadline: se.job.deadline,
+        }
+    }
+}
+
+/// Adds what the statistics of `se` gained since `before` to the CPU's
+/// totals, and reports the job events behind the gain: the end and miss
+/// of the previous job, then the release of a new one.
+///
+/// # Safety
+///
+/// `se` is the entity of a task of the locked `rq`.
+unsafe fn settle(rq: &mut Rq<'_>, se: &SchedCasioEntity, before: Before) {
+    rq.account(&before.stats, &se.stats);
+    let (old, new) = (&before.stats, &se.stats);
+    if new.jobs_completed != old.jobs_completed {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            event(
+                bindings::casio_event_CASIO_EVENT_JOB_END,
+                se,
+                before.deadline,
+            )
+        };
+    }
+    if new.deadline_misses != old.deadline_misses {
+        // SAFETY: forwarded from the caller.
+        unsafe { event(bindings::casio_event_CASIO_EVENT_MISS, se, before.deadline) };
+    }
+    if new.jobs_released != old.jobs_released {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            event(
+                bindings::casio_event_CASIO_EVENT_RELEASE,
+                se,
+                se.job.deadline,
+            )
+        };
     }
 }
 
@@ -379,7 +448,7 @@ unsafe fn timer_expired(rq: &mut Rq<'_>, p: *mut bindings::task_struct) {
     // SAFETY: `p` is valid and its entity is protected by the rq lock.
     let se = unsafe { &mut *entity(p) };
     let now = job_clock();
-    let before = se.stats;
+    let before = Before::of(se);
     if se.waiting_release != 0 {
         se.waiting_release = 0;
         // SAFETY: `p` is valid.
@@ -405,7 +474,8 @@ unsafe fn timer_expired(rq: &mut Rq<'_>, p: *mut bindings::task_struct) {
     } else if se.node.is_linked() {
         se.job.deadline_reached(&mut se.stats, now);
     }
-    rq.account(&before, &se.stats);
+    // SAFETY: `se` is the entity of a task of the locked `rq`.
+    unsafe { settle(rq, se, before) };
 }
 
 /// # Safety
@@ -457,11 +527,12 @@ unsafe fn enforce_budget(rq: &mut Rq<'_>, p: *mut bindings::task_struct) {
     let se = unsafe { &mut *entity(p) };
     // SAFETY: as above; the runtime was just updated.
     let exec = unsafe { (*p).se.sum_exec_runtime };
-    let before = se.stats;
+    let before = Before::of(se);
     if !se.job.runtime_exhausted(&mut se.stats, exec, &se.params) {
         return;
     }
-    rq.account(&before, &se.stats);
+    // SAFETY: `se` is the entity of a task of the locked `rq`.
+    unsafe { settle(rq, se, before) };
     if se.flags & bindings::SCHED_FLAG_DL_OVERRUN != 0 {
         // SAFETY: a single aligned word, also read by the CPU-timer tick.
         unsafe { ptr::write_volatile(&mut se.overrun, 1) };
@@ -472,7 +543,14 @@ unsafe fn enforce_budget(rq: &mut Rq<'_>, p: *mut bindings::task_struct) {
         se.waiting_release = 1;
         let next = se.job.next_release(job_clock(), &se.params);
         // SAFETY: `p` is a CASIO task of the locked `rq`.
-        unsafe { arm_timer(p, next) };
+        unsafe {
+            arm_timer(p, next);
+            event(
+                bindings::casio_event_CASIO_EVENT_THROTTLE,
+                se,
+                se.job.deadline,
+            );
+        }
         rq.resched_curr();
     }
 }
@@ -499,6 +577,16 @@ fn charge_cap(rq: &mut Rq<'_>, delta: u64) {
             )
         };
         rq.resched_curr();
+        let curr = rq.curr();
+        // SAFETY: `curr` is the running CASIO task of the locked rq.
+        unsafe {
+            let se = &*entity(curr);
+            event(
+                bindings::casio_event_CASIO_EVENT_THROTTLE,
+                se,
+                queue_key(se),
+            );
+        }
     }
 }
 
@@ -594,12 +682,13 @@ pub unsafe extern "C" fn casio_enqueue_task(
         let now = job_clock();
         // SAFETY: `p` is valid; its runtime is updated under the rq lock.
         let exec = unsafe { (*p).se.sum_exec_runtime };
-        let before = se.stats;
+        let before = Before::of(se);
         if se.job.wake_up(&mut se.stats, now, exec, &se.params) {
             // SAFETY: `p` is a CASIO task of the locked `rq`.
             unsafe { arm_timer(p, se.job.deadline) };
         }
-        rq.account(&before, &se.stats);
+        // SAFETY: `se` is the entity of a task of the locked `rq`.
+        unsafe { settle(&mut rq, se, before) };
     }
     // SAFETY: `p` is not queued, as the core guarantees.
     unsafe { link(&mut rq, se) };
@@ -659,7 +748,7 @@ pub unsafe extern "C" fn casio_yield_task(rq: *mut bindings::rq) {
     let now = job_clock();
     // SAFETY: as above.
     let exec = unsafe { (*curr).se.sum_exec_runtime };
-    let before = se.stats;
+    let before = Before::of(se);
     se.job.end(&mut se.stats, now, exec);
     let next = se.job.next_release(now, &se.params);
     // SAFETY: `curr` is a task of `rq`.
@@ -677,7 +766,8 @@ pub unsafe extern "C" fn casio_yield_task(rq: *mut bindings::rq) {
             link(&mut rq, se);
         }
     }
-    rq.account(&before, &se.stats);
+    // SAFETY: `se` is the entity of a task of the locked `rq`.
+    unsafe { settle(&mut rq, se, before) };
     // SAFETY: the rq is locked; the clock was just updated.
     unsafe { (*rq.as_ptr()).clock_update_flags |= bindings::RQCF_REQ_SKIP as u32 };
 }
@@ -751,6 +841,12 @@ pub unsafe extern "C" fn casio_pick_next_task(rq: *mut bindings::rq) -> *mut bin
     if !p.is_null() {
         // SAFETY: forwarded from the caller; `p` is a queued CASIO task.
         unsafe { casio_set_next_task(rq, p, true) };
+        // SAFETY: the rq is locked; `curr` is still the task switched from.
+        let prev = unsafe { (*rq).curr };
+        if prev != p {
+            // SAFETY: both tasks are valid and the rq lock is held.
+            unsafe { bindings::casio_event_switch(prev, p) };
+        }
     }
     p
 }

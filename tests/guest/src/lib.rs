@@ -8,6 +8,7 @@
 //! the tests themselves.
 
 pub mod budget;
+pub mod events;
 pub mod harness;
 pub mod kernel;
 pub mod pi;

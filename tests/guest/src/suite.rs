@@ -98,6 +98,8 @@ pub const TESTS: &[Test] = &[
     crate::budget::BUDGET_THROTTLE,
     crate::budget::CAP_THROTTLES_RUNAWAY,
     crate::pi::PI_BOOST_AHEAD_OF_RT,
+    crate::events::CASIO_EVENT_LOG,
+    crate::events::TRACEPOINTS,
 ];
 
 // ---------------------------------------------------------------------------
@@ -672,7 +674,7 @@ fn t_einval() -> TestResult {
 }
 
 /// Drop to uid/gid 65534 with RLIMIT_RTPRIO = `rtprio`.
-fn drop_privileges(rtprio: u64) -> Result<(), String> {
+pub(crate) fn drop_privileges(rtprio: u64) -> Result<(), String> {
     let lim = libc::rlimit {
         rlim_cur: rtprio,
         rlim_max: rtprio,

@@ -1,4 +1,5 @@
-//! Parser for `/proc/casio_event` (exported by future kernels).
+//! Parser for `/proc/casio_event`, the CASIO kernel's event log, and a
+//! check of the recorded schedule against EDF.
 //!
 //! One event per line: `action,timestamp_ns,message` where action is
 //! 1 enqueue, 2 dequeue, 5 release, 6 job end, 7 miss, 8 throttle (message
@@ -249,6 +250,73 @@ pub fn to_csv(evs: &[Event]) -> String {
     s
 }
 
+/// What [`edf_check`] found.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct EdfCheck {
+    /// Switches to a CASIO task whose queue was known.
+    pub checked: usize,
+    /// Switches to a task the trace never saw queued (before the trace).
+    pub unknown: usize,
+    /// Lost-event markers in the trace.
+    pub lost: usize,
+    /// One line per switch to a task that was not the earliest.
+    pub violations: Vec<String>,
+}
+
+/// Checks that every switch to a CASIO task picked the earliest deadline
+/// among the CASIO tasks queued on that CPU, rebuilding each CPU's queue
+/// from the enqueue and dequeue events (whose deadline is the queue key).
+/// Ties are allowed. Switches to a task not seen queued are counted as
+/// unknown; a lost-events marker makes the queues unknown again.
+pub fn edf_check(evs: &[Event]) -> EdfCheck {
+    use std::collections::{BTreeMap, HashMap};
+    let mut r = EdfCheck::default();
+    let mut queues: BTreeMap<u32, HashMap<i64, u64>> = BTreeMap::new();
+    for e in evs {
+        match e.kind {
+            Kind::Message if e.message.contains(" lost ") => {
+                r.lost += 1;
+                queues.clear();
+            }
+            Kind::Enqueue | Kind::Dequeue => {
+                let (Some(cpu), Some(t), Some(dl)) = (e.cpu, e.task, e.abs_deadline_ns) else {
+                    continue;
+                };
+                let q = queues.entry(cpu).or_default();
+                if e.kind == Kind::Enqueue {
+                    q.insert(t.pid, dl);
+                } else {
+                    q.remove(&t.pid);
+                }
+            }
+            Kind::Switch => {
+                let (Some(cpu), Some(next)) = (e.cpu, e.next) else {
+                    continue;
+                };
+                if next.pid < 0 {
+                    continue;
+                }
+                let q = queues.entry(cpu).or_default();
+                let Some(&key) = q.get(&next.pid) else {
+                    r.unknown += 1;
+                    continue;
+                };
+                r.checked += 1;
+                if let Some((&pid, &min)) = q.iter().min_by_key(|(_, &d)| d) {
+                    if key > min {
+                        r.violations.push(format!(
+                            "at {} ns on CPU {cpu}: switched to pid {} (deadline {key}) while pid {pid} (deadline {min}) was queued",
+                            e.ts_ns, next.pid
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    r
+}
+
 /// Human-readable one line per event.
 pub fn to_text(evs: &[Event]) -> String {
     let mut s = String::new();
@@ -328,6 +396,31 @@ mod tests {
         for (k, a) in ev.iter().map(|e| (e.kind, e.kind.action())) {
             assert_eq!(Kind::from_action(a), Some(k));
         }
+    }
+
+    #[test]
+    fn edf_check_finds_inversions() {
+        let ok = parse(SAMPLE).unwrap();
+        let r = edf_check(&ok);
+        assert_eq!((r.checked, r.unknown, r.lost), (3, 0, 0), "{r:?}");
+        assert!(r.violations.is_empty(), "{r:?}");
+        // Pid 100 (deadline 11 ms) runs while pid 101 (7 ms) is queued.
+        let bad =
+            parse("1,1,0:1:100:11000000\n1,2,0:2:101:7000000\n3,3,0:prev->(-1:-1),next->(1:100)\n")
+                .unwrap();
+        let r = edf_check(&bad);
+        assert_eq!(r.checked, 1);
+        assert_eq!(r.violations.len(), 1);
+        assert!(r.violations[0].contains("pid 101"), "{r:?}");
+        // Equal deadlines are no inversion; other CPUs do not count; a
+        // dequeued task does not count; a lost marker forgets the queues.
+        let fine = parse(
+            "1,1,0:1:100:7000000\n1,2,0:2:101:7000000\n1,3,1:3:102:1\n3,4,0:prev->(-1:-1),next->(1:100)\n2,5,0:1:100:7000000\n1,6,0:4:103:1\n2,7,0:4:103:1\n3,8,0:prev->(1:100),next->(2:101)\n4,9,cpu0 lost 5 events\n3,10,0:prev->(2:101),next->(1:100)\n",
+        )
+        .unwrap();
+        let r = edf_check(&fine);
+        assert_eq!((r.checked, r.unknown, r.lost), (2, 1, 1), "{r:?}");
+        assert!(r.violations.is_empty(), "{r:?}");
     }
 
     #[test]

@@ -139,10 +139,16 @@ raw /proc/casio_event dump. --from/--to zoom into a window of the time axis.
 ";
 
 const TRACE_HELP: &str = "\
-usage: casioctl trace [--json | --csv] [--file DUMP]
+usage: casioctl trace [--json | --csv | --check-edf] [--since NS] [--file DUMP]
 
 Reads /proc/casio_event (or a saved DUMP) and prints the events: readable
-text by default, a JSON array with --json, CSV with --csv.
+text by default, a JSON array with --json, CSV with --csv. --since keeps
+the events at or after NS (CLOCK_MONOTONIC ns).
+
+--check-edf checks instead that at every switch to a CASIO task the kernel
+picked the earliest deadline queued on that CPU, prints a summary and
+every inversion, and exits 1 if there is one or if no switch could be
+checked.
 ";
 
 struct Args {
@@ -633,6 +639,7 @@ fn cmd_plot(mut a: Args) -> Res<()> {
 fn cmd_trace(mut a: Args) -> Res<()> {
     let mut mode = "text";
     let mut file = None;
+    let mut since = 0u64;
     while let Some(x) = a.next() {
         match x.as_str() {
             "--help" | "-h" => {
@@ -641,7 +648,14 @@ fn cmd_trace(mut a: Args) -> Res<()> {
             }
             "--json" => mode = "json",
             "--csv" => mode = "csv",
+            "--check-edf" => mode = "check-edf",
             "--file" => file = Some(a.value("--file")?),
+            "--since" => {
+                let v = a.value("--since")?;
+                since = v
+                    .parse()
+                    .map_err(|_| Fail::Usage(format!("--since: invalid time '{v}' (ns)")))?;
+            }
             s => return usage(format!("trace: unexpected argument {s}")),
         }
     }
@@ -658,7 +672,30 @@ fn cmd_trace(mut a: Args) -> Res<()> {
         }
         Err(e) => return rt(format!("cannot read {path}: {e}")),
     };
-    let evs = event::parse(&text).map_err(|e| Fail::Runtime(format!("{path}: {e}")))?;
+    let mut evs = event::parse(&text).map_err(|e| Fail::Runtime(format!("{path}: {e}")))?;
+    evs.retain(|e| e.ts_ns >= since);
+    if mode == "check-edf" {
+        let r = event::edf_check(&evs);
+        println!(
+            "edf: {} switches checked, {} to tasks not seen queued, {} lost-event markers, {} inversions",
+            r.checked,
+            r.unknown,
+            r.lost,
+            r.violations.len()
+        );
+        for v in &r.violations {
+            println!("inversion: {v}");
+        }
+        if !r.violations.is_empty() {
+            return rt(format!("{} EDF inversions in {path}", r.violations.len()));
+        }
+        if r.checked == 0 {
+            return rt(format!(
+                "no switch to a CASIO task could be checked in {path}"
+            ));
+        }
+        return Ok(());
+    }
     let out = match mode {
         "json" => serde_json::to_string_pretty(&evs).unwrap_or_default() + "\n",
         "csv" => event::to_csv(&evs),

@@ -1005,6 +1005,49 @@ fn t_taskset_formats() -> TestResult {
     Ok(())
 }
 
+/// The kernel's own record of a task set, /proc/casio_event, read back
+/// with `casioctl trace --check-edf`: every switch to a CASIO task picked
+/// the earliest deadline queued on its CPU.
+fn t_kernel_trace_edf() -> TestResult {
+    let f = tmp("trace.toml");
+    std::fs::write(&f, EDF_SET).map_err(|e| format!("write {f}: {e}"))?;
+    let start = monotonic_ns();
+    let o = ctl(&["taskset", &f], 60)?;
+    expect_code(&o, 0, "taskset U=0.6")?;
+    let since = start.to_string();
+    let o = ctl(&["trace", "--check-edf", "--since", &since], 30)?;
+    diag(o.stdout.trim_end());
+    expect_code(&o, 0, "trace --check-edf")?;
+    // "edf: N switches checked, U to tasks not seen queued, L lost-event
+    // markers, 0 inversions": 3 tasks over 2 s switch in at least 20 times
+    // (one per job); nothing may be lost.
+    let words: Vec<&str> = o.stdout.split_whitespace().collect();
+    let checked: usize = words.get(1).and_then(|w| w.parse().ok()).unwrap_or(0);
+    if checked < 20 {
+        return Err(format!("only {checked} switches checked: {}", o.both()));
+    }
+    expect_contains(
+        &o.stdout,
+        " 0 lost-event markers, 0 inversions",
+        "check summary",
+    )?;
+    // The CSV carries the task set's releases and job ends.
+    let o = ctl(&["trace", "--csv", "--since", &since], 30)?;
+    expect_code(&o, 0, "trace --csv")?;
+    for kind in [
+        ",release,",
+        ",jobend,",
+        ",enqueue,",
+        ",dequeue,",
+        ",switch,",
+    ] {
+        if !o.stdout.contains(kind) {
+            return Err(format!("no {kind} event in the trace of the task set"));
+        }
+    }
+    Ok(())
+}
+
 /// `run --budget --sigxcpu` sets both flags, and a spinning command run
 /// with `--sigxcpu` and a 5 ms runtime dies of SIGXCPU.
 fn t_run_budget_sigxcpu() -> TestResult {
@@ -1115,6 +1158,10 @@ const TESTS: &[Test] = &[
     Test {
         name: "run_budget_sigxcpu",
         run: t_run_budget_sigxcpu,
+    },
+    Test {
+        name: "kernel_trace_edf",
+        run: t_kernel_trace_edf,
     },
 ];
 

@@ -1,0 +1,235 @@
+//! Tests of the CASIO event log, `/proc/casio_event`, and of the
+//! `sched_casio_*` tracepoints.
+
+use casio_abi::*;
+
+use crate::harness::{Test, TestResult};
+use crate::proc::{spawn, Shm};
+use crate::suite::{drop_privileges, pin_harness, pin_work, sys, Fails};
+use crate::{diag, MS, SEC};
+
+/// See the module documentation.
+pub const CASIO_EVENT_LOG: Test = Test {
+    name: "casio_event_log",
+    desc: "/proc/casio_event: a 10-job task's releases, ends, switches; root only; reads consume nothing",
+    run: t_casio_event_log,
+};
+/// See [`CASIO_EVENT_LOG`].
+pub const TRACEPOINTS: Test = Test {
+    name: "tracepoints",
+    desc: "sched_casio_* tracepoints in tracefs record a periodic task",
+    run: t_tracepoints,
+};
+
+const EVENT_PATH: &str = "/proc/casio_event";
+const JOBS: u64 = 10;
+const T: u64 = 50 * MS;
+
+/// One `/proc/casio_event` line: (action, timestamp, message).
+fn parse_event(line: &str) -> Result<(u32, u64, String), String> {
+    let mut f = line.splitn(3, ',');
+    let (a, ts, msg) = (f.next(), f.next(), f.next());
+    let (Some(a), Some(ts), Some(msg)) = (a, ts, msg) else {
+        return Err(format!("line {line:?} is not action,timestamp,message"));
+    };
+    let a = a
+        .parse()
+        .map_err(|_| format!("line {line:?}: bad action"))?;
+    let ts = ts
+        .parse()
+        .map_err(|_| format!("line {line:?}: bad timestamp"))?;
+    Ok((a, ts, msg.to_string()))
+}
+
+/// `CPU:ID:PID:DEADLINE` of a task event.
+fn task_fields(msg: &str) -> Option<(i64, i64, i64, u64)> {
+    let f: Vec<&str> = msg.split(':').collect();
+    if f.len() != 4 {
+        return None;
+    }
+    Some((
+        f[0].parse().ok()?,
+        f[1].parse().ok()?,
+        f[2].parse().ok()?,
+        f[3].parse().ok()?,
+    ))
+}
+
+fn read_events() -> Result<Vec<(u32, u64, String)>, String> {
+    let text =
+        std::fs::read_to_string(EVENT_PATH).map_err(|e| format!("read {EVENT_PATH}: {e}"))?;
+    text.lines().map(parse_event).collect()
+}
+
+/// Runs a CASIO task (5/50/50 ms, casio_id 42) for `JOBS` jobs of burn +
+/// yield on the work CPU; returns its pid and the time before it started.
+fn run_periodic(label: &str) -> Result<(i32, u64), String> {
+    let shm = Shm::new(1)?;
+    let start = monotonic_ns();
+    let mut child = spawn(label, || {
+        pin_work()?;
+        sys(
+            "setattr CASIO 5/50/50ms",
+            setattr(0, &SchedAttr::casio(5 * MS, T, T), 0),
+        )?;
+        shm.set(0, 1);
+        for _ in 0..JOBS {
+            burn_cpu(2 * MS);
+            sys("sched_yield", sched_yield())?;
+        }
+        Ok(())
+    })?;
+    let pid = child.pid();
+    child.join(20 * SEC)?;
+    if shm.get(0) != 1 {
+        return Err("the periodic task never ran".into());
+    }
+    Ok((pid, start))
+}
+
+fn t_casio_event_log() -> TestResult {
+    pin_harness();
+    let (pid, start) = run_periodic("event task")?;
+    let evs = read_events()?;
+    let mut f = Fails::default();
+    let mine: Vec<&(u32, u64, String)> = evs
+        .iter()
+        .filter(|(a, ts, m)| {
+            *ts >= start
+                && match a {
+                    3 => m.ends_with(&format!(",next->(0:{pid})")),
+                    4 => false,
+                    _ => task_fields(m).map(|t| t.2) == Some(pid as i64),
+                }
+        })
+        .collect();
+    let count = |a: u32| mine.iter().filter(|e| e.0 == a).count() as u64;
+    diag!(
+        "task {pid}: {} events: release {}, job end {}, switch-to {}, enqueue {}, dequeue {}, miss {}",
+        mine.len(),
+        count(5),
+        count(6),
+        count(3),
+        count(1),
+        count(2),
+        count(7)
+    );
+    // The first job comes with setattr, one more after each of the JOBS
+    // yields (the last may still be pending when the task exits).
+    f.check(count(5) >= JOBS, || {
+        format!("{} releases, want >= {JOBS}", count(5))
+    });
+    f.check(count(6) >= JOBS, || {
+        format!("{} job ends, want >= {JOBS}", count(6))
+    });
+    f.check(count(3) >= JOBS, || {
+        format!("{} switches to the task, want >= {JOBS}", count(3))
+    });
+    f.check(count(1) >= JOBS && count(2) >= JOBS, || {
+        format!(
+            "{} enqueues and {} dequeues, want >= {JOBS} each",
+            count(1),
+            count(2)
+        )
+    });
+    // Timestamps are CLOCK_MONOTONIC and in order. A release is logged
+    // when it happens, at or after the release time r (a late timer may
+    // log it up to tens of ms after r; bound: 100 ms), so its deadline
+    // r + D lies in (ts - 100 ms, ts + D].
+    let mut last = 0;
+    for (a, ts, m) in &mine {
+        f.check(*ts >= last, || format!("event at {ts} after one at {last}"));
+        last = *ts;
+        if *a == 5 {
+            let dl = task_fields(m).map(|t| t.3).unwrap_or(0);
+            f.check(dl + 100 * MS > *ts && dl <= ts + T, || {
+                format!("release event at {ts} with deadline {dl}: want (ts - 100 ms, ts + 50 ms]")
+            });
+        }
+    }
+    f.check(last <= monotonic_ns(), || {
+        "an event lies in the future".to_string()
+    });
+    // Reading consumes nothing: a second read still has the task's events.
+    let again = read_events()?;
+    let still = again.iter().filter(|e| mine.contains(e)).count();
+    f.eq("task events in a second read", still, mine.len());
+    // Root only.
+    let shm = Shm::new(1)?;
+    let mut probe = spawn("unprivileged reader", || {
+        drop_privileges(0)?;
+        let r = std::fs::File::open(EVENT_PATH);
+        shm.set(
+            0,
+            r.err().and_then(|e| e.raw_os_error()).unwrap_or(0) as u64,
+        );
+        Ok(())
+    })?;
+    probe.join(10 * SEC)?;
+    f.eq(
+        "errno opening /proc/casio_event as uid 65534",
+        shm.get(0) as i32,
+        libc::EACCES,
+    );
+    f.finish()
+}
+
+const TRACEFS: &str = "/sys/kernel/tracing";
+const EVENTS: [&str; 7] = [
+    "sched_casio_enqueue",
+    "sched_casio_dequeue",
+    "sched_casio_release",
+    "sched_casio_job_end",
+    "sched_casio_miss",
+    "sched_casio_throttle",
+    "sched_casio_switch",
+];
+
+fn write(path: &str, v: &str) -> Result<(), String> {
+    std::fs::write(path, v).map_err(|e| format!("write {v:?} to {path}: {e}"))
+}
+
+fn mount_tracefs() -> Result<(), String> {
+    if std::path::Path::new(&format!("{TRACEFS}/events")).exists() {
+        return Ok(());
+    }
+    let (src, dst, fs) = (c"nodev", c"/sys/kernel/tracing", c"tracefs");
+    // SAFETY: NUL-terminated strings; no mount data.
+    let r = unsafe { libc::mount(src.as_ptr(), dst.as_ptr(), fs.as_ptr(), 0, std::ptr::null()) };
+    if r != 0 {
+        return Err(format!("mount tracefs on {TRACEFS}: {}", Errno::last()));
+    }
+    Ok(())
+}
+
+fn t_tracepoints() -> TestResult {
+    pin_harness();
+    mount_tracefs()?;
+    let mut f = Fails::default();
+    for e in EVENTS {
+        let p = format!("{TRACEFS}/events/sched_casio/{e}/format");
+        f.check(std::path::Path::new(&p).exists(), || format!("{p} missing"));
+    }
+    write(&format!("{TRACEFS}/trace"), "")?;
+    write(&format!("{TRACEFS}/events/sched_casio/enable"), "1")?;
+    let run = run_periodic("traced task");
+    write(&format!("{TRACEFS}/events/sched_casio/enable"), "0")?;
+    let (pid, _) = run?;
+    let text = std::fs::read_to_string(format!("{TRACEFS}/trace"))
+        .map_err(|e| format!("read {TRACEFS}/trace: {e}"))?;
+    let count = |ev: &str, field: &str| {
+        text.lines()
+            .filter(|l| l.contains(&format!("{ev}:")) && l.contains(&format!("{field}={pid} ")))
+            .count() as u64
+    };
+    let (rel, end, sw) = (
+        count("sched_casio_release", "pid"),
+        count("sched_casio_job_end", "pid"),
+        count("sched_casio_switch", "next_pid"),
+    );
+    diag!("tracefs: task {pid}: {rel} releases, {end} job ends, {sw} switches to it");
+    f.check(rel >= JOBS && end >= JOBS && sw >= JOBS, || {
+        format!("tracefs shows {rel} releases, {end} job ends, {sw} switches; want >= {JOBS} each")
+    });
+    f.finish()
+}
