@@ -233,3 +233,138 @@ fn t_tracepoints() -> TestResult {
     });
     f.finish()
 }
+
+/// See [`CASIO_EVENT_LOG`].
+pub const PROC_REGISTER: Test = Test {
+    name: "proc_register",
+    desc: "pid to /proc/casio/add and /proc/process_sched_add: CASIO with the default deadline; errnos",
+    run: t_proc_register,
+};
+
+const DEFAULT_DEADLINE_SYSCTL: &str = "/proc/sys/kernel/sched_casio_default_deadline_us";
+
+/// The errno of writing `v` to `path` (0: success).
+fn write_errno(path: &str, v: &str) -> i32 {
+    match std::fs::write(path, v) {
+        Ok(()) => 0,
+        Err(e) => e.raw_os_error().unwrap_or(-1),
+    }
+}
+
+/// Puts the default-deadline sysctl back as it was.
+struct RestoreDefault(String);
+
+impl Drop for RestoreDefault {
+    fn drop(&mut self) {
+        let _ = std::fs::write(DEFAULT_DEADLINE_SYSCTL, &self.0);
+    }
+}
+
+fn sleeper(label: &str) -> Result<crate::proc::Child, String> {
+    spawn(label, || loop {
+        sleep_ns(SEC);
+    })
+}
+
+fn t_proc_register() -> TestResult {
+    pin_harness();
+    let mut f = Fails::default();
+    let old = std::fs::read_to_string(DEFAULT_DEADLINE_SYSCTL)
+        .map_err(|e| format!("read {DEFAULT_DEADLINE_SYSCTL}: {e}"))?;
+    let _restore = RestoreDefault(old.trim().to_string());
+    f.eq("default deadline (us)", old.trim(), "100000");
+
+    let a = sleeper("registered by /proc/casio/add")?;
+    f.eq(
+        "write pid to /proc/casio/add",
+        write_errno("/proc/casio/add", &a.pid().to_string()),
+        0,
+    );
+    f.eq(
+        "policy after /proc/casio/add",
+        getscheduler(a.pid()),
+        Ok(SCHED_CASIO),
+    );
+    if let Some(at) = f.ok("getattr", getattr(a.pid())) {
+        f.eq(
+            "C/D/T after /proc/casio/add",
+            (at.sched_runtime, at.sched_deadline, at.sched_period),
+            (100 * MS, 100 * MS, 100 * MS),
+        );
+    }
+    match crate::rt::read_stat(a.pid()) {
+        Ok(s) => f.eq("registered task reserves bandwidth", s.n("reserved"), 0),
+        Err(e) => f.push(e),
+    }
+
+    // The tunable default, and the Loadable-Scheduler alias.
+    f.eq(
+        "default deadline 30 ms",
+        write_errno(DEFAULT_DEADLINE_SYSCTL, "30000"),
+        0,
+    );
+    f.eq(
+        "default deadline below 100 us",
+        write_errno(DEFAULT_DEADLINE_SYSCTL, "50"),
+        libc::EINVAL,
+    );
+    let b = sleeper("registered by /proc/process_sched_add")?;
+    f.eq(
+        "write pid to /proc/process_sched_add",
+        write_errno("/proc/process_sched_add", &format!("{}\n", b.pid())),
+        0,
+    );
+    if let Some(at) = f.ok("getattr", getattr(b.pid())) {
+        f.eq(
+            "deadline with the 30 ms default",
+            at.sched_deadline,
+            30 * MS,
+        );
+    }
+
+    // Bad input.
+    for bad in ["abc", "0", "-5", "12x"] {
+        f.eq(
+            &format!("write {bad:?} to /proc/casio/add"),
+            write_errno("/proc/casio/add", bad),
+            libc::EINVAL,
+        );
+    }
+    let mut gone = spawn("exited", || Ok(()))?;
+    let gone_pid = gone.pid();
+    gone.join(10 * SEC)?;
+    f.eq(
+        "an exited pid",
+        write_errno("/proc/casio/add", &gone_pid.to_string()),
+        libc::ESRCH,
+    );
+
+    // The files are root's: an unprivileged writer (uid 65534) may not
+    // register a root task nor itself.
+    let shm = Shm::new(2)?;
+    let victim = a.pid();
+    let mut u = spawn("unprivileged writer", || {
+        drop_privileges(0)?;
+        shm.set(
+            0,
+            write_errno("/proc/casio/add", &victim.to_string()) as u64,
+        );
+        // SAFETY: getpid cannot fail.
+        let me = unsafe { libc::getpid() };
+        shm.set(1, write_errno("/proc/casio/add", &me.to_string()) as u64);
+        Ok(())
+    })?;
+    u.join(10 * SEC)?;
+    f.eq(
+        "unprivileged writer, root's task",
+        shm.get(0) as i32,
+        libc::EACCES,
+    );
+    f.eq(
+        "unprivileged writer, itself",
+        shm.get(1) as i32,
+        libc::EACCES,
+    );
+    drop((a, b));
+    f.finish()
+}

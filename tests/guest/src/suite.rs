@@ -100,6 +100,7 @@ pub const TESTS: &[Test] = &[
     crate::pi::PI_BOOST_AHEAD_OF_RT,
     crate::events::CASIO_EVENT_LOG,
     crate::events::TRACEPOINTS,
+    crate::events::PROC_REGISTER,
 ];
 
 // ---------------------------------------------------------------------------
