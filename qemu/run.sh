@@ -4,7 +4,8 @@
 #
 #   qemu/run.sh tests    run /bin/casio-tests, pass/fail from the console
 #                        ("N passed, N failed" + CASIO-TESTS-DONE, no splats)
-#   qemu/run.sh demo     run /bin/casio-demo; fails on a non-zero exit or a splat
+#   qemu/run.sh demo     run /bin/casio-demo; fails on a non-zero exit or a splat;
+#                        saves its Gantt chart as console-demo.svg beside the log
 #   qemu/run.sh shell    interactive guest shell (Ctrl-A X quits QEMU)
 #   qemu/run.sh NAME     run /bin/casio-NAME or /bin/NAME (e.g. "true", "uname")
 #
@@ -88,6 +89,21 @@ tests) judge_mode=tests ;;
 esac
 verdict=0
 "$(dirname "$0")/judge-log.sh" "$CONSOLE_LOG" "$judge_mode" || verdict=$?
+if [ "$mode" = demo ]; then
+	# The demo prints an SVG between two marker lines; kernel messages that
+	# land in between are dropped.
+	svg="${CONSOLE_LOG%.log}.svg"
+	tr -d '\r' <"$CONSOLE_LOG" |
+		sed -n '/^CASIO-SVG-BEGIN$/,/^CASIO-SVG-END$/p' |
+		sed '1d;$d' | grep -v '^\[ *[0-9]*\.[0-9]*\]' >"$svg.tmp" || true
+	if grep -q '</svg>' "$svg.tmp"; then
+		mv "$svg.tmp" "$svg"
+		log "Gantt chart of the demo (casioctl plot of /proc/casio_event): $svg"
+	else
+		rm -f "$svg.tmp"
+		warn "the demo printed no chart"
+	fi
+fi
 if [ "$rc" != 0 ]; then
 	# Even with a good result, a guest that does not leave QEMU by itself
 	# (hang at shutdown) or a QEMU error is a failure.

@@ -251,8 +251,11 @@ impl Record {
 }
 
 /// Build a Gantt chart from `/proc/casio_event` events: one row per CASIO
-/// pid; slices from switch events, releases and deadlines from release
-/// events; slices of a job with a miss event are marked as misses.
+/// pid, labelled with the task's latest casio_id; a slice runs from a
+/// switch to the task until the next switch away from it, or until it
+/// leaves the queue or is throttled; releases and deadlines come from
+/// release events; slices of a job with a miss event are marked as
+/// misses.
 pub fn events_to_gantt(evs: &[Event]) -> Gantt {
     use std::collections::BTreeMap;
     struct Acc {
@@ -268,13 +271,19 @@ pub fn events_to_gantt(evs: &[Event]) -> Gantt {
     let mut tasks: BTreeMap<i64, Acc> = BTreeMap::new();
     let mut end = 0i64;
     fn acc(tasks: &mut BTreeMap<i64, Acc>, id: i64, pid: i64) -> &mut Acc {
-        tasks.entry(pid).or_insert_with(|| Acc {
-            label: format!("id {id} pid {pid}"),
+        let a = tasks.entry(pid).or_insert_with(|| Acc {
+            label: String::new(),
             row: Row::default(),
             running_since: None,
             job_missed: false,
             job_first_bar: 0,
-        })
+        });
+        // The tag may be set after the first events (sched_setscheduler
+        // sets it once the policy is in place).
+        if id >= 0 || a.label.is_empty() {
+            a.label = format!("id {id} pid {pid}");
+        }
+        a
     }
     for e in evs {
         let t = rel(e.ts_ns);
@@ -294,6 +303,22 @@ pub fn events_to_gantt(evs: &[Event]) -> Gantt {
                 }
                 if let Some(n) = e.next.filter(|n| n.is_casio()) {
                     acc(&mut tasks, n.id, n.pid).running_since = Some(t);
+                }
+            }
+            Kind::Dequeue | Kind::Throttle => {
+                // The task stopped running, if it ran: it blocked, yielded,
+                // left the class or was throttled.
+                if let Some(tr) = e.task.filter(|x| x.pid >= 0) {
+                    if let Some(a) = tasks.get_mut(&tr.pid) {
+                        if let Some(s) = a.running_since.take() {
+                            let miss = a.job_missed;
+                            a.row.bars.push(Bar {
+                                start: s,
+                                end: t,
+                                miss,
+                            });
+                        }
+                    }
                 }
             }
             Kind::Release => {
@@ -469,6 +494,29 @@ mod tests {
         assert!(g.rows[1].bars[0].miss && !g.rows[1].bars[1].miss);
         assert_eq!(g.rows[1].deadlines[0], (40_000_000, true));
         assert_eq!(g.t_end, 200_000_000);
+    }
+
+    #[test]
+    fn gantt_bar_ends_when_the_task_leaves_the_queue() {
+        // Pid 100 runs from 1000 and yields at 3000 (dequeue); the CPU then
+        // runs other classes, which the log does not show. Its tag is set
+        // after its first events.
+        let evs = crate::event::parse(
+            "5,1000,0:0:100:11000\n1,1000,0:0:100:11000\n3,1000,0:prev->(-1:-1),next->(7:100)\n\
+             6,3000,0:7:100:11000\n2,3000,0:7:100:11000\n5,9000,0:7:100:19000\n",
+        )
+        .unwrap();
+        let g = events_to_gantt(&evs);
+        assert_eq!(g.rows.len(), 1);
+        assert_eq!(g.rows[0].label, "id 7 pid 100");
+        assert_eq!(
+            g.rows[0].bars,
+            vec![Bar {
+                start: 0,
+                end: 2000,
+                miss: false
+            }]
+        );
     }
 
     #[test]

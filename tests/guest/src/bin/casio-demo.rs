@@ -4,8 +4,15 @@
 //! (10 ms per column over 1.5 s) and whether the first jobs finished in
 //! deadline (EDF) order.
 //!
-//! Exit status: 0 if the finish order matched EDF order, 1 if not, 2 if
-//! the demo could not run (e.g. SCHED_CASIO unavailable).
+//! Then it runs a task set with `casioctl taskset`, checks the kernel's
+//! record of it (`/proc/casio_event`) with `casioctl trace --check-edf`,
+//! draws it with `casioctl plot` and prints the SVG between
+//! `CASIO-SVG-BEGIN` and `CASIO-SVG-END`, which `qemu/run.sh demo` saves
+//! next to the console log.
+//!
+//! Exit status: 0 if the finish order matched EDF order and the kernel's
+//! record has no EDF inversion, 1 if not, 2 if the demo could not run
+//! (e.g. SCHED_CASIO unavailable).
 
 use casio_abi::{
     monotonic_ns, online_cpus, set_affinity_cpu, set_casio, setscheduler, sleep_until_ns,
@@ -240,8 +247,87 @@ fn run() -> Result<bool, String> {
     Ok(ok)
 }
 
+/// The task set of the casioctl part: U = 0.7 on CPU 0 for 2 s.
+const CASIOCTL_SET: &str = r#"duration = "2s"
+[[task]]
+name = "A"
+runtime = "20ms"
+deadline = "100ms"
+period = "100ms"
+[[task]]
+name = "B"
+runtime = "40ms"
+deadline = "200ms"
+period = "200ms"
+[[task]]
+name = "C"
+runtime = "60ms"
+deadline = "300ms"
+period = "300ms"
+[[task]]
+name = "D"
+runtime = "50ms"
+deadline = "500ms"
+period = "500ms"
+"#;
+
+fn casioctl(args: &[&str]) -> Result<String, String> {
+    let o = std::process::Command::new("casioctl")
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run casioctl {args:?}: {e}"))?;
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    if !o.status.success() {
+        return Err(format!(
+            "casioctl {args:?} failed ({}): {}{}",
+            o.status,
+            out,
+            String::from_utf8_lossy(&o.stderr)
+        ));
+    }
+    Ok(out)
+}
+
+/// Runs the task set with casioctl, checks and draws the kernel's record.
+fn run_casioctl() -> Result<bool, String> {
+    let set = "/tmp/casio-demo.toml";
+    std::fs::write(set, CASIOCTL_SET).map_err(|e| format!("write {set}: {e}"))?;
+    println!();
+    println!("demo: casioctl taskset {set} (U = 0.7 on CPU 0, 2 s)");
+    let since = monotonic_ns().to_string();
+    print!("{}", casioctl(&["taskset", set, "--cpu", "0"])?);
+    let check = casioctl(&["trace", "--check-edf", "--since", &since]);
+    let edf_ok = match &check {
+        Ok(out) => {
+            print!("demo: {out}");
+            true
+        }
+        Err(e) => {
+            println!("demo: {e}");
+            false
+        }
+    };
+    let trace = casioctl(&["trace", "--json", "--since", &since])?;
+    let dump = "/tmp/casio-demo-trace.json";
+    std::fs::write(dump, trace).map_err(|e| format!("write {dump}: {e}"))?;
+    let svg = "/tmp/casio-demo.svg";
+    casioctl(&["plot", dump, "-o", svg])?;
+    let text = std::fs::read_to_string(svg).map_err(|e| format!("read {svg}: {e}"))?;
+    println!(
+        "demo: Gantt chart of the kernel's record ({} bytes of SVG):",
+        text.len()
+    );
+    println!("CASIO-SVG-BEGIN");
+    print!("{text}");
+    if !text.ends_with('\n') {
+        println!();
+    }
+    println!("CASIO-SVG-END");
+    Ok(edf_ok)
+}
+
 fn main() {
-    let code = match run() {
+    let code = match run().and_then(|ok| Ok(run_casioctl()? && ok)) {
         Ok(true) => 0,
         Ok(false) => 1,
         Err(e) => {
