@@ -62,7 +62,10 @@ DEFINE_EVENT(sched_casio_task, sched_casio_throttle,
 	TP_PROTO(struct task_struct *p, u64 deadline),
 	TP_ARGS(p, deadline));
 
-/* A CPU switches to the CASIO task @next; @prev may be of any class. */
+/*
+ * A CPU switches to the CASIO task @next; @prev may be of any class, and
+ * its casio_id is -1 if it is not a CASIO task.
+ */
 TRACE_EVENT(sched_casio_switch,
 
 	TP_PROTO(struct task_struct *prev, struct task_struct *next),
@@ -72,7 +75,7 @@ TRACE_EVENT(sched_casio_switch,
 	TP_STRUCT__entry(
 		__field(int,	cpu)
 		__field(pid_t,	prev_pid)
-		__field(int,	prev_casio)
+		__field(s64,	prev_casio_id)
 		__field(pid_t,	next_pid)
 		__field(u32,	next_casio_id)
 		__field(u64,	next_deadline)
@@ -81,14 +84,16 @@ TRACE_EVENT(sched_casio_switch,
 	TP_fast_assign(
 		__entry->cpu		= task_cpu(next);
 		__entry->prev_pid	= prev->pid;
-		__entry->prev_casio	= prev->policy == SCHED_CASIO;
+		__entry->prev_casio_id	= prev->policy == SCHED_CASIO ?
+					  prev->casio.casio_id : -1;
 		__entry->next_pid	= next->pid;
 		__entry->next_casio_id	= next->casio.casio_id;
 		__entry->next_deadline	= next->casio.job.deadline;
 	),
 
-	TP_printk("cpu=%d prev_pid=%d prev_casio=%d next_pid=%d next_casio_id=%u next_deadline=%llu",
-		  __entry->cpu, __entry->prev_pid, __entry->prev_casio,
+	TP_printk("cpu=%d prev_pid=%d prev_casio_id=%lld next_pid=%d next_casio_id=%u next_deadline=%llu",
+		  __entry->cpu, __entry->prev_pid,
+		  (long long)__entry->prev_casio_id,
 		  __entry->next_pid, __entry->next_casio_id,
 		  (unsigned long long)__entry->next_deadline)
 );

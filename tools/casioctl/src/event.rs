@@ -207,9 +207,103 @@ pub fn parse_line(line: &str) -> Result<Event, String> {
     Ok(ev)
 }
 
-/// Parse a whole dump; blank lines are skipped, errors carry line numbers.
+/// Nanoseconds from ftrace's `SECONDS.FRACTION` timestamp.
+fn parse_secs(s: &str) -> Result<u64, String> {
+    let (sec, frac) = s.split_once('.').unwrap_or((s, ""));
+    if frac.len() > 9 || !frac.chars().all(|c| c.is_ascii_digit()) {
+        return Err(format!("timestamp '{s}' is not SECONDS.FRACTION"));
+    }
+    let sec: u64 = num(sec, "timestamp")?;
+    let frac: u64 = if frac.is_empty() {
+        0
+    } else {
+        num::<u64>(frac, "timestamp")? * 10u64.pow(9 - frac.len() as u32)
+    };
+    Ok(sec * 1_000_000_000 + frac)
+}
+
+/// Parse one line of ftrace text (tracefs `trace`, `trace-cmd report`)
+/// that holds a `sched_casio_*` event.
+fn parse_ftrace_line(line: &str) -> Result<Event, String> {
+    let at = line
+        .find(" sched_casio_")
+        .ok_or("no sched_casio_ event in the line")?;
+    let (name, fields) = line[at + 1..]
+        .split_once(':')
+        .ok_or("expected 'sched_casio_NAME: fields'")?;
+    let ts = line[..at]
+        .split_whitespace()
+        .last()
+        .and_then(|t| t.strip_suffix(':'))
+        .ok_or("no 'SECONDS.FRACTION:' timestamp before the event name")?;
+    let kv: std::collections::HashMap<&str, &str> = fields
+        .split_whitespace()
+        .filter_map(|f| f.split_once('='))
+        .collect();
+    let field = |k: &str| -> Result<i64, String> {
+        let v = kv
+            .get(k)
+            .ok_or_else(|| format!("{name} has no field {k}"))?;
+        num(v, k)
+    };
+    let kind = match name {
+        "sched_casio_enqueue" => Kind::Enqueue,
+        "sched_casio_dequeue" => Kind::Dequeue,
+        "sched_casio_switch" => Kind::Switch,
+        "sched_casio_release" => Kind::Release,
+        "sched_casio_job_end" => Kind::JobEnd,
+        "sched_casio_miss" => Kind::Miss,
+        "sched_casio_throttle" => Kind::Throttle,
+        _ => return Err(format!("unknown event {name}")),
+    };
+    let mut ev = Event {
+        kind,
+        ts_ns: parse_secs(ts)?,
+        cpu: Some(field("cpu")? as u32),
+        task: None,
+        abs_deadline_ns: None,
+        prev: None,
+        next: None,
+        message: fields.trim().to_string(),
+    };
+    if kind == Kind::Switch {
+        ev.prev = Some(TaskRef {
+            id: field("prev_casio_id")?,
+            pid: match field("prev_casio_id")? {
+                id if id >= 0 => field("prev_pid")?,
+                _ => -1,
+            },
+        });
+        ev.next = Some(TaskRef {
+            id: field("next_casio_id")?,
+            pid: field("next_pid")?,
+        });
+    } else {
+        ev.task = Some(TaskRef {
+            id: field("casio_id")?,
+            pid: field("pid")?,
+        });
+        ev.abs_deadline_ns = Some(field("deadline")? as u64);
+    }
+    Ok(ev)
+}
+
+/// Parse a whole dump: `/proc/casio_event` lines, or ftrace text with
+/// `sched_casio_*` events (tracefs `trace` or `trace-cmd report`, recorded
+/// with the `mono` trace clock so that times match the deadlines), whose
+/// other lines are skipped. Blank lines are skipped; errors carry line
+/// numbers.
 pub fn parse(text: &str) -> Result<Vec<Event>, String> {
     let mut out = Vec::new();
+    if text.lines().any(|l| l.contains(": sched_casio_")) {
+        for (i, l) in text.lines().enumerate() {
+            if l.trim_start().starts_with('#') || !l.contains(": sched_casio_") {
+                continue;
+            }
+            out.push(parse_ftrace_line(l).map_err(|e| format!("line {}: {e}", i + 1))?);
+        }
+        return Ok(out);
+    }
     for (i, l) in text.lines().enumerate() {
         if l.trim().is_empty() {
             continue;
@@ -396,6 +490,32 @@ mod tests {
         for (k, a) in ev.iter().map(|e| (e.kind, e.kind.action())) {
             assert_eq!(Kind::from_action(a), Some(k));
         }
+    }
+
+    #[test]
+    fn parses_ftrace_text() {
+        let text = "\
+# tracer: nop
+#
+  casio-tests-52  [000] d..2.   12.345678: sched_casio_release: cpu=0 pid=52 casio_id=3 deadline=12395678000
+  casio-tests-52  [000] d..2.   12.345679: sched_casio_enqueue: cpu=0 pid=52 casio_id=3 deadline=12395678000
+          <idle>-0 [000] d..2.   12.3457: sched_casio_switch: cpu=0 prev_pid=0 prev_casio_id=-1 next_pid=52 next_casio_id=3 next_deadline=12395678000
+  casio-tests-52  [000] d..2.   12.400000: sched_switch: prev_comm=x prev_pid=52
+";
+        let ev = parse(text).unwrap();
+        assert_eq!(ev.len(), 3);
+        assert_eq!(ev[0].kind, Kind::Release);
+        assert_eq!(ev[0].ts_ns, 12_345_678_000);
+        assert_eq!(ev[0].task, Some(TaskRef { id: 3, pid: 52 }));
+        assert_eq!(ev[0].abs_deadline_ns, Some(12_395_678_000));
+        assert_eq!(ev[2].kind, Kind::Switch);
+        assert_eq!(ev[2].ts_ns, 12_345_700_000);
+        assert_eq!(ev[2].prev, Some(TaskRef { id: -1, pid: -1 }));
+        assert_eq!(ev[2].next, Some(TaskRef { id: 3, pid: 52 }));
+        let r = edf_check(&ev);
+        assert_eq!((r.checked, r.violations.len()), (1, 0));
+        let e = parse("x  1.5: sched_casio_miss: cpu=0 pid=1\n").unwrap_err();
+        assert!(e.starts_with("line 1:") && e.contains("casio_id"), "{e}");
     }
 
     #[test]

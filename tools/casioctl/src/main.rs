@@ -134,8 +134,8 @@ usage: casioctl plot IN -o OUT.svg [--width PIXELS] [--from MS] [--to MS]
 
 Draws an SVG Gantt chart: one row per task, execution slices as bars,
 releases as up-ticks, deadlines as down-ticks, jobs that missed in red.
-IN is a 'casioctl taskset --json' record, a 'casioctl trace --json' dump, or a
-raw /proc/casio_event dump. --from/--to zoom into a window of the time axis.
+IN is a 'casioctl taskset --json' record, a 'casioctl trace --json' dump, a
+raw /proc/casio_event dump, or ftrace text with sched_casio_* events. --from/--to zoom into a window of the time axis.
 ";
 
 const TRACE_HELP: &str = "\
@@ -143,7 +143,10 @@ usage: casioctl trace [--json | --csv | --check-edf] [--since NS] [--file DUMP]
 
 Reads /proc/casio_event (or a saved DUMP) and prints the events: readable
 text by default, a JSON array with --json, CSV with --csv. --since keeps
-the events at or after NS (CLOCK_MONOTONIC ns).
+the events at or after NS (CLOCK_MONOTONIC ns). A DUMP may also be ftrace
+text with sched_casio_* events (the tracefs 'trace' file, or 'trace-cmd
+report' of 'trace-cmd record -C mono -e sched_casio'): record with the
+mono trace clock so that times and deadlines share CLOCK_MONOTONIC.
 
 --check-edf checks instead that at every switch to a CASIO task the kernel
 picked the earliest deadline queued on that CPU, prints a summary and

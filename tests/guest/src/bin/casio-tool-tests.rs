@@ -1048,6 +1048,52 @@ fn t_kernel_trace_edf() -> TestResult {
     Ok(())
 }
 
+/// The same check on the tracepoints: tracefs records the task set with
+/// the mono clock, and `casioctl trace --check-edf --file` reads it.
+fn t_ftrace_trace_edf() -> TestResult {
+    let tracing = "/sys/kernel/tracing";
+    if !std::path::Path::new(&format!("{tracing}/events")).exists() {
+        let (src, dst, fs) = (c"nodev", c"/sys/kernel/tracing", c"tracefs");
+        // SAFETY: NUL-terminated strings; no mount data.
+        let r =
+            unsafe { libc::mount(src.as_ptr(), dst.as_ptr(), fs.as_ptr(), 0, std::ptr::null()) };
+        if r != 0 {
+            return Err(format!(
+                "mount tracefs: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+    }
+    let w = |file: &str, v: &str| {
+        std::fs::write(format!("{tracing}/{file}"), v)
+            .map_err(|e| format!("write {v:?} to {tracing}/{file}: {e}"))
+    };
+    w("trace_clock", "mono")?;
+    w("trace", "")?;
+    w("events/sched_casio/enable", "1")?;
+    let f = tmp("ftrace.toml");
+    std::fs::write(&f, EDF_SET).map_err(|e| format!("write {f}: {e}"))?;
+    let run = ctl(&["taskset", &f], 60);
+    w("events/sched_casio/enable", "0")?;
+    let o = run?;
+    expect_code(&o, 0, "taskset U=0.6 under tracing")?;
+    let dump = tmp("ftrace.txt");
+    std::fs::copy(format!("{tracing}/trace"), &dump).map_err(|e| format!("copy trace: {e}"))?;
+    w("trace_clock", "local")?;
+    let o = ctl(&["trace", "--check-edf", "--file", &dump], 30)?;
+    diag(o.stdout.trim_end());
+    expect_code(&o, 0, "trace --check-edf --file (ftrace text)")?;
+    let words: Vec<&str> = o.stdout.split_whitespace().collect();
+    let checked: usize = words.get(1).and_then(|w| w.parse().ok()).unwrap_or(0);
+    if checked < 20 {
+        return Err(format!(
+            "only {checked} switches checked in the ftrace text: {}",
+            o.both()
+        ));
+    }
+    Ok(())
+}
+
 /// `run --budget --sigxcpu` sets both flags, and a spinning command run
 /// with `--sigxcpu` and a 5 ms runtime dies of SIGXCPU.
 fn t_run_budget_sigxcpu() -> TestResult {
@@ -1162,6 +1208,10 @@ const TESTS: &[Test] = &[
     Test {
         name: "kernel_trace_edf",
         run: t_kernel_trace_edf,
+    },
+    Test {
+        name: "ftrace_trace_edf",
+        run: t_ftrace_trace_edf,
     },
 ];
 
