@@ -33,6 +33,8 @@ BENCH sched policy=fifo u=0.95 set=1 seed=95001 n=6 jobs=20 misses=0 strict_miss
 BENCH sched policy=casio u=0.95 set=1 seed=95001 n=6 jobs=20 misses=1 strict_misses=3 max_late_ms=7.5 busy0=0.980
 BENCH sched policy=deadline u=0.95 set=1 seed=95001 n=6 jobs=0 misses=0 strict_misses=0 max_late_ms=0 busy0=na error="task 0: set policy: EBUSY"
 [   12.5] some kernel line BENCH not-a-record
+BENCH kscaling n=10 requeue_ns=50.0 pick_ns=5.0
+BENCH kscaling n=10000 requeue_ns=200.0 pick_ns=5.5
 BENCH latency policy=casio jobs=50 period_ms=10 p50_us=110.0 p99_us=4500.0 max_us=4514.4 mean_us=384.1 min_us=88.2 over_1ms=2
 BENCH latency policy=fifo jobs=50 period_ms=10 p50_us=100.0 p99_us=2500.0 max_us=2562.4 mean_us=268.0 min_us=87.5 over_1ms=1
 BENCH done seconds=14.7 ok=true
@@ -142,7 +144,9 @@ class RenderTests(unittest.TestCase):
         self.assertIn("busy fraction 0.010 with none", md)
         self.assertIn("CASIO busy0 0.540, 0 misses, max lateness -40.0 ms, DEADLINE busy0 0.500, 3 misses", md)
         self.assertIn("| FIFO | 0.95 | 0 | 3 | 229.2 | 547 | 2 / 2 | 409.1 |", md)
-        self.assertIn("not available yet", md)
+        self.assertIn("### 2b. The same queue inside the kernel", md)
+        self.assertIn("| requeue (dequeue + enqueue) | 50.0 | 200.0 | 4.0x |", md)
+        self.assertIn("| pick (earliest) | 5.0 | 5.5 | 1.1x |", md)
 
     def test_report_missing_inputs(self):
         md = cr.render([], [])

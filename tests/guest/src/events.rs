@@ -368,3 +368,62 @@ fn t_proc_register() -> TestResult {
     drop((a, b));
     f.finish()
 }
+
+/// See [`CASIO_EVENT_LOG`].
+pub const QUEUE_BENCH_SCALING: Test = Test {
+    name: "queue_bench_scaling",
+    desc:
+        "debugfs queue self-benchmark: requeue grows like log n from 10 to 10,000 tasks, pick flat",
+    run: t_queue_bench_scaling,
+};
+
+const QUEUE_BENCH: &str = "/sys/kernel/debug/sched_casio/queue_bench";
+
+/// Runs the kernel's queue self-benchmark with `n` nodes: ns per
+/// (requeue, pick).
+fn queue_bench(n: u64) -> Result<[f64; 2], String> {
+    std::fs::write(QUEUE_BENCH, n.to_string())
+        .map_err(|e| format!("write {n} to {QUEUE_BENCH}: {e}"))?;
+    let t = std::fs::read_to_string(QUEUE_BENCH).map_err(|e| format!("read {QUEUE_BENCH}: {e}"))?;
+    let w: Vec<&str> = t.split_whitespace().collect();
+    let bad = || format!("{QUEUE_BENCH}: unexpected {t:?}");
+    if w.len() != 6 || w[0] != "n" || w[1] != n.to_string() || w[2] != "requeue_ns" {
+        return Err(bad());
+    }
+    let num = |i: usize| w[i].parse::<f64>().map_err(|_| bad());
+    Ok([num(3)?, num(5)?])
+}
+
+fn t_queue_bench_scaling() -> TestResult {
+    pin_harness();
+    let mut f = Fails::default();
+    for bad in ["5", "100001", "abc"] {
+        f.eq(
+            &format!("write {bad:?}"),
+            write_errno(QUEUE_BENCH, bad),
+            libc::EINVAL,
+        );
+    }
+    let small = queue_bench(10)?;
+    let big = queue_bench(10_000)?;
+    diag!("queue self-benchmark, ns per op (requeue, pick): n=10 {small:?}, n=10000 {big:?}");
+    // A requeue is O(log n): about 4x from 10 to 10,000 (more once the
+    // tree outgrows the caches, and TCG adds noise); a queue that searched
+    // linearly would grow about 1000x. Bound: 15x. The cached pick is
+    // O(1). Bound: 5x.
+    let names = ["requeue", "pick"];
+    for k in 0..2 {
+        let bound = if k == 1 { 5.0 } else { 15.0 };
+        f.check(small[k] > 0.0 && big[k] > 0.0, || {
+            format!("{}: no time measured", names[k])
+        });
+        let ratio = big[k] / small[k].max(0.1);
+        f.check(ratio < bound, || {
+            format!(
+                "{}: {ratio:.1}x from n=10 to n=10000, want < {bound}x",
+                names[k]
+            )
+        });
+    }
+    f.finish()
+}

@@ -101,6 +101,7 @@ pub const TESTS: &[Test] = &[
     crate::events::CASIO_EVENT_LOG,
     crate::events::TRACEPOINTS,
     crate::events::PROC_REGISTER,
+    crate::events::QUEUE_BENCH_SCALING,
 ];
 
 // ---------------------------------------------------------------------------

@@ -821,7 +821,7 @@ fn parse_args(args: &[String]) -> Result<(String, Config), String> {
         i += 1;
     }
     let what = what.unwrap_or_else(|| "all".to_string());
-    if !["all", "switch", "sched", "latency"].contains(&what.as_str()) {
+    if !["all", "switch", "kscaling", "sched", "latency"].contains(&what.as_str()) {
         return Err(format!("unknown benchmark {what}"));
     }
     let mut cfg = if quick {
@@ -882,6 +882,60 @@ fn print_taskset(args: &[String]) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// The kernel's queue self-benchmark (CONFIG_SCHED_CASIO_QUEUE_BENCH).
+const QUEUE_BENCH: &str = "/sys/kernel/debug/sched_casio/queue_bench";
+
+/// Parses `n N requeue_ns X pick_ns Y`.
+fn parse_queue_bench(text: &str) -> Option<(u64, f64, f64)> {
+    let w: Vec<&str> = text.split_whitespace().collect();
+    if w.len() != 6 || w[0] != "n" || w[2] != "requeue_ns" || w[4] != "pick_ns" {
+        return None;
+    }
+    Some((w[1].parse().ok()?, w[3].parse().ok()?, w[5].parse().ok()?))
+}
+
+/// Item 2 inside the kernel: the class's own queue code timed with n = 10
+/// to 10,000 nodes queued by the kernel's self-benchmark (requeues and
+/// look-ups of the earliest, best of five rounds).
+fn bench_kscaling(cfg: &Config) -> bool {
+    let sizes: &[u64] = if cfg.quick {
+        &[10, 1000]
+    } else {
+        &[10, 100, 1000, 10_000]
+    };
+    for &n in sizes {
+        let r = std::fs::write(QUEUE_BENCH, n.to_string())
+            .map_err(|e| format!("write {n} to {QUEUE_BENCH}: {e}"))
+            .and_then(|()| {
+                std::fs::read_to_string(QUEUE_BENCH).map_err(|e| format!("read {QUEUE_BENCH}: {e}"))
+            })
+            .and_then(|t| {
+                parse_queue_bench(&t).ok_or_else(|| format!("cannot parse {QUEUE_BENCH}: {t:?}"))
+            });
+        match r {
+            Ok((got, requeue, pick)) if got == n => emit(
+                BenchLine::new("kscaling")
+                    .kv("n", n)
+                    .f("requeue_ns", requeue, 1)
+                    .f("pick_ns", pick, 1),
+            ),
+            Ok((got, ..)) => {
+                emit(
+                    BenchLine::new("kscaling_error")
+                        .kv("n", n)
+                        .kv("error", format!("ran n={got}")),
+                );
+                return false;
+            }
+            Err(e) => {
+                emit(BenchLine::new("kscaling_error").kv("n", n).kv("error", e));
+                return false;
+            }
+        }
+    }
+    true
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("taskset") {
@@ -936,6 +990,9 @@ fn main() -> ExitCode {
     if what == "all" || what == "switch" {
         ok &= bench_switch(&cfg);
     }
+    if what == "all" || what == "kscaling" {
+        ok &= bench_kscaling(&cfg);
+    }
     if what == "all" || what == "sched" {
         ok &= bench_sched(&cfg);
     }
@@ -954,5 +1011,19 @@ fn main() -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_queue_bench;
+
+    #[test]
+    fn queue_bench_line() {
+        assert_eq!(
+            parse_queue_bench("n 10 requeue_ns 51.2 pick_ns 3.0\n"),
+            Some((10, 51.2, 3.0))
+        );
+        assert_eq!(parse_queue_bench("no run yet: write a number\n"), None);
     }
 }
