@@ -99,8 +99,8 @@ def every(recs, name):
 
 
 POLICIES = ["casio", "fifo", "deadline", "normal"]
-SCHED_POLICIES = ["casio", "casio_dm", "fifo", "deadline"]
-POLICY_LABEL = {"casio": "CASIO", "casio_dm": "CASIO D=T-10ms", "fifo": "FIFO", "deadline": "DEADLINE",
+SCHED_POLICIES = ["casio", "casio_yield", "fifo", "deadline"]
+POLICY_LABEL = {"casio": "CASIO", "casio_yield": "CASIO (yield)", "fifo": "FIFO", "deadline": "DEADLINE",
                 "normal": "NORMAL"}
 
 
@@ -147,7 +147,7 @@ def sched_table(recs):
 # SVG
 # ---------------------------------------------------------------------------
 
-COLORS = {"casio": "#d62728", "casio_dm": "#ff7f0e", "fifo": "#1f77b4", "deadline": "#2ca02c",
+COLORS = {"casio": "#d62728", "casio_yield": "#ff7f0e", "fifo": "#1f77b4", "deadline": "#2ca02c",
           "normal": "#7f7f7f", "rm_rta": "#1f77b4",
           "rbtree": "#d62728", "list": "#1f77b4"}
 
@@ -263,7 +263,7 @@ def sched_svg(recs):
             if e and e["sets"]:
                 pts.append((u, e["missed"] / e["sets"]))
         if pts:
-            series.append({"label": {"casio": "CASIO, D = T", "casio_dm": "CASIO, D = T - 10 ms",
+            series.append({"label": {"casio": "CASIO, D = T, sleep to release", "casio_yield": "CASIO, D = T, sched_yield",
                                      "fifo": "FIFO, RM priorities",
                                      "deadline": "SCHED_DEADLINE"}[pol],
                            "points": pts, "color": COLORS[pol]})
@@ -489,10 +489,11 @@ def render(guest, host, cmds=None, plots=None):
               f"D = T, C >= {cfg.get('c_min_us', '?')} µs; {cfg.get('sets', '?')} sets per U, seed "
               f"`{cfg.get('seed_rule', '?')}` for set k. Every set runs {cfg.get('duration_ms', '?')} ms on CPU 0 "
               "from a synchronous release (the critical instant) under each policy in turn: CASIO "
-              "(EDF; C, D = T), CASIO with D = "
-              f"{cfg.get('casio_dm_deadline', 'T - 10 ms')} (see below), SCHED_FIFO with rate-monotonic "
-              f"priorities, SCHED_DEADLINE with budget {cfg.get('deadline_budget', '?')} and D = T. A job is a busy loop of C ns of thread CPU time "
-              "started when `clock_nanosleep` to its release returns; it **misses** when it finishes "
+              "(EDF; C, D = T), the same CASIO set whose jobs end with `sched_yield()` (see below), "
+              f"SCHED_FIFO with rate-monotonic priorities, SCHED_DEADLINE with budget "
+              f"{cfg.get('deadline_budget', '?')} and D = T. A job is a busy loop of C ns of thread CPU time "
+              "started when `clock_nanosleep` to its release returns (or, in the yield variant, when "
+              "`sched_yield()` returns at the release the kernel set); it **misses** when it finishes "
               f"later than release + T + {cfg.get('tol_ms', '?')} ms (tolerance for TCG timer jitter).", "",
               f"Calibration: CPU 0 busy fraction {f(idle.get('busy0'), 3)} with none of our tasks; "
               "one task with C = 50 ms, T = 100 ms (U = 0.5) alone for 1 s: " +
@@ -542,15 +543,16 @@ def render(guest, host, cmds=None, plots=None):
                             for d in tasks[:15]]), ""]
             if len(tasks) > 15:
                 L += [f"({len(tasks) - 15} more in `bench/results/guest-bench.txt`.)", ""]
-        L += ["Why two CASIO rows: a CASIO task that wakes keeps its current job only if the job's "
-              "deadline is ahead and it has runtime left; a task that did its C of work and slept to its "
-              "next release therefore gets a new job with deadline (wake-up + D). Earlier kernels kept "
-              "the job whenever the wake-up came before the old deadline, which with D = T and jittery "
-              "wake-ups handed a job a deadline one period too early; the D = max(T - 10 ms, C) row was "
-              "added to show that effect and is kept for comparison. Releases of such sleeping tasks "
-              "are their wake-up times, so each deadline carries the wake-up latency, and the QEMU "
-              "overhead on CPU 0 (mean busy0 above U) leaves EDF less than the full CPU near U = 1; "
-              "misses are counted against release + T + 5 ms. SCHED_DEADLINE's budget has a fixed 1 ms "
+        L += ["Why two CASIO columns: a CASIO task that sleeps to its next release with "
+              "`clock_nanosleep` gets a new job at its wake-up, with deadline (wake-up + D), so every "
+              "deadline carries the wake-up latency of the emulated timer, while the task's own "
+              "deadline (release + T) does not move: EDF then orders the jobs by jittered deadlines. "
+              "In the yield variant the kernel releases each job itself on the period grid (r + T, "
+              "planned, however late its timer fires), which is the job model EDF theory assumes; "
+              "its policy is set at the synchronous release, so a task that another's first job "
+              "keeps from setting it starts a little later, which EDF does not mind. In both, the "
+              "QEMU overhead on CPU 0 (mean busy0 above U) leaves EDF less than the full CPU near "
+              "U = 1; misses are counted against release + T + 5 ms. SCHED_DEADLINE's budget has a fixed 1 ms "
               "on top of 1.1 C because the kernel time around each job is charged to the budget: with "
               "1.1 C alone, tasks with C below about 1 ms overran their budget every job, were "
               "throttled and fell behind by hundreds of ms even at U = 0.5 (an earlier full run, whose "

@@ -277,21 +277,15 @@ fn bench_switch(cfg: &Config) -> bool {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
-    /// CASIO with D = T.
+    /// CASIO with D = T; a job sleeps to its release.
     Casio,
-    /// CASIO with D = T - 10 ms (at least C): room for wake-up jitter.
-    CasioMargin,
+    /// CASIO with D = T; the policy is set at the synchronous release and
+    /// a job ends with sched_yield(), so the kernel releases the next one
+    /// on its period grid (r + T) instead of at the jittered wake-up.
+    CasioYield,
     Fifo,
     Deadline,
 }
-
-/// How much shorter than T the relative deadline of [`Kind::CasioMargin`]
-/// is.  CASIO starts a new job only when a task wakes at/after its current
-/// deadline, and that deadline follows the actual (jittered) wake-up time:
-/// with D = T, a job whose wake-up is earlier (relative to its release) than
-/// the previous job's by more than T - D continues the previous job with its
-/// stale, about one period too early deadline.
-const CASIO_MARGIN: u64 = 10 * MS;
 
 /// Fixed per-job budget allowance of SCHED_DEADLINE on top of 1.1 C.
 const DL_SLACK: u64 = MS;
@@ -300,7 +294,7 @@ impl Kind {
     fn name(self) -> &'static str {
         match self {
             Kind::Casio => "casio",
-            Kind::CasioMargin => "casio_dm",
+            Kind::CasioYield => "casio_yield",
             Kind::Fifo => "fifo",
             Kind::Deadline => "deadline",
         }
@@ -309,17 +303,9 @@ impl Kind {
     fn policy(self, set: &[Task], i: usize) -> Policy {
         let k = set[i];
         match self {
-            Kind::Casio => Policy::Casio {
+            Kind::Casio | Kind::CasioYield => Policy::Casio {
                 c: k.c.max(casio_abi::CASIO_MIN_RUNTIME),
                 d: k.t,
-                t: k.t,
-            },
-            Kind::CasioMargin => Policy::Casio {
-                c: k.c.max(casio_abi::CASIO_MIN_RUNTIME),
-                d: k.t
-                    .saturating_sub(CASIO_MARGIN)
-                    .max(k.c)
-                    .max(casio_abi::CASIO_MIN_RUNTIME),
                 t: k.t,
             },
             // RM priorities 10..10+n-1.
@@ -407,6 +393,13 @@ fn sched_run(set: &[Task], kind: Kind, dur_ns: u64, tol_ns: u64) -> SchedResult 
                 shm.set(base + 4, 1000 + errno_of(e));
                 return 3;
             }
+            // The yield variant's first job is released when the policy
+            // is set, so it is set at the synchronous release; a task that
+            // another one's first job keeps from setting it starts later,
+            // which EDF does not mind.
+            if kind == Kind::CasioYield {
+                sleep_until_ns(start);
+            }
             if let Err(e) = pol.apply() {
                 shm.set(base + 4, errno_of(e));
                 return 3;
@@ -415,10 +408,21 @@ fn sched_run(set: &[Task], kind: Kind, dur_ns: u64, tol_ns: u64) -> SchedResult 
                 shm.set(base + 4, 2000);
                 return 3;
             }
+            let mut release = if kind == Kind::CasioYield {
+                monotonic_ns()
+            } else {
+                start
+            };
             let (mut jobs, mut misses, mut strict, mut max_late) = (0u64, 0u64, 0u64, i64::MIN);
-            let mut release = start;
             while release < end {
-                sleep_until_ns(release);
+                if kind == Kind::CasioYield {
+                    // Ends the previous job; returns at the next release.
+                    if jobs > 0 {
+                        let _ = casio_abi::sched_yield();
+                    }
+                } else {
+                    sleep_until_ns(release);
+                }
                 let done = burn_cpu(task.c);
                 let late = done as i64 - (release + task.t) as i64;
                 jobs += 1;
@@ -516,7 +520,10 @@ fn bench_sched(cfg: &Config) -> bool {
             .kv("tol_ms", cfg.tol_ms)
             .kv("seed_rule", "1000*round(100*U)+k")
             .kv("deadline_budget", "1.1*C+1ms")
-            .kv("casio_dm_deadline", "max(T-10ms,C)")
+            .kv(
+                "casio_yield",
+                "policy set at the release, jobs end with sched_yield",
+            )
             .kv("fifo_prio", "rate-monotonic,10+rank"),
     );
     // Calibration: CPU 0 busy fraction with nothing of ours on it, and one
@@ -530,7 +537,7 @@ fn bench_sched(cfg: &Config) -> bool {
         c: 50 * MS,
         t: 100 * MS,
     }];
-    for kind in [Kind::Casio, Kind::CasioMargin, Kind::Fifo, Kind::Deadline] {
+    for kind in [Kind::Casio, Kind::CasioYield, Kind::Fifo, Kind::Deadline] {
         let r = sched_run(&half, kind, 1_000 * MS, tol);
         emit(
             BenchLine::new("sched_calib")
@@ -544,7 +551,7 @@ fn bench_sched(cfg: &Config) -> bool {
                 .kv("error", r.error.as_deref().unwrap_or("none")),
         );
     }
-    let kinds = [Kind::Casio, Kind::CasioMargin, Kind::Fifo, Kind::Deadline];
+    let kinds = [Kind::Casio, Kind::CasioYield, Kind::Fifo, Kind::Deadline];
     let mut ok = true;
     let mut run_no = 0usize;
     for &u in &cfg.utils {

@@ -1068,6 +1068,13 @@ fn t_ftrace_trace_edf() -> TestResult {
         std::fs::write(format!("{tracing}/{file}"), v)
             .map_err(|e| format!("write {v:?} to {tracing}/{file}: {e}"))
     };
+    // trace_clock lists the clocks with the current one in brackets.
+    let clocks = std::fs::read_to_string(format!("{tracing}/trace_clock")).unwrap_or_default();
+    let old_clock = clocks
+        .split_whitespace()
+        .find_map(|c| c.strip_prefix('[')?.strip_suffix(']'))
+        .unwrap_or("local")
+        .to_string();
     w("trace_clock", "mono")?;
     w("trace", "")?;
     w("events/sched_casio/enable", "1")?;
@@ -1079,7 +1086,7 @@ fn t_ftrace_trace_edf() -> TestResult {
     expect_code(&o, 0, "taskset U=0.6 under tracing")?;
     let dump = tmp("ftrace.txt");
     std::fs::copy(format!("{tracing}/trace"), &dump).map_err(|e| format!("copy trace: {e}"))?;
-    w("trace_clock", "local")?;
+    w("trace_clock", &old_clock)?;
     let o = ctl(&["trace", "--check-edf", "--file", &dump], 30)?;
     diag(o.stdout.trim_end());
     expect_code(&o, 0, "trace --check-edf --file (ftrace text)")?;
