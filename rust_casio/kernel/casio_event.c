@@ -10,10 +10,14 @@
  * inside the runqueue lock; a full ring overwrites its oldest events,
  * which are counted as lost. A reader copies the rings when it opens the
  * file, so reading consumes nothing and readers do not disturb each
- * other.
+ * other. Logging costs a clock read and a lock per event, so it is off
+ * until kernel.sched_casio_event_log is set; the tracepoints do not
+ * depend on it.
  */
 #include <linux/init.h>
+#include <linux/jump_label.h>
 #include <linux/mm.h>
+#include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/proc_fs.h>
 #include <linux/sched.h>
@@ -21,6 +25,7 @@
 #include <linux/slab.h>
 #include <linux/sort.h>
 #include <linux/spinlock.h>
+#include <linux/sysctl.h>
 #include <linux/timekeeping.h>
 
 #define CREATE_TRACE_POINTS
@@ -50,6 +55,39 @@ struct casio_event_ring {
 };
 
 static DEFINE_PER_CPU(struct casio_event_ring *, casio_event_ring);
+static DEFINE_STATIC_KEY_FALSE(casio_event_log_on);
+static int sysctl_sched_casio_event_log;
+
+static int sched_casio_event_log_handler(struct ctl_table *table, int write,
+					 void *buffer, size_t *lenp, loff_t *ppos)
+{
+	static DEFINE_MUTEX(mutex);
+	int ret;
+
+	mutex_lock(&mutex);
+	ret = proc_dointvec_minmax(table, write, buffer, lenp, ppos);
+	if (!ret && write) {
+		if (sysctl_sched_casio_event_log)
+			static_branch_enable(&casio_event_log_on);
+		else
+			static_branch_disable(&casio_event_log_on);
+	}
+	mutex_unlock(&mutex);
+	return ret;
+}
+
+static struct ctl_table casio_event_sysctls[] = {
+	{
+		.procname	= "sched_casio_event_log",
+		.data		= &sysctl_sched_casio_event_log,
+		.maxlen		= sizeof(int),
+		.mode		= 0644,
+		.proc_handler	= sched_casio_event_log_handler,
+		.extra1		= SYSCTL_ZERO,
+		.extra2		= SYSCTL_ONE,
+	},
+	{}
+};
 
 static s64 casio_event_id(struct task_struct *p)
 {
@@ -73,14 +111,7 @@ static void casio_event_log(int cpu, const struct casio_event_rec *rec)
 
 void casio_event_task(enum casio_event ev, struct task_struct *p, u64 deadline)
 {
-	struct casio_event_rec rec = {
-		.ts = ktime_get_ns(),
-		.deadline = deadline,
-		.id = casio_event_id(p),
-		.pid = p->pid,
-		.cpu = task_cpu(p),
-		.action = ev,
-	};
+	struct casio_event_rec rec;
 
 	switch (ev) {
 	case CASIO_EVENT_ENQUEUE:
@@ -104,12 +135,27 @@ void casio_event_task(enum casio_event ev, struct task_struct *p, u64 deadline)
 	default:
 		return;
 	}
+	if (!static_branch_unlikely(&casio_event_log_on))
+		return;
+	rec = (struct casio_event_rec) {
+		.ts = ktime_get_ns(),
+		.deadline = deadline,
+		.id = casio_event_id(p),
+		.pid = p->pid,
+		.cpu = task_cpu(p),
+		.action = ev,
+	};
 	casio_event_log(rec.cpu, &rec);
 }
 
 void casio_event_switch(struct task_struct *prev, struct task_struct *next)
 {
-	struct casio_event_rec rec = {
+	struct casio_event_rec rec;
+
+	trace_sched_casio_switch(prev, next);
+	if (!static_branch_unlikely(&casio_event_log_on))
+		return;
+	rec = (struct casio_event_rec) {
 		.ts = ktime_get_ns(),
 		.id = casio_event_id(prev),
 		.pid = prev->policy == SCHED_CASIO ? prev->pid : -1,
@@ -118,8 +164,6 @@ void casio_event_switch(struct task_struct *prev, struct task_struct *next)
 		.cpu = task_cpu(next),
 		.action = CASIO_EVENT_SWITCH,
 	};
-
-	trace_sched_casio_switch(prev, next);
 	casio_event_log(rec.cpu, &rec);
 }
 
@@ -280,6 +324,7 @@ static int __init casio_event_init(void)
 	/* Root only, as other tasks' scheduling is not everyone's to see. */
 	proc_create("casio_event", 0400, NULL, &casio_event_proc_ops);
 #endif
+	register_sysctl_init("kernel", casio_event_sysctls);
 	return 0;
 }
 late_initcall(casio_event_init);

@@ -87,11 +87,43 @@ fn run_periodic(label: &str) -> Result<(i32, u64), String> {
     Ok((pid, start))
 }
 
+const EVENT_LOG_SYSCTL: &str = "/proc/sys/kernel/sched_casio_event_log";
+
+/// Turns the event log on while alive; puts the sysctl back on drop.
+pub(crate) struct EventLogOn(String);
+
+impl EventLogOn {
+    pub(crate) fn new() -> Result<Self, String> {
+        let old = std::fs::read_to_string(EVENT_LOG_SYSCTL)
+            .map_err(|e| format!("read {EVENT_LOG_SYSCTL}: {e}"))?;
+        std::fs::write(EVENT_LOG_SYSCTL, "1")
+            .map_err(|e| format!("write 1 to {EVENT_LOG_SYSCTL}: {e}"))?;
+        Ok(EventLogOn(old.trim().to_string()))
+    }
+}
+
+impl Drop for EventLogOn {
+    fn drop(&mut self) {
+        let _ = std::fs::write(EVENT_LOG_SYSCTL, &self.0);
+    }
+}
+
 fn t_casio_event_log() -> TestResult {
     pin_harness();
+    let mut f = Fails::default();
+    // Off by default: a task run now leaves nothing in the log.
+    let off = std::fs::read_to_string(EVENT_LOG_SYSCTL)
+        .map_err(|e| format!("read {EVENT_LOG_SYSCTL}: {e}"))?;
+    f.eq("sched_casio_event_log by default", off.trim(), "0");
+    let (quiet, _) = run_periodic("unlogged task")?;
+    let leaked = read_events()?
+        .iter()
+        .filter(|(a, _, m)| *a != 3 && *a != 4 && task_fields(m).map(|t| t.2) == Some(quiet as i64))
+        .count();
+    f.eq("events of a task run with the log off", leaked, 0);
+    let _on = EventLogOn::new()?;
     let (pid, start) = run_periodic("event task")?;
     let evs = read_events()?;
-    let mut f = Fails::default();
     let mine: Vec<&(u32, u64, String)> = evs
         .iter()
         .filter(|(a, ts, m)| {

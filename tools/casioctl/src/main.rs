@@ -143,7 +143,8 @@ usage: casioctl trace [--json | --csv | --check-edf] [--since NS] [--file DUMP]
 
 Reads /proc/casio_event (or a saved DUMP) and prints the events: readable
 text by default, a JSON array with --json, CSV with --csv. --since keeps
-the events at or after NS (CLOCK_MONOTONIC ns). A DUMP may also be ftrace
+the events at or after NS (CLOCK_MONOTONIC ns). The kernel logs events only
+while /proc/sys/kernel/sched_casio_event_log is 1. A DUMP may also be ftrace
 text with sched_casio_* events (the tracefs 'trace' file, or 'trace-cmd
 report' of 'trace-cmd record -C mono -e sched_casio'): record with the
 mono trace clock so that times and deadlines share CLOCK_MONOTONIC.
@@ -677,6 +678,15 @@ fn cmd_trace(mut a: Args) -> Res<()> {
     };
     let mut evs = event::parse(&text).map_err(|e| Fail::Runtime(format!("{path}: {e}")))?;
     evs.retain(|e| e.ts_ns >= since);
+    if evs.is_empty() && file.is_none() {
+        let knob = "/proc/sys/kernel/sched_casio_event_log";
+        if std::fs::read_to_string(knob)
+            .map(|v| v.trim() == "0")
+            .unwrap_or(false)
+        {
+            eprintln!("casioctl: no events: the kernel's event log is off (echo 1 > {knob})");
+        }
+    }
     if mode == "check-edf" {
         let r = event::edf_check(&evs);
         println!(

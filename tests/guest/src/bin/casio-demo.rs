@@ -294,8 +294,14 @@ fn run_casioctl() -> Result<bool, String> {
     std::fs::write(set, CASIOCTL_SET).map_err(|e| format!("write {set}: {e}"))?;
     println!();
     println!("demo: casioctl taskset {set} (U = 0.7 on CPU 0, 2 s)");
+    // The kernel's event log is off by default; on for the task set only.
+    let knob = "/proc/sys/kernel/sched_casio_event_log";
+    let old = std::fs::read_to_string(knob).map_err(|e| format!("read {knob}: {e}"))?;
+    std::fs::write(knob, "1").map_err(|e| format!("write 1 to {knob}: {e}"))?;
     let since = monotonic_ns().to_string();
-    print!("{}", casioctl(&["taskset", set, "--cpu", "0"])?);
+    let run = casioctl(&["taskset", set, "--cpu", "0"]);
+    let _ = std::fs::write(knob, old.trim());
+    print!("{}", run?);
     let check = casioctl(&["trace", "--check-edf", "--since", &since]);
     let edf_ok = match &check {
         Ok(out) => {

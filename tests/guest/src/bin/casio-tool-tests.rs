@@ -1011,8 +1011,13 @@ fn t_taskset_formats() -> TestResult {
 fn t_kernel_trace_edf() -> TestResult {
     let f = tmp("trace.toml");
     std::fs::write(&f, EDF_SET).map_err(|e| format!("write {f}: {e}"))?;
+    let knob = "/proc/sys/kernel/sched_casio_event_log";
+    let old = std::fs::read_to_string(knob).map_err(|e| format!("read {knob}: {e}"))?;
+    std::fs::write(knob, "1").map_err(|e| format!("write 1 to {knob}: {e}"))?;
     let start = monotonic_ns();
-    let o = ctl(&["taskset", &f], 60)?;
+    let run = ctl(&["taskset", &f], 60);
+    let _ = std::fs::write(knob, old.trim());
+    let o = run?;
     expect_code(&o, 0, "taskset U=0.6")?;
     let since = start.to_string();
     let o = ctl(&["trace", "--check-edf", "--since", &since], 30)?;
