@@ -512,7 +512,7 @@ fn update_curr(rq: &mut Rq<'_>) {
     unsafe { bindings::update_current_exec_runtime(curr, now, delta as u64) };
     // SAFETY: `curr` is a CASIO task of the locked rq.
     unsafe { enforce_budget(rq, curr) };
-    charge_cap(rq, delta as u64);
+    charge_cap(rq, now, delta as u64);
 }
 
 /// Acts on a job of `p` that used up its runtime: the task is sent
@@ -555,17 +555,20 @@ unsafe fn enforce_budget(rq: &mut Rq<'_>, p: *mut bindings::task_struct) {
     }
 }
 
-/// Charges `delta` ns of CASIO time to the CPU's cap, and throttles the
-/// CPU's CASIO tasks if the cap is reached.
-fn charge_cap(rq: &mut Rq<'_>, delta: u64) {
+/// Charges `delta` ns of CASIO time, at `now` on the rq task clock, to the
+/// CPU's cap, and throttles the CPU's CASIO tasks if the cap is reached.
+/// The windows run on the rq clock, which costs nothing to read here; only
+/// the timer that ends a throttled window needs the job clock.
+fn charge_cap(rq: &mut Rq<'_>, now: u64, delta: u64) {
     let (mut runtime, mut period) = (0, 0);
     // SAFETY: plain reads of the sysctls into the locals.
     if unsafe { !bindings::casio_cap(&mut runtime, &mut period) } {
         return;
     }
     let crq = rq.casio();
-    if let Some(end) = crq.cap.charge(job_clock(), delta, runtime, period) {
-        let expires = core::cmp::min(end, i64::MAX as u64) as i64;
+    if let Some(end) = crq.cap.charge(now, delta, runtime, period) {
+        let at = job_clock().saturating_add(end.saturating_sub(now));
+        let expires = core::cmp::min(at, i64::MAX as u64) as i64;
         // SAFETY: the timer was set up by `casio_init_rq()`; starting it
         // never waits for its callback, so holding the rq lock is fine.
         unsafe {
@@ -617,7 +620,7 @@ unsafe extern "C" fn casio_cap_timer_fn(
     unsafe { bindings::raw_spin_rq_lock_nested(raw, 0) };
     // SAFETY: the lock of `raw` is held until the unlock below.
     let mut rq = unsafe { Rq::from_raw(raw) };
-    rq.casio().cap.unthrottle(job_clock());
+    rq.casio().cap.unthrottle();
     if rq.has_runnable() {
         rq.resched_curr();
     }

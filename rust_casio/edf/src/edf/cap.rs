@@ -14,7 +14,7 @@
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RuntimeCap {
-    /// Start of the current window, ns.
+    /// Start of the current window, ns; 0 when no window is open.
     pub window_start: u64,
     /// CASIO run time charged in the current window, ns.
     pub used: u64,
@@ -39,8 +39,8 @@ impl RuntimeCap {
             return None;
         }
         let end = self.window_start.saturating_add(period);
-        if now >= end {
-            self.window_start = now;
+        if self.window_start == 0 || now >= end {
+            self.window_start = core::cmp::max(now, 1);
             self.used = 0;
         }
         self.used = self.used.saturating_add(delta);
@@ -52,12 +52,12 @@ impl RuntimeCap {
         Some(self.window_start.saturating_add(period))
     }
 
-    /// Ends a throttled window at `now`; the next window starts at the
-    /// next charge.
-    pub fn unthrottle(&mut self, now: u64) {
+    /// Ends a throttled window; the next window starts at the next
+    /// charge.
+    pub fn unthrottle(&mut self) {
         self.throttled = 0;
         self.used = 0;
-        self.window_start = now;
+        self.window_start = 0;
     }
 }
 
@@ -83,10 +83,10 @@ mod tests {
         // neither count nor throttle again.
         assert_eq!(c.charge(1970 * MS, 5 * MS, 950 * MS, 1000 * MS), None);
         assert_eq!(c.throttles, 1);
-        c.unthrottle(2000 * MS);
+        c.unthrottle();
         assert!(!c.is_throttled());
         assert_eq!(c.charge(2001 * MS, MS, 950 * MS, 1000 * MS), None);
-        assert_eq!(c.used, MS);
+        assert_eq!((c.window_start, c.used), (2001 * MS, MS), "a new window");
     }
 
     #[test]
