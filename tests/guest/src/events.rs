@@ -2,6 +2,7 @@
 //! `sched_casio_*` tracepoints.
 
 use casio_abi::*;
+use casio_testkit::sysctl::Restore;
 
 use crate::harness::{Test, TestResult};
 use crate::proc::{spawn, Shm};
@@ -89,25 +90,6 @@ fn run_periodic(label: &str) -> Result<(i32, u64), String> {
 
 const EVENT_LOG_SYSCTL: &str = "/proc/sys/kernel/sched_casio_event_log";
 
-/// Turns the event log on while alive; puts the sysctl back on drop.
-pub(crate) struct EventLogOn(String);
-
-impl EventLogOn {
-    pub(crate) fn new() -> Result<Self, String> {
-        let old = std::fs::read_to_string(EVENT_LOG_SYSCTL)
-            .map_err(|e| format!("read {EVENT_LOG_SYSCTL}: {e}"))?;
-        std::fs::write(EVENT_LOG_SYSCTL, "1")
-            .map_err(|e| format!("write 1 to {EVENT_LOG_SYSCTL}: {e}"))?;
-        Ok(EventLogOn(old.trim().to_string()))
-    }
-}
-
-impl Drop for EventLogOn {
-    fn drop(&mut self) {
-        let _ = std::fs::write(EVENT_LOG_SYSCTL, &self.0);
-    }
-}
-
 fn t_casio_event_log() -> TestResult {
     pin_harness();
     let mut f = Fails::default();
@@ -121,7 +103,7 @@ fn t_casio_event_log() -> TestResult {
         .filter(|(a, _, m)| *a != 3 && *a != 4 && task_fields(m).map(|t| t.2) == Some(quiet as i64))
         .count();
     f.eq("events of a task run with the log off", leaked, 0);
-    let _on = EventLogOn::new()?;
+    let _on = Restore::set(EVENT_LOG_SYSCTL, "1")?;
     let (pid, start) = run_periodic("event task")?;
     let evs = read_events()?;
     let mine: Vec<&(u32, u64, String)> = evs
@@ -283,15 +265,6 @@ fn write_errno(path: &str, v: &str) -> i32 {
     }
 }
 
-/// Puts the default-deadline sysctl back as it was.
-struct RestoreDefault(String);
-
-impl Drop for RestoreDefault {
-    fn drop(&mut self) {
-        let _ = std::fs::write(DEFAULT_DEADLINE_SYSCTL, &self.0);
-    }
-}
-
 fn sleeper(label: &str) -> Result<crate::proc::Child, String> {
     spawn(label, || loop {
         sleep_ns(SEC);
@@ -301,10 +274,8 @@ fn sleeper(label: &str) -> Result<crate::proc::Child, String> {
 fn t_proc_register() -> TestResult {
     pin_harness();
     let mut f = Fails::default();
-    let old = std::fs::read_to_string(DEFAULT_DEADLINE_SYSCTL)
-        .map_err(|e| format!("read {DEFAULT_DEADLINE_SYSCTL}: {e}"))?;
-    let _restore = RestoreDefault(old.trim().to_string());
-    f.eq("default deadline (us)", old.trim(), "100000");
+    let restore = Restore::save(DEFAULT_DEADLINE_SYSCTL)?;
+    f.eq("default deadline (us)", restore.old(), "100000");
 
     let a = sleeper("registered by /proc/casio/add")?;
     f.eq(

@@ -1722,15 +1722,6 @@ fn write_sysctl(path: &str, value: &str) -> Result<(), i32> {
     std::fs::write(path, value).map_err(|e| e.raw_os_error().unwrap_or(-1))
 }
 
-/// Puts the CASIO runtime sysctl back as it was, whatever the test did.
-struct RestoreSysctl(String);
-
-impl Drop for RestoreSysctl {
-    fn drop(&mut self) {
-        let _ = write_sysctl(CASIO_RUNTIME_SYSCTL, &self.0);
-    }
-}
-
 fn sleeper(label: &str) -> Result<Child, String> {
     spawn(label, || loop {
         sleep_ns(SEC);
@@ -1745,9 +1736,7 @@ fn share(c: u64, unit: u64) -> u64 {
 fn t_admission_control() -> TestResult {
     pin_harness();
     let mut f = Fails::default();
-    let old = std::fs::read_to_string(CASIO_RUNTIME_SYSCTL)
-        .map_err(|e| format!("{CASIO_RUNTIME_SYSCTL}: {e}"))?;
-    let _restore = RestoreSysctl(old.trim().to_string());
+    let _restore = casio_testkit::sysctl::Restore::save(CASIO_RUNTIME_SYSCTL)?;
     let (total0, cap0, unit) = read_bw()?;
     let ncpu = online_cpus() as u64;
     // The default cap: 950000 of 1000000 us on every online CPU, as the

@@ -5,6 +5,7 @@
 //!   so "random" orders and workloads are the same on every run;
 //! - [`shm`] (feature `shm`, on by default): an anonymous `MAP_SHARED`
 //!   array of `AtomicU64` through which forked processes report results;
+//! - [`sysctl`]: a guard that puts a `/proc/sys` file back as it was;
 //! - [`throttle`]: the RT and CASIO throttling knobs and a guard that
 //!   turns both off.
 
@@ -13,6 +14,7 @@
 pub mod rng;
 #[cfg(feature = "shm")]
 pub mod shm;
+pub mod sysctl;
 pub mod throttle;
 
 pub use rng::Rng;

@@ -285,21 +285,23 @@ pub fn events_to_gantt(evs: &[Event]) -> Gantt {
         }
         a
     }
+    /// Ends the task's current bar, if it runs, at `t`.
+    fn stop_running(a: &mut Acc, t: i64) {
+        if let Some(s) = a.running_since.take() {
+            a.row.bars.push(Bar {
+                start: s,
+                end: t,
+                miss: a.job_missed,
+            });
+        }
+    }
     for e in evs {
         let t = rel(e.ts_ns);
         end = end.max(t);
         match e.kind {
             Kind::Switch => {
                 if let Some(p) = e.prev.filter(|p| p.is_casio()) {
-                    let a = acc(&mut tasks, p.id, p.pid);
-                    if let Some(s) = a.running_since.take() {
-                        let miss = a.job_missed;
-                        a.row.bars.push(Bar {
-                            start: s,
-                            end: t,
-                            miss,
-                        });
-                    }
+                    stop_running(acc(&mut tasks, p.id, p.pid), t);
                 }
                 if let Some(n) = e.next.filter(|n| n.is_casio()) {
                     acc(&mut tasks, n.id, n.pid).running_since = Some(t);
@@ -310,14 +312,7 @@ pub fn events_to_gantt(evs: &[Event]) -> Gantt {
                 // left the class or was throttled.
                 if let Some(tr) = e.task.filter(|x| x.pid >= 0) {
                     if let Some(a) = tasks.get_mut(&tr.pid) {
-                        if let Some(s) = a.running_since.take() {
-                            let miss = a.job_missed;
-                            a.row.bars.push(Bar {
-                                start: s,
-                                end: t,
-                                miss,
-                            });
-                        }
+                        stop_running(a, t);
                     }
                 }
             }
@@ -353,13 +348,7 @@ pub fn events_to_gantt(evs: &[Event]) -> Gantt {
     }
     let mut rows = Vec::new();
     for (_, mut a) in tasks {
-        if let Some(s) = a.running_since {
-            a.row.bars.push(Bar {
-                start: s,
-                end,
-                miss: a.job_missed,
-            });
-        }
+        stop_running(&mut a, end);
         a.row.label = a.label;
         rows.push(a.row);
     }

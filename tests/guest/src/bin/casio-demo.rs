@@ -21,6 +21,7 @@ use casio_abi::{
 use casio_guest_tests::proc::{join_all, spawn, wait_for, Child, Shm};
 use casio_guest_tests::timeline::{finish_order_line, gantt_axis, gantt_row, Slice, SliceRecorder};
 use casio_guest_tests::{MS, SEC};
+use casio_testkit::sysctl::Restore;
 
 /// A periodic CASIO task: name, relative deadline = period, CPU per job.
 struct TaskSpec {
@@ -295,12 +296,10 @@ fn run_casioctl() -> Result<bool, String> {
     println!();
     println!("demo: casioctl taskset {set} (U = 0.7 on CPU 0, 2 s)");
     // The kernel's event log is off by default; on for the task set only.
-    let knob = "/proc/sys/kernel/sched_casio_event_log";
-    let old = std::fs::read_to_string(knob).map_err(|e| format!("read {knob}: {e}"))?;
-    std::fs::write(knob, "1").map_err(|e| format!("write 1 to {knob}: {e}"))?;
+    let log = Restore::set("/proc/sys/kernel/sched_casio_event_log", "1")?;
     let since = monotonic_ns().to_string();
     let run = casioctl(&["taskset", set, "--cpu", "0"]);
-    let _ = std::fs::write(knob, old.trim());
+    drop(log);
     print!("{}", run?);
     let check = casioctl(&["trace", "--check-edf", "--since", &since]);
     let edf_ok = match &check {

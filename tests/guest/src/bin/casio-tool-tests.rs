@@ -10,6 +10,7 @@ use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 
 use casio_abi::{monotonic_ns, sleep_ns, SCHED_CASIO};
+use casio_testkit::sysctl::Restore;
 
 type TestResult = Result<(), String>;
 
@@ -1011,12 +1012,10 @@ fn t_taskset_formats() -> TestResult {
 fn t_kernel_trace_edf() -> TestResult {
     let f = tmp("trace.toml");
     std::fs::write(&f, EDF_SET).map_err(|e| format!("write {f}: {e}"))?;
-    let knob = "/proc/sys/kernel/sched_casio_event_log";
-    let old = std::fs::read_to_string(knob).map_err(|e| format!("read {knob}: {e}"))?;
-    std::fs::write(knob, "1").map_err(|e| format!("write 1 to {knob}: {e}"))?;
+    let log = Restore::set("/proc/sys/kernel/sched_casio_event_log", "1")?;
     let start = monotonic_ns();
     let run = ctl(&["taskset", &f], 60);
-    let _ = std::fs::write(knob, old.trim());
+    drop(log);
     let o = run?;
     expect_code(&o, 0, "taskset U=0.6")?;
     let since = start.to_string();
