@@ -617,7 +617,11 @@ def render(guest, host, cmds=None, plots=None):
           "- Section 2b times the class's queue code inside the kernel on nodes of its own, not a "
           "run queue holding n real tasks.",
           "- All guest figures come from QEMU TCG, not hardware: absolute microseconds mean "
-          "little, ratios and miss counts measured in the same boot are what to compare.", ""]
+          "little, ratios and miss counts measured in the same boot are what to compare.",
+          "- The switch ratio is steady within a boot but not between boots: full runs of this "
+          "benchmark have given CASIO/FIFO = 0.77, 0.94, 1.01 and, after budgets, the CPU cap and "
+          "the event hooks were added, 1.09 to 1.15. Whether those additions cost anything on "
+          "this path has not been isolated (a run with them compiled out would tell).", ""]
     return "\n".join(L)
 
 
