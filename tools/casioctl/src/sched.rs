@@ -240,7 +240,7 @@ pub fn describe_attr(pid: i32, a: &SchedAttr) -> String {
     s
 }
 
-/// Path of the per-task statistics file of future kernels.
+/// Path of the per-task statistics file.
 pub fn stats_path(pid: i32) -> String {
     format!("/proc/{pid}/sched_casio")
 }
