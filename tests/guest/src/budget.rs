@@ -14,7 +14,7 @@ use crate::harness::{Test, TestResult};
 use crate::kernel::{read_runtime, ThrottleOff, CASIO_RUNTIME_PATH};
 use crate::proc::{join_all, spawn, Shm};
 use crate::rt::{read_global, read_stat, G_CAP_THROTTLES};
-use crate::suite::{pin_harness, pin_work, sys, Fails};
+use crate::suite::{ms, pin_harness, pin_work, spin_until, sys, Fails};
 use crate::{diag, MS, SEC};
 
 /// See the module documentation.
@@ -51,17 +51,6 @@ fn count_sigxcpu() -> Result<(), String> {
         return Err(format!("signal(SIGXCPU): {}", Errno::last()));
     }
     Ok(())
-}
-
-fn ms(ns: u64) -> f64 {
-    ns as f64 / MS as f64
-}
-
-/// Spin on the wall clock until `end` (CLOCK_MONOTONIC ns).
-fn spin_until(end: u64) {
-    while monotonic_ns() < end {
-        std::hint::spin_loop();
-    }
 }
 
 /// What one spinning CASIO task saw.

@@ -6,7 +6,7 @@ use casio_testkit::sysctl::Restore;
 
 use crate::harness::{Test, TestResult};
 use crate::proc::{spawn, Shm};
-use crate::suite::{drop_privileges, pin_harness, pin_work, sys, Fails};
+use crate::suite::{drop_privileges, pin_harness, pin_work, sleeper, sys, write_errno, Fails};
 use crate::{diag, MS, SEC};
 
 /// See the module documentation.
@@ -203,7 +203,8 @@ fn write(path: &str, v: &str) -> Result<(), String> {
     std::fs::write(path, v).map_err(|e| format!("write {v:?} to {path}: {e}"))
 }
 
-fn mount_tracefs() -> Result<(), String> {
+/// Mounts tracefs on /sys/kernel/tracing unless it is there.
+pub fn mount_tracefs() -> Result<(), String> {
     if std::path::Path::new(&format!("{TRACEFS}/events")).exists() {
         return Ok(());
     }
@@ -256,20 +257,6 @@ pub const PROC_REGISTER: Test = Test {
 };
 
 const DEFAULT_DEADLINE_SYSCTL: &str = "/proc/sys/kernel/sched_casio_default_deadline_us";
-
-/// The errno of writing `v` to `path` (0: success).
-fn write_errno(path: &str, v: &str) -> i32 {
-    match std::fs::write(path, v) {
-        Ok(()) => 0,
-        Err(e) => e.raw_os_error().unwrap_or(-1),
-    }
-}
-
-fn sleeper(label: &str) -> Result<crate::proc::Child, String> {
-    spawn(label, || loop {
-        sleep_ns(SEC);
-    })
-}
 
 fn t_proc_register() -> TestResult {
     pin_harness();

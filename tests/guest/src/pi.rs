@@ -10,7 +10,7 @@ use casio_abi::*;
 use crate::harness::{Test, TestResult};
 use crate::kernel::ThrottleOff;
 use crate::proc::{join_all, spawn, Shm};
-use crate::suite::{pin_harness, pin_work, sys, Fails};
+use crate::suite::{pin_harness, pin_work, spin_until, sys, Fails};
 use crate::{diag, MS, SEC};
 
 /// See the module documentation.
@@ -81,12 +81,6 @@ fn unlock_pi(word: &AtomicU32) -> Result<(), String> {
         return Ok(());
     }
     futex_pi(word, FUTEX_UNLOCK_PI)
-}
-
-fn spin_until(end: u64) {
-    while monotonic_ns() < end {
-        std::hint::spin_loop();
-    }
 }
 
 fn t_pi_boost_ahead_of_rt() -> TestResult {

@@ -22,7 +22,7 @@ use casio_abi::*;
 use crate::harness::{Test, TestResult};
 use crate::kernel::ThrottleOff;
 use crate::proc::{spawn, wait_for, Child, Shm};
-use crate::suite::{pin_harness, pin_work, sys, Fails};
+use crate::suite::{ms, pin_harness, pin_work, sleeper, sys, write_errno, Fails};
 use crate::{diag, MS, SEC};
 
 /// The tests of this module, appended to [`crate::suite::TESTS`].
@@ -445,10 +445,6 @@ const WAKE_MARGIN: u64 = 40 * MS;
 
 /// The CPU workloads run on.
 const WORK_CPU: usize = 0;
-
-fn ms(ns: u64) -> f64 {
-    ns as f64 / MS as f64
-}
 
 /// Signed `a - b` in ms.
 fn dms(a: u64, b: u64) -> f64 {
@@ -1717,17 +1713,6 @@ fn read_bw() -> Result<(u64, i64, u64), String> {
     ))
 }
 
-/// Writes a sysctl; Err carries the errno of the write.
-fn write_sysctl(path: &str, value: &str) -> Result<(), i32> {
-    std::fs::write(path, value).map_err(|e| e.raw_os_error().unwrap_or(-1))
-}
-
-fn sleeper(label: &str) -> Result<Child, String> {
-    spawn(label, || loop {
-        sleep_ns(SEC);
-    })
-}
-
 /// C/T of `c` ms per 100 ms, as the kernel computes it.
 fn share(c: u64, unit: u64) -> u64 {
     (c * MS * unit) / (100 * MS)
@@ -1750,8 +1735,10 @@ fn t_admission_control() -> TestResult {
 
     // A cap of one whole CPU in all: runtime = period / ncpus.
     let runtime_us = 1_000_000 / ncpu;
-    write_sysctl(CASIO_RUNTIME_SYSCTL, &runtime_us.to_string())
-        .map_err(|e| format!("enable admission control: errno {e}"))?;
+    match write_errno(CASIO_RUNTIME_SYSCTL, &runtime_us.to_string()) {
+        0 => {}
+        e => return Err(format!("enable admission control: errno {e}")),
+    }
     let (_, cap, _) = read_bw()?;
     f.check(
         cap > 0 && (cap as u64) <= unit && (cap as u64) > unit * 99 / 100,
@@ -1788,8 +1775,8 @@ fn t_admission_control() -> TestResult {
     );
     f.eq(
         "cap below the admitted total",
-        write_sysctl(CASIO_RUNTIME_SYSCTL, "100000"),
-        Err(libc::EBUSY),
+        write_errno(CASIO_RUNTIME_SYSCTL, "100000"),
+        libc::EBUSY,
     );
     f.eq(
         "c 40/100 past the cap",

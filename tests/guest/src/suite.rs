@@ -213,6 +213,28 @@ pub(crate) fn pin_work() -> Result<(), String> {
     sys("sched_setaffinity(CPU 0)", set_affinity_cpu(0, WORK_CPU))
 }
 
+/// A child that sleeps until it is killed.
+pub(crate) fn sleeper(label: &str) -> Result<Child, String> {
+    spawn(label, || loop {
+        sleep_ns(SEC);
+    })
+}
+
+/// Spin on the wall clock until `end` (CLOCK_MONOTONIC ns).
+pub(crate) fn spin_until(end: u64) {
+    while monotonic_ns() < end {
+        std::hint::spin_loop();
+    }
+}
+
+/// The errno of writing `v` to `path` (0: success).
+pub(crate) fn write_errno(path: &str, v: &str) -> i32 {
+    match std::fs::write(path, v) {
+        Ok(()) => 0,
+        Err(e) => e.raw_os_error().unwrap_or(-1),
+    }
+}
+
 /// Sleep-poll for the release time T0 published in slot `i`.
 fn wait_t0(shm: &Shm, i: usize) -> Result<u64, String> {
     shm.wait_nonzero(i, 10 * SEC, 2 * MS)
@@ -241,7 +263,7 @@ fn getparam_writes_4_bytes(f: &mut Fails, pid: i32) {
     }
 }
 
-fn ms(ns: u64) -> f64 {
+pub(crate) fn ms(ns: u64) -> f64 {
     ns as f64 / MS as f64
 }
 

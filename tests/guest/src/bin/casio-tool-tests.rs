@@ -1056,18 +1056,7 @@ fn t_kernel_trace_edf() -> TestResult {
 /// the mono clock, and `casioctl trace --check-edf --file` reads it.
 fn t_ftrace_trace_edf() -> TestResult {
     let tracing = "/sys/kernel/tracing";
-    if !std::path::Path::new(&format!("{tracing}/events")).exists() {
-        let (src, dst, fs) = (c"nodev", c"/sys/kernel/tracing", c"tracefs");
-        // SAFETY: NUL-terminated strings; no mount data.
-        let r =
-            unsafe { libc::mount(src.as_ptr(), dst.as_ptr(), fs.as_ptr(), 0, std::ptr::null()) };
-        if r != 0 {
-            return Err(format!(
-                "mount tracefs: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
-    }
+    casio_guest_tests::events::mount_tracefs()?;
     let w = |file: &str, v: &str| {
         std::fs::write(format!("{tracing}/{file}"), v)
             .map_err(|e| format!("write {v:?} to {tracing}/{file}: {e}"))
