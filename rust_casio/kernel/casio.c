@@ -179,6 +179,177 @@ void casio_bw_read(u64 *total, u64 *cap)
 	raw_spin_unlock_irqrestore(&casio_bw_lock, flags);
 }
 
+#ifdef CONFIG_SMP
+/*
+ * Global EDF across the CPUs of a root domain. The policy (which task
+ * to push or pull, and where) is in the Rust class; this is the
+ * root-domain bookkeeping it relies on, as cpudeadline.c is for the
+ * deadline class: CPUs with CASIO tasks are kept in a heap by their
+ * earliest deadline (the Rust CpuHeap), the online others in @free, and
+ * those with tasks to push in @overload. casio_cpus.lock nests inside
+ * the rq lock.
+ */
+int casio_cpus_init(struct casio_cpus *cc)
+{
+	raw_spin_lock_init(&cc->lock);
+	cc->slots = kcalloc(nr_cpu_ids, sizeof(*cc->slots), GFP_KERNEL);
+	if (!cc->slots)
+		goto out;
+	if (!zalloc_cpumask_var(&cc->free, GFP_KERNEL))
+		goto free_slots;
+	if (!zalloc_cpumask_var(&cc->overload, GFP_KERNEL))
+		goto free_free;
+	atomic_set(&cc->nr_overloaded, 0);
+	casio_cpuheap_init(cc);
+	return 0;
+
+free_free:
+	free_cpumask_var(cc->free);
+free_slots:
+	kfree(cc->slots);
+out:
+	return -ENOMEM;
+}
+
+void casio_cpus_cleanup(struct casio_cpus *cc)
+{
+	free_cpumask_var(cc->overload);
+	free_cpumask_var(cc->free);
+	kfree(cc->slots);
+}
+
+/* Puts rq's CPU in the heap by @deadline, or among the free CPUs if 0. */
+void casio_cpus_set(struct rq *rq, u64 deadline)
+{
+	struct casio_cpus *cc = &rq->rd->casio;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&cc->lock, flags);
+	if (deadline) {
+		cpumask_clear_cpu(rq->cpu, cc->free);
+		casio_cpuheap_set(cc, rq->cpu, deadline);
+	} else {
+		casio_cpuheap_remove(cc, rq->cpu);
+		cpumask_set_cpu(rq->cpu, cc->free);
+	}
+	raw_spin_unlock_irqrestore(&cc->lock, flags);
+}
+
+/* Takes an offline CPU out of both the heap and the free CPUs. */
+void casio_cpus_clear(struct rq *rq)
+{
+	struct casio_cpus *cc = &rq->rd->casio;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&cc->lock, flags);
+	casio_cpuheap_remove(cc, rq->cpu);
+	cpumask_clear_cpu(rq->cpu, cc->free);
+	raw_spin_unlock_irqrestore(&cc->lock, flags);
+}
+
+/*
+ * A CPU where p, by @deadline, should run: p's own CPU or another
+ * allowed one without CASIO tasks, else the allowed CPU whose earliest
+ * deadline is the latest, if later than @deadline; -1 if none. Only the
+ * latest CPU of the heap is considered, as cpudl_find() does.
+ */
+int casio_find_cpu(struct task_struct *p, u64 deadline)
+{
+	struct casio_cpus *cc = &task_rq(p)->rd->casio;
+	unsigned long flags;
+	u64 latest;
+	int cpu;
+
+	raw_spin_lock_irqsave(&cc->lock, flags);
+	cpu = task_cpu(p);
+	if (!cpumask_test_cpu(cpu, cc->free) || !cpumask_test_cpu(cpu, p->cpus_ptr))
+		cpu = cpumask_first_and(cc->free, p->cpus_ptr);
+	if (cpu >= nr_cpu_ids) {
+		cpu = casio_cpuheap_latest(cc, &latest);
+		if (cpu < 0 || latest <= deadline || !cpumask_test_cpu(cpu, p->cpus_ptr))
+			cpu = -1;
+	}
+	raw_spin_unlock_irqrestore(&cc->lock, flags);
+	return cpu;
+}
+
+/* An active CPU p may run on, for a task whose CPU went offline. */
+int casio_fallback_cpu(struct task_struct *p)
+{
+	int cpu = cpumask_any_and(cpu_active_mask, p->cpus_ptr);
+
+	if (cpu >= nr_cpu_ids)
+		cpu = cpumask_any(cpu_active_mask);
+	return cpu;
+}
+
+void casio_set_overload(struct rq *rq, bool overloaded)
+{
+	struct casio_cpus *cc = &rq->rd->casio;
+
+	if (overloaded) {
+		cpumask_set_cpu(rq->cpu, cc->overload);
+		/* Pairs with the barrier in casio_next_overloaded(). */
+		smp_wmb();
+		atomic_inc(&cc->nr_overloaded);
+	} else {
+		atomic_dec(&cc->nr_overloaded);
+		cpumask_clear_cpu(rq->cpu, cc->overload);
+	}
+}
+
+/* The next CPU after @prev with CASIO tasks to push, or -1. */
+int casio_next_overloaded(struct rq *rq, int prev)
+{
+	struct casio_cpus *cc = &rq->rd->casio;
+	int cpu;
+
+	if (prev < 0) {
+		if (!atomic_read(&cc->nr_overloaded))
+			return -1;
+		/* Pairs with the barrier in casio_set_overload(). */
+		smp_rmb();
+	}
+	cpu = cpumask_next(prev, cc->overload);
+	return cpu < nr_cpu_ids ? cpu : -1;
+}
+
+static DEFINE_PER_CPU(struct balance_callback, casio_push_head);
+static DEFINE_PER_CPU(struct balance_callback, casio_pull_head);
+
+/* Pushes or pulls once the core is done with rq's current change. */
+void casio_queue_push(struct rq *rq)
+{
+	queue_balance_callback(rq, &per_cpu(casio_push_head, rq->cpu),
+			       casio_push_tasks);
+}
+
+void casio_queue_pull(struct rq *rq)
+{
+	queue_balance_callback(rq, &per_cpu(casio_pull_head, rq->cpu),
+			       casio_pull_tasks);
+}
+#endif /* CONFIG_SMP */
+
+/*
+ * Taking a CPU offline fails with -EBUSY if the admitted CASIO bandwidth
+ * would not fit the CPUs left, as for SCHED_DEADLINE.
+ */
+int casio_bw_check_offline(void)
+{
+	unsigned long flags;
+	int ret = 0;
+
+	raw_spin_lock_irqsave(&casio_bw_lock, flags);
+	if (sysctl_sched_casio_runtime >= 0 &&
+	    casio_total_bw > to_ratio(sysctl_sched_casio_period,
+				      sysctl_sched_casio_runtime) *
+			     (num_online_cpus() - 1))
+		ret = -EBUSY;
+	raw_spin_unlock_irqrestore(&casio_bw_lock, flags);
+	return ret;
+}
+
 DEFINE_SCHED_CLASS(casio) = {
 	.enqueue_task		= casio_enqueue_task,
 	.dequeue_task		= casio_dequeue_task,
@@ -195,6 +366,9 @@ DEFINE_SCHED_CLASS(casio) = {
 	.pick_task		= casio_pick_task,
 	.select_task_rq		= casio_select_task_rq,
 	.set_cpus_allowed	= set_cpus_allowed_common,
+	.rq_online		= casio_rq_online,
+	.rq_offline		= casio_rq_offline,
+	.task_woken		= casio_task_woken,
 #endif
 
 	.task_tick		= casio_task_tick,

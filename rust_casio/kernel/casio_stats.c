@@ -4,7 +4,8 @@
  *
  * /proc/PID/sched_casio shows the parameters, current job and job
  * statistics of one task; /proc/sched_casio the totals of each CPU and of
- * the system; /proc/sched_casio_bw the admitted bandwidth and its cap. The
+ * the system; /proc/sched_casio_cpus the tasks each CPU queues and runs;
+ * /proc/sched_casio_bw the admitted bandwidth and its cap. The
  * Rust side keeps the numbers; this file only prints them.
  */
 #include <linux/proc_fs.h>
@@ -82,6 +83,40 @@ static int casio_proc_show(struct seq_file *m, void *v)
 	return 0;
 }
 
+/*
+ * What global EDF sees on each CPU: the CASIO tasks queued there and
+ * the one that runs, with its deadline. Each line is read under that
+ * CPU's rq lock; the lines are not one snapshot.
+ */
+static int casio_cpus_show(struct seq_file *m, void *v)
+{
+	int cpu;
+
+	seq_puts(m, "cpu online queued curr_pid curr_deadline_ns\n");
+	for_each_possible_cpu(cpu) {
+		struct rq *rq = cpu_rq(cpu);
+		struct task_struct *curr;
+		u64 queued, deadline = 0;
+		struct rq_flags rf;
+		pid_t pid = 0;
+		int online;
+
+		rq_lock_irqsave(rq, &rf);
+		curr = rq->curr;
+		queued = rq->casio.queue.tree.len;
+		online = cpu_online(cpu);
+		if (curr->sched_class == &casio_sched_class) {
+			pid = task_pid_nr(curr);
+			deadline = curr->casio.node.key.deadline;
+		}
+		rq_unlock_irqrestore(rq, &rf);
+
+		seq_printf(m, "cpu%d %d %llu %d %llu\n", cpu, online, queued,
+			   pid, deadline);
+	}
+	return 0;
+}
+
 static int casio_bw_show(struct seq_file *m, void *v)
 {
 	u64 total, cap;
@@ -100,6 +135,7 @@ static int __init casio_proc_init(void)
 {
 	proc_create_single("sched_casio", 0444, NULL, casio_proc_show);
 	proc_create_single("sched_casio_bw", 0444, NULL, casio_bw_show);
+	proc_create_single("sched_casio_cpus", 0444, NULL, casio_cpus_show);
 	return 0;
 }
 late_initcall(casio_proc_init);

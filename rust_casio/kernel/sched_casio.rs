@@ -20,7 +20,7 @@ use kernel::bindings;
 
 pub mod edf;
 
-use edf::{job, CasioParams, EdfNode, EdfQueue, Job, JobStats, RuntimeCap};
+use edf::{job, CasioParams, CpuHeap, CpuSlot, EdfNode, EdfQueue, Job, JobStats, RuntimeCap};
 
 /// Per-task CASIO state, embedded in `task_struct` as `casio`.
 #[repr(C)]
@@ -28,6 +28,9 @@ pub struct SchedCasioEntity {
     /// Link in the EDF queue of the task's CPU. It is the first field, so
     /// a pointer to the node is a pointer to the entity.
     pub node: EdfNode,
+    /// Link in the CPU's queue of pushable tasks: queued, not running and
+    /// allowed on more than one CPU.
+    pub push_node: EdfNode,
     /// Relative runtime, deadline and period, in nanoseconds.
     pub params: CasioParams,
     /// The current job, on CLOCK_MONOTONIC.
@@ -80,6 +83,14 @@ pub struct CasioRq {
     /// Queued CASIO tasks of this CPU, the running one included, ordered
     /// by absolute deadline.
     pub queue: EdfQueue,
+    /// The queued tasks that may run on another CPU, by deadline.
+    pub pushable: EdfQueue,
+    /// Earliest deadline in `queue`, 0 if empty: the CPU's key in its
+    /// root domain's heap.
+    pub earliest: u64,
+    /// Earliest deadline in `pushable`, 0 if empty; read without the lock
+    /// by CPUs looking for a task to pull.
+    pub pushable_earliest: u64,
     /// Job statistics of the CASIO tasks that ran on this CPU.
     pub stats: JobStats,
     /// CASIO run time of this CPU against the cap.
@@ -149,6 +160,44 @@ impl<'a> Rq<'a> {
 
     fn queue(&mut self) -> &mut EdfQueue {
         &mut self.casio().queue
+    }
+
+    fn cpu(&self) -> c_int {
+        // SAFETY: the rq is valid; its CPU number never changes.
+        unsafe { (*self.as_ptr()).cpu }
+    }
+
+    /// Whether the CPU is online in its root domain.
+    fn online(&self) -> bool {
+        // SAFETY: the rq is valid; `online` changes under its lock.
+        unsafe { (*self.as_ptr()).online != 0 }
+    }
+
+    /// Updates what the root domain knows of this CPU after its queues
+    /// changed: its earliest deadline, and whether it has tasks to push.
+    fn publish(&mut self) {
+        let online = self.online();
+        let rq = self.as_ptr();
+        let crq = self.casio();
+        let earliest = earliest_deadline(&crq.queue);
+        let pushable = earliest_deadline(&crq.pushable);
+        let (old_earliest, old_pushable) = (crq.earliest, crq.pushable_earliest);
+        crq.earliest = earliest;
+        // SAFETY: an aligned word, read locklessly by pulling CPUs.
+        unsafe { ptr::write_volatile(&mut crq.pushable_earliest, pushable) };
+        // An offline CPU is in neither set; `casio_rq_online()` adds it.
+        if !online {
+            return;
+        }
+        if earliest != old_earliest {
+            // SAFETY: the rq is locked and online, so it is in its root
+            // domain's sets.
+            unsafe { bindings::casio_cpus_set(rq, earliest) };
+        }
+        if (pushable != 0) != (old_pushable != 0) {
+            // SAFETY: as above; the flag follows `pushable_earliest`.
+            unsafe { bindings::casio_set_overload(rq, pushable != 0) };
+        }
     }
 
     /// Whether this CPU has CASIO tasks it may run now.
@@ -251,7 +300,28 @@ fn queue_key(se: &SchedCasioEntity) -> u64 {
     }
 }
 
-/// Queues `se` by its deadline, counting it in nr_running.
+/// The earliest deadline in `queue`, 0 if it is empty.
+fn earliest_deadline(queue: &EdfQueue) -> u64 {
+    match queue.earliest() {
+        // SAFETY: a node in a queue is valid while linked.
+        Some(node) => unsafe { node.as_ref() }.key().deadline,
+        None => 0,
+    }
+}
+
+/// The number of CPUs `p` may run on.
+///
+/// # Safety
+///
+/// `p` points to a valid task.
+unsafe fn nr_cpus_allowed(p: *mut bindings::task_struct) -> c_int {
+    // SAFETY: `p` is valid; the count changes under its rq lock, and a
+    // stale value only makes a placement less good.
+    unsafe { ptr::read_volatile(ptr::addr_of!((*p).nr_cpus_allowed)) }
+}
+
+/// Queues `se` by its deadline, counting it in nr_running; a task that is
+/// not running and may migrate is also made pushable.
 ///
 /// # Safety
 ///
@@ -261,6 +331,18 @@ unsafe fn link(rq: &mut Rq<'_>, se: &mut SchedCasioEntity) {
     // SAFETY: the node is unlinked and lives in its task, which stays valid
     // while queued: a task is dequeued before it is freed.
     unsafe { rq.queue().enqueue(NonNull::from(&mut se.node), deadline) };
+    // SAFETY: forwarded from the caller.
+    let p = unsafe { task_of(NonNull::from(&se.node)) };
+    // SAFETY: `p` is valid.
+    if p != rq.curr() && unsafe { nr_cpus_allowed(p) } > 1 {
+        // SAFETY: as for `node`; `push_node` is linked only with `node`.
+        unsafe {
+            rq.casio()
+                .pushable
+                .enqueue(NonNull::from(&mut se.push_node), deadline)
+        };
+    }
+    rq.publish();
     rq.add_nr_running();
     // SAFETY: forwarded from the caller.
     unsafe { event(bindings::casio_event_CASIO_EVENT_ENQUEUE, se, deadline) };
@@ -275,6 +357,15 @@ unsafe fn unlink(rq: &mut Rq<'_>, se: &mut SchedCasioEntity) {
     if se.node.is_linked() {
         // SAFETY: a linked node of a task of this rq is in this rq's queue.
         unsafe { rq.queue().dequeue(NonNull::from(&mut se.node)) };
+        if se.push_node.is_linked() {
+            // SAFETY: as above, for the pushable queue.
+            unsafe {
+                rq.casio()
+                    .pushable
+                    .dequeue(NonNull::from(&mut se.push_node))
+            };
+        }
+        rq.publish();
         rq.sub_nr_running();
         // SAFETY: forwarded from the caller.
         unsafe { event(bindings::casio_event_CASIO_EVENT_DEQUEUE, se, queue_key(se)) };
@@ -423,15 +514,37 @@ unsafe extern "C" fn casio_timer_fn(timer: *mut bindings::hrtimer) -> bindings::
     let mut rf = bindings::rq_flags::default();
     // SAFETY: `p` is valid; `task_rq_lock()` takes `p->pi_lock` and the
     // lock of the rq `p` is on, with interrupts already off here.
-    let raw = unsafe { bindings::task_rq_lock(p, &mut rf) };
+    let mut raw = unsafe { bindings::task_rq_lock(p, &mut rf) };
+    // SAFETY: `p` is valid and a task of the locked rq.
+    let casio = unsafe { is_casio_task(p) };
+    // SAFETY: the lock of `raw` is held.
+    if casio && unsafe { (*raw).online == 0 } {
+        // The CPU went offline with `p` waiting for its release, off the
+        // queue the core emptied: `p` moves to an active CPU first.
+        // SAFETY: the rq lock is unpinned while it may be dropped, and
+        // the lock held afterwards is pinned; `p` waits, so it is not
+        // running, and its locks are held.
+        unsafe {
+            bindings::rq_unpin_lock(raw, &mut rf);
+            raw = offline_migration(raw, p);
+            bindings::rq_repin_lock(raw, &mut rf);
+        }
+    }
     // SAFETY: the lock of `raw` is held until `task_rq_unlock()` below.
     let mut rq = unsafe { Rq::from_raw(raw) };
     // SAFETY: the rq is locked.
     unsafe { bindings::update_rq_clock(rq.as_ptr()) };
-    // SAFETY: `p` is valid and a task of the locked rq.
-    if unsafe { is_casio_task(p) } {
-        // SAFETY: as above.
+    if casio {
+        // SAFETY: `p` is a CASIO task of the locked rq.
         unsafe { timer_expired(&mut rq, p) };
+        if rq.casio().pushable_earliest != 0 {
+            // SAFETY: pushing may drop the rq lock, so it is unpinned;
+            // `p->pi_lock` keeps `p` valid and `raw` stays locked after.
+            unsafe { bindings::rq_unpin_lock(raw, &mut rf) };
+            push_tasks(&mut rq);
+            // SAFETY: pairs with the unpin above.
+            unsafe { bindings::rq_repin_lock(raw, &mut rf) };
+        }
     }
     // SAFETY: pairs with `task_rq_lock()` above.
     unsafe { bindings::task_rq_unlock(raw, p, &mut rf) };
@@ -827,9 +940,25 @@ pub unsafe extern "C" fn casio_set_next_task(
     _first: bool,
 ) {
     // SAFETY: the core passes its locked runqueue.
-    let rq = unsafe { Rq::from_raw(rq) };
+    let mut rq = unsafe { Rq::from_raw(rq) };
     // SAFETY: `p` is valid; `se.exec_start` is written under the rq lock.
     unsafe { (*p).se.exec_start = rq.clock_task() };
+    // SAFETY: `p` is valid and its entity is protected by the rq lock.
+    let se = unsafe { &mut *entity(p) };
+    if se.push_node.is_linked() {
+        // SAFETY: a linked pushable node of a task of `rq` is in its queue.
+        unsafe {
+            rq.casio()
+                .pushable
+                .dequeue(NonNull::from(&mut se.push_node))
+        };
+        rq.publish();
+    }
+    // What runs is settled: the tasks behind it may find another CPU.
+    if rq.casio().pushable_earliest != 0 {
+        // SAFETY: the rq is locked.
+        unsafe { bindings::casio_queue_push(rq.as_ptr()) };
+    }
 }
 
 /// `pick_next_task`: picks and starts the earliest-deadline task.
@@ -860,42 +989,98 @@ pub unsafe extern "C" fn casio_pick_next_task(rq: *mut bindings::rq) -> *mut bin
 ///
 /// Called by the scheduler core with `rq` locked and `p` its current task.
 #[no_mangle]
-pub unsafe extern "C" fn casio_put_prev_task(
-    rq: *mut bindings::rq,
-    _p: *mut bindings::task_struct,
-) {
+pub unsafe extern "C" fn casio_put_prev_task(rq: *mut bindings::rq, p: *mut bindings::task_struct) {
     // SAFETY: the core passes its locked runqueue.
     let mut rq = unsafe { Rq::from_raw(rq) };
     update_curr(&mut rq);
+    // SAFETY: `p` is valid and its entity is protected by the rq lock.
+    let se = unsafe { &mut *entity(p) };
+    // SAFETY: as above.
+    if se.node.is_linked() && !se.push_node.is_linked() && unsafe { nr_cpus_allowed(p) } > 1 {
+        let deadline = se.node.key().deadline;
+        // SAFETY: the task is queued on `rq`, so its node stays valid while
+        // linked; `push_node` is unlinked.
+        unsafe {
+            rq.casio()
+                .pushable
+                .enqueue(NonNull::from(&mut se.push_node), deadline)
+        };
+        rq.publish();
+    }
 }
 
-/// `balance`: tells the core whether this CPU has work at or above CASIO,
-/// so that lower classes need not pull any.
+/// `balance`: before the core picks a task after a CASIO task `prev`
+/// stopped running, pulls earlier CASIO tasks from overloaded CPUs; then
+/// tells the core whether this CPU has work at or above CASIO, so that
+/// lower classes need not pull any.
 ///
 /// # Safety
 ///
-/// Called by the scheduler core with `rq` locked.
+/// Called by the scheduler core with `rq` locked and pinned by `rf`.
 #[no_mangle]
 pub unsafe extern "C" fn casio_balance(
     rq: *mut bindings::rq,
-    _prev: *mut bindings::task_struct,
-    _rf: *mut bindings::rq_flags,
+    prev: *mut bindings::task_struct,
+    rf: *mut bindings::rq_flags,
 ) -> c_int {
     // SAFETY: the core passes its locked runqueue.
     let mut rq = unsafe { Rq::from_raw(rq) };
+    // SAFETY: `prev` is valid and its entity protected by the rq lock.
+    if unsafe { is_casio_task(prev) && !(*entity(prev)).node.is_linked() } {
+        // SAFETY: pulling may drop the rq lock, so it is unpinned; the
+        // core passes the `rf` that pinned it.
+        unsafe { bindings::rq_unpin_lock(rq.as_ptr(), rf) };
+        pull_tasks(&mut rq);
+        // SAFETY: pairs with the unpin above.
+        unsafe { bindings::rq_repin_lock(rq.as_ptr(), rf) };
+    }
     (rq.higher_class_runnable() || rq.has_runnable()) as c_int
 }
 
-/// `select_task_rq`: a waking or forked CASIO task stays on its CPU.
+/// `select_task_rq`: a waking or forked CASIO task stays on its CPU
+/// unless a CASIO task with an earlier or equal deadline is queued there;
+/// it then goes to a CPU without CASIO tasks, or to the one whose earliest
+/// deadline is the latest, if later than its own.
 ///
-/// Runs with `p->pi_lock` held and no rq lock; it reads nothing.
+/// # Safety
+///
+/// Called by the scheduler core with `p->pi_lock` held and no rq lock.
 #[no_mangle]
-pub extern "C" fn casio_select_task_rq(
-    _p: *mut bindings::task_struct,
+pub unsafe extern "C" fn casio_select_task_rq(
+    p: *mut bindings::task_struct,
     cpu: c_int,
-    _flags: c_int,
+    flags: c_int,
 ) -> c_int {
-    cpu
+    if flags as u32 & (bindings::WF_TTWU | bindings::WF_FORK) == 0 {
+        return cpu;
+    }
+    // SAFETY: `p` is valid; `p->pi_lock` keeps its timer callback, the
+    // only other writer of a sleeping task's job, away.
+    let (job, params, pi_deadline) = unsafe {
+        let se = &*entity(p);
+        (se.job, se.params, se.pi_deadline)
+    };
+    let now = job_clock();
+    // The deadline the task will be queued with, as `casio_enqueue_task()`
+    // decides it, near enough for placement.
+    let deadline = if pi_deadline != 0 {
+        pi_deadline
+    } else if job.released() && job.deadline > now {
+        job.deadline
+    } else {
+        now.saturating_add(params.deadline)
+    };
+    // SAFETY: `cpu` is a possible CPU.
+    let earliest = unsafe { earliest_unlocked(cpu_rq(cpu)) };
+    // SAFETY: `p` is valid.
+    if earliest == 0 || earliest > deadline || unsafe { nr_cpus_allowed(p) } < 2 {
+        return cpu;
+    }
+    // SAFETY: `p` is valid; the root-domain sets have their own lock.
+    match unsafe { bindings::casio_find_cpu(p, deadline) } {
+        -1 => cpu,
+        target => target,
+    }
 }
 
 /// `task_tick`: charges the running task on every tick.
@@ -937,20 +1122,30 @@ pub unsafe extern "C" fn casio_switched_to(rq: *mut bindings::rq, p: *mut bindin
     let mut rq = unsafe { Rq::from_raw(rq) };
     // SAFETY: forwarded from the caller.
     unsafe { resched_if_preempted(&mut rq, p) };
+    // SAFETY: `p` is valid and its entity protected by the rq lock.
+    if unsafe { (*entity(p)).push_node.is_linked() } {
+        // SAFETY: the rq is locked.
+        unsafe { bindings::casio_queue_push(rq.as_ptr()) };
+    }
 }
 
-/// `switched_from`: `p` leaves CASIO for another class; its timer stops.
+/// `switched_from`: `p` leaves CASIO for another class; its timer stops,
+/// and the CPU may take CASIO tasks from others if it has none left.
 ///
 /// # Safety
 ///
 /// Called by the scheduler core with `rq` locked and `p` of it.
 #[no_mangle]
-pub unsafe extern "C" fn casio_switched_from(
-    _rq: *mut bindings::rq,
-    p: *mut bindings::task_struct,
-) {
+pub unsafe extern "C" fn casio_switched_from(rq: *mut bindings::rq, p: *mut bindings::task_struct) {
     // SAFETY: the rq lock of `p` is held, and the caller holds a reference.
     unsafe { reset_job(p) };
+    // SAFETY: the core passes its locked runqueue.
+    let mut rq = unsafe { Rq::from_raw(rq) };
+    // SAFETY: `p` is valid.
+    if unsafe { on_rq_queued(p) } && rq.queue().is_empty() {
+        // SAFETY: the rq is locked.
+        unsafe { bindings::casio_queue_pull(rq.as_ptr()) };
+    }
 }
 
 /// `task_dead`: a CASIO task exited; its timer stops.
@@ -977,6 +1172,11 @@ pub unsafe extern "C" fn casio_prio_changed(
 ) {
     // SAFETY: the core passes its locked runqueue.
     let mut rq = unsafe { Rq::from_raw(rq) };
+    if rq.curr() == p {
+        // Its deadline may be later now: earlier tasks elsewhere may come.
+        // SAFETY: the rq is locked.
+        unsafe { bindings::casio_queue_pull(rq.as_ptr()) };
+    }
     // SAFETY: forwarded from the caller.
     unsafe { resched_if_preempted(&mut rq, p) };
 }
@@ -994,6 +1194,9 @@ pub unsafe extern "C" fn casio_init_rq(rq: *mut bindings::rq) {
     // SAFETY: overwriting the uninitialised fields without reading them.
     unsafe {
         ptr::write(&mut crq.queue, EdfQueue::new());
+        ptr::write(&mut crq.pushable, EdfQueue::new());
+        ptr::write(&mut crq.earliest, 0);
+        ptr::write(&mut crq.pushable_earliest, 0);
         ptr::write(&mut crq.stats, JobStats::default());
         ptr::write(&mut crq.cap, RuntimeCap::default());
         ptr::write(&mut crq.rq, rq);
@@ -1038,7 +1241,10 @@ pub unsafe extern "C" fn casio_fork_entity(p: *mut bindings::task_struct) {
     let se = unsafe { &mut *entity(p) };
     // SAFETY: the node was copied from the parent and may look linked;
     // overwriting it without reading it is what resets it.
-    unsafe { ptr::write(&mut se.node, EdfNode::new()) };
+    unsafe {
+        ptr::write(&mut se.node, EdfNode::new());
+        ptr::write(&mut se.push_node, EdfNode::new());
+    }
     se.job = Job::default();
     se.stats = JobStats::default();
     se.waiting_release = 0;
@@ -1301,4 +1507,463 @@ pub unsafe extern "C" fn casio_queue_bench(nodes: *mut EdfNode, n: usize, seed: 
     }
     // SAFETY: the caller passes room for two values.
     unsafe { ptr::copy_nonoverlapping([t1 - t0, t2 - t1].as_ptr(), ns, 2) };
+}
+
+// Global EDF. Each CPU queues its own CASIO tasks; the root domain keeps
+// the CPUs in a heap by their earliest deadline (`casio_cpus` in
+// kernel/sched/casio.c). A task goes where it would run at once when it
+// wakes (`select_task_rq`); a CPU pushes the tasks it cannot run to CPUs
+// that would run them (after a wake-up, and once the next task is set),
+// and pulls the earliest task it could run when its own CASIO task
+// blocks, as the deadline class does. Migrations take both runqueue
+// locks with `double_lock_balance()`, which may drop the lock held.
+
+/// The task whose CASIO entity holds `node` as its pushable link.
+///
+/// # Safety
+///
+/// `node` is the `casio.push_node` field of a valid task.
+unsafe fn task_of_push(node: NonNull<EdfNode>) -> *mut bindings::task_struct {
+    // SAFETY: only addresses inside the static `init_task` are taken.
+    let offset = unsafe {
+        (ptr::addr_of!(bindings::init_task.casio.push_node) as usize)
+            .wrapping_sub(ptr::addr_of!(bindings::init_task) as usize)
+    };
+    // SAFETY: the caller guarantees `node` lies `offset` bytes into a task.
+    unsafe { (node.as_ptr() as *mut u8).sub(offset) as *mut bindings::task_struct }
+}
+
+/// The runqueue of `cpu`.
+fn cpu_rq(cpu: c_int) -> *mut bindings::rq {
+    // SAFETY: `cpu` comes from the scheduler's CPU masks, so it is a
+    // possible CPU, whose runqueue lives forever.
+    unsafe { bindings::cpu_rq(cpu) }
+}
+
+/// The earliest deadline queued on `rq`, read without its lock.
+///
+/// # Safety
+///
+/// `rq` points to a valid runqueue.
+unsafe fn earliest_unlocked(rq: *mut bindings::rq) -> u64 {
+    // SAFETY: the rq is valid; the word is written under its lock, and a
+    // stale value is rechecked under both locks before acting on it.
+    unsafe { ptr::read_volatile(ptr::addr_of!((*rq).casio.earliest)) }
+}
+
+/// The deadline of the queued task `p`.
+///
+/// # Safety
+///
+/// `p` is valid and its rq lock is held.
+unsafe fn task_deadline(p: *mut bindings::task_struct) -> u64 {
+    // SAFETY: forwarded from the caller.
+    unsafe { (*entity(p)).node.key().deadline }
+}
+
+/// Whether `p`, a task of the locked `rq`, may move to `cpu` now.
+///
+/// # Safety
+///
+/// `p` is valid and the lock of `rq` is held.
+unsafe fn can_move(rq: &Rq<'_>, p: *mut bindings::task_struct, cpu: c_int) -> bool {
+    // SAFETY: `p` is valid; these fields change under its rq lock, held.
+    unsafe {
+        bindings::task_cpu(p) as c_int == rq.cpu()
+            && is_casio_task(p)
+            && on_rq_queued(p)
+            && (*p).on_cpu == 0
+            && (*p).migration_disabled == 0
+            && (*entity(p)).push_node.is_linked()
+            && bindings::cpumask_test_cpu(cpu, (*p).cpus_ptr)
+    }
+}
+
+/// Moves the queued task `p` from `from` to `to`; both locks are held.
+///
+/// # Safety
+///
+/// `p` is a queued, not running task of `from`, allowed on `to`.
+unsafe fn move_task(from: &Rq<'_>, to: &Rq<'_>, p: *mut bindings::task_struct) {
+    // SAFETY: both runqueues are locked and `p` may move, as the caller
+    // guarantees; this is how the core migrates a queued task.
+    unsafe {
+        bindings::deactivate_task(from.as_ptr(), p, 0);
+        bindings::set_task_cpu(p, to.cpu() as u32);
+        bindings::activate_task(to.as_ptr(), p, 0);
+    }
+}
+
+/// Finds and locks a CPU that would run the pushable task `p` of `rq` at
+/// once, taking the lock of its runqueue too. The lock of `rq` may be
+/// dropped meanwhile; `None` if there is no such CPU or `p` changed.
+///
+/// # Safety
+///
+/// `p` is a valid pushable task of the locked `rq`, held by a reference.
+unsafe fn find_lock_later_rq<'b>(rq: &mut Rq<'_>, p: *mut bindings::task_struct) -> Option<Rq<'b>> {
+    for _ in 0..3 {
+        // SAFETY: `p` is queued on the locked `rq`.
+        let deadline = unsafe { task_deadline(p) };
+        // SAFETY: `p` is valid; the root-domain sets have their own lock.
+        let cpu = unsafe { bindings::casio_find_cpu(p, deadline) };
+        if cpu < 0 || cpu == rq.cpu() {
+            return None;
+        }
+        let later = cpu_rq(cpu);
+        // SAFETY: `later` is a valid runqueue.
+        let earliest = unsafe { earliest_unlocked(later) };
+        if earliest != 0 && earliest <= deadline {
+            return None;
+        }
+        // SAFETY: the lock of `rq` is held, as double_lock_balance()
+        // requires; it returns with both locks held.
+        if unsafe { bindings::double_lock_balance(rq.as_ptr(), later) } != 0 {
+            // The lock of `rq` was dropped: `p` may have run, moved or
+            // changed its affinity meanwhile.
+            // SAFETY: the lock of `rq` is held again; `p` is referenced.
+            if unsafe { !can_move(rq, p, cpu) } {
+                // SAFETY: pairs with the double_lock_balance() above.
+                unsafe { bindings::double_unlock_balance(rq.as_ptr(), later) };
+                return None;
+            }
+        }
+        // SAFETY: the lock of `later` is held until the caller releases it.
+        let mut later = unsafe { Rq::from_raw(later) };
+        let earliest = later.casio().earliest;
+        // SAFETY: `p` is still queued on the locked `rq`.
+        if later.online() && (earliest == 0 || unsafe { task_deadline(p) } < earliest) {
+            return Some(later);
+        }
+        // SAFETY: pairs with the double_lock_balance() above.
+        unsafe { bindings::double_unlock_balance(rq.as_ptr(), later.as_ptr()) };
+    }
+    None
+}
+
+/// Moves the earliest pushable task of `rq` to a CPU that runs it at
+/// once; returns whether it did.
+fn push_one(rq: &mut Rq<'_>) -> bool {
+    let node = match rq.casio().pushable.earliest() {
+        Some(node) => node,
+        None => return false,
+    };
+    // SAFETY: every node of the pushable queue is a task's `push_node`.
+    let p = unsafe { task_of_push(node) };
+    // SAFETY: `p` is queued on the locked `rq`.
+    let deadline = unsafe { task_deadline(p) };
+    let curr = rq.curr();
+    // SAFETY: `curr` is valid while the rq is locked.
+    unsafe {
+        let curr_se = &*entity(curr);
+        if is_casio_task(curr)
+            && curr_se.node.is_linked()
+            && deadline < curr_se.node.key().deadline
+            && nr_cpus_allowed(curr) > 1
+        {
+            // `p` preempts the task running here, which may then move.
+            rq.resched_curr();
+            return false;
+        }
+    }
+    // SAFETY: `p` is valid; the reference keeps it so while the lock of
+    // `rq` may be dropped.
+    unsafe { bindings::get_task_struct(p) };
+    // SAFETY: `p` is a pushable task of the locked `rq`, referenced.
+    let moved = match unsafe { find_lock_later_rq(rq, p) } {
+        Some(later) => {
+            // SAFETY: both locks are held, and `p` is a queued, not
+            // running, pushable task of `rq` allowed on `later`.
+            unsafe { move_task(rq, &later, p) };
+            later.resched_curr();
+            // SAFETY: pairs with the double_lock_balance() that locked it.
+            unsafe { bindings::double_unlock_balance(rq.as_ptr(), later.as_ptr()) };
+            true
+        }
+        None => false,
+    };
+    // SAFETY: drops the reference taken above.
+    unsafe { bindings::put_task_struct(p) };
+    moved
+}
+
+/// Pushes the tasks `rq` cannot run to CPUs that run them at once.
+fn push_tasks(rq: &mut Rq<'_>) {
+    // Each push moves a task away, so this ends; the bound is for safety.
+    for _ in 0..64 {
+        if !push_one(rq) {
+            break;
+        }
+    }
+}
+
+/// Pulls to `rq` the earliest pushable task of each overloaded CPU that
+/// is earlier than anything `rq` would run.
+fn pull_tasks(rq: &mut Rq<'_>) {
+    if !rq.online() {
+        return;
+    }
+    let this_cpu = rq.cpu();
+    let mut pulled = false;
+    let mut cpu = -1;
+    loop {
+        // SAFETY: the rq is locked and online, so it has a root domain.
+        cpu = unsafe { bindings::casio_next_overloaded(rq.as_ptr(), cpu) };
+        if cpu < 0 {
+            break;
+        }
+        if cpu == this_cpu {
+            continue;
+        }
+        let src = cpu_rq(cpu);
+        let ours = match rq.casio().earliest {
+            0 => u64::MAX,
+            d => d,
+        };
+        // SAFETY: `src` is a valid runqueue; the word is rechecked below.
+        let theirs = unsafe { ptr::read_volatile(ptr::addr_of!((*src).casio.pushable_earliest)) };
+        if theirs == 0 || theirs >= ours {
+            continue;
+        }
+        // SAFETY: the lock of `rq` is held; both are held on return.
+        unsafe { bindings::double_lock_balance(rq.as_ptr(), src) };
+        // SAFETY: the lock of `src` is held until the unlock below.
+        let mut src = unsafe { Rq::from_raw(src) };
+        if let Some(node) = src.casio().pushable.earliest() {
+            // SAFETY: every node of the pushable queue is a task's
+            // `push_node`, and `p` is queued on the locked `src`.
+            let (p, deadline) = unsafe {
+                let p = task_of_push(node);
+                (p, task_deadline(p))
+            };
+            let ours = match rq.casio().earliest {
+                0 => u64::MAX,
+                d => d,
+            };
+            let curr = src.curr();
+            // A task about to preempt what runs on `src` stays there.
+            // SAFETY: `curr` is valid while `src` is locked.
+            let preempts_curr = unsafe {
+                is_casio_task(curr)
+                    && (*entity(curr)).node.is_linked()
+                    && deadline < task_deadline(curr)
+            };
+            // SAFETY: `p` is a task of the locked `src`.
+            if deadline < ours && !preempts_curr && unsafe { can_move(&src, p, this_cpu) } {
+                // SAFETY: both locks are held; `p` is queued, not running,
+                // and allowed here.
+                unsafe { move_task(&src, rq, p) };
+                pulled = true;
+            }
+        }
+        // SAFETY: pairs with the double_lock_balance() above.
+        unsafe { bindings::double_unlock_balance(rq.as_ptr(), src.as_ptr()) };
+    }
+    if pulled {
+        rq.resched_curr();
+    }
+}
+
+/// Balance callback: pushes the tasks `rq` cannot run.
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked, not pinned.
+#[no_mangle]
+pub unsafe extern "C" fn casio_push_tasks(rq: *mut bindings::rq) {
+    // SAFETY: the core passes its locked runqueue.
+    let mut rq = unsafe { Rq::from_raw(rq) };
+    push_tasks(&mut rq);
+}
+
+/// Balance callback: pulls earlier tasks to `rq` from overloaded CPUs.
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked, not pinned.
+#[no_mangle]
+pub unsafe extern "C" fn casio_pull_tasks(rq: *mut bindings::rq) {
+    // SAFETY: the core passes its locked runqueue.
+    let mut rq = unsafe { Rq::from_raw(rq) };
+    pull_tasks(&mut rq);
+}
+
+/// `task_woken`: `p` was queued on `rq` by a wake-up and does not run; if
+/// it cannot preempt here, another CPU may run it.
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked, not pinned, and `p` a
+/// CASIO task of it.
+#[no_mangle]
+pub unsafe extern "C" fn casio_task_woken(rq: *mut bindings::rq, p: *mut bindings::task_struct) {
+    // SAFETY: the core passes its locked runqueue.
+    let mut rq = unsafe { Rq::from_raw(rq) };
+    let curr = rq.curr();
+    // SAFETY: both tasks are valid and their entities rq-protected.
+    let push = unsafe {
+        (*p).on_cpu == 0
+            && (*entity(p)).push_node.is_linked()
+            && is_casio_task(curr)
+            && (*entity(curr)).node.is_linked()
+            && (nr_cpus_allowed(curr) < 2 || task_deadline(curr) <= task_deadline(p))
+    };
+    if push {
+        push_tasks(&mut rq);
+    }
+}
+
+/// `rq_online`: the CPU joins its root domain's view of CASIO.
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked.
+#[no_mangle]
+pub unsafe extern "C" fn casio_rq_online(rq: *mut bindings::rq) {
+    // SAFETY: the core passes its locked runqueue, now online.
+    let mut rq = unsafe { Rq::from_raw(rq) };
+    let crq = rq.casio();
+    let (earliest, pushable) = (crq.earliest, crq.pushable_earliest);
+    // SAFETY: the rq is locked and online.
+    unsafe {
+        bindings::casio_cpus_set(rq.as_ptr(), earliest);
+        if pushable != 0 {
+            bindings::casio_set_overload(rq.as_ptr(), true);
+        }
+    }
+}
+
+/// `rq_offline`: the CPU leaves its root domain's view of CASIO, and its
+/// cap no longer throttles it, so that the core can move every queued
+/// task away.
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked.
+#[no_mangle]
+pub unsafe extern "C" fn casio_rq_offline(rq: *mut bindings::rq) {
+    // SAFETY: the core passes its locked runqueue, still online.
+    let mut rq = unsafe { Rq::from_raw(rq) };
+    // SAFETY: the rq is locked and still in its root domain's sets.
+    unsafe {
+        if rq.casio().pushable_earliest != 0 {
+            bindings::casio_set_overload(rq.as_ptr(), false);
+        }
+        bindings::casio_cpus_clear(rq.as_ptr());
+    }
+    let crq = rq.casio();
+    // SAFETY: the timer was set up by `casio_init_rq()`; trying to cancel
+    // never waits, and a callback that already runs only unthrottles.
+    unsafe { bindings::hrtimer_try_to_cancel(&mut crq.cap_timer) };
+    crq.cap.unthrottle();
+}
+
+/// Moves `p`, waiting on the offline `rq` for its release, to an active
+/// CPU; returns that CPU's runqueue, locked instead of `rq`.
+///
+/// # Safety
+///
+/// `p` is a CASIO task of `rq`, whose lock and `p->pi_lock` are held, and
+/// not running (the CPU is offline).
+unsafe fn offline_migration(
+    rq: *mut bindings::rq,
+    p: *mut bindings::task_struct,
+) -> *mut bindings::rq {
+    // SAFETY: `p` is valid.
+    let cpu = unsafe { bindings::casio_fallback_cpu(p) };
+    let later = cpu_rq(cpu);
+    // SAFETY: the lock of `rq` is held; `p->pi_lock` keeps `p` on `rq`
+    // even if the rq lock is dropped, since it is in no pushable queue.
+    unsafe { bindings::double_lock_balance(rq, later) };
+    // SAFETY: both locks are held.
+    unsafe {
+        let (from, to) = (Rq::from_raw(rq), Rq::from_raw(later));
+        move_task(&from, &to, p);
+        // Keeps the lock of `later`, releases that of `rq`.
+        bindings::double_unlock_balance(later, rq);
+    }
+    later
+}
+
+/// The heap of `cc`, for the exported heap operations below.
+///
+/// # Safety
+///
+/// `cc` was set up by `casio_cpus_init()` and its lock is held.
+unsafe fn cpu_heap<'a>(cc: *mut bindings::casio_cpus) -> CpuHeap<'a> {
+    // SAFETY: `slots` holds `nr_cpu_ids` entries of the type the C
+    // declaration was generated from; the lock gives exclusive access.
+    unsafe {
+        let slots = core::slice::from_raw_parts_mut(
+            (*cc).slots as *mut CpuSlot,
+            bindings::nr_cpu_ids as usize,
+        );
+        CpuHeap::new(slots, &mut (*cc).len)
+    }
+}
+
+/// Empties the heap of a new root domain.
+///
+/// # Safety
+///
+/// `cc` has its `slots` allocated and nobody uses it yet.
+#[no_mangle]
+pub unsafe extern "C" fn casio_cpuheap_init(cc: *mut bindings::casio_cpus) {
+    // SAFETY: as for `cpu_heap()`; the caller gives exclusive access.
+    unsafe {
+        let slots = core::slice::from_raw_parts_mut(
+            (*cc).slots as *mut CpuSlot,
+            bindings::nr_cpu_ids as usize,
+        );
+        CpuHeap::init(slots, &mut (*cc).len);
+    }
+}
+
+/// Puts `cpu` in the heap of `cc` with `deadline`.
+///
+/// # Safety
+///
+/// `cc` was set up by `casio_cpus_init()` and its lock is held.
+#[no_mangle]
+pub unsafe extern "C" fn casio_cpuheap_set(
+    cc: *mut bindings::casio_cpus,
+    cpu: c_int,
+    deadline: u64,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe { cpu_heap(cc) }.set(cpu as u32, deadline);
+}
+
+/// Takes `cpu` out of the heap of `cc`.
+///
+/// # Safety
+///
+/// `cc` was set up by `casio_cpus_init()` and its lock is held.
+#[no_mangle]
+pub unsafe extern "C" fn casio_cpuheap_remove(cc: *mut bindings::casio_cpus, cpu: c_int) {
+    // SAFETY: forwarded from the caller.
+    unsafe { cpu_heap(cc) }.remove(cpu as u32);
+}
+
+/// The CPU of the heap of `cc` with the latest deadline, stored in
+/// `deadline`; -1 if the heap is empty.
+///
+/// # Safety
+///
+/// `cc` was set up by `casio_cpus_init()` and its lock is held;
+/// `deadline` is valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn casio_cpuheap_latest(
+    cc: *mut bindings::casio_cpus,
+    deadline: *mut u64,
+) -> c_int {
+    // SAFETY: forwarded from the caller.
+    match unsafe { cpu_heap(cc) }.latest() {
+        Some((cpu, d)) => {
+            // SAFETY: the caller passes a valid pointer.
+            unsafe { *deadline = d };
+            cpu as c_int
+        }
+        None => -1,
+    }
 }

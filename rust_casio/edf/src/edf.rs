@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! EDF (earliest deadline first) core: the run-queue tree, task parameter
-//! validation, job accounting and the per-CPU run-time cap.
+//! validation, job accounting, the per-CPU run-time cap and the heap of
+//! CPUs by deadline for global EDF.
 //!
 //! Everything here is pure: no allocation, no locking, no panics on any path
 //! (all arithmetic is explicitly saturating or wrapping). The kernel glue
@@ -10,6 +11,7 @@
 
 pub mod account;
 pub mod cap;
+pub mod cpuheap;
 pub mod job;
 pub mod params;
 pub mod queue;
@@ -17,6 +19,7 @@ pub mod tree;
 
 pub use self::account::{Job, JobStats};
 pub use self::cap::RuntimeCap;
+pub use self::cpuheap::{CpuHeap, CpuSlot, CPU_NOT_IN_HEAP};
 pub use self::job::{job_deadline, should_preempt};
 pub use self::params::{
     CasioParams, ParamError, CASIO_MAX_PERIOD_NS, CASIO_MIN_PERIOD_NS, CASIO_MIN_RUNTIME_NS,
