@@ -674,8 +674,9 @@ unsafe fn enforce_budget(rq: &mut Rq<'_>, p: *mut bindings::task_struct) {
 /// the timer that ends a throttled window needs the job clock.
 fn charge_cap(rq: &mut Rq<'_>, now: u64, delta: u64) {
     let (mut runtime, mut period) = (0, 0);
+    // A CPU going offline must run its tasks until the core moved them.
     // SAFETY: plain reads of the sysctls into the locals.
-    if unsafe { !bindings::casio_cap(&mut runtime, &mut period) } {
+    if !rq.online() || unsafe { !bindings::casio_cap(&mut runtime, &mut period) } {
         return;
     }
     let crq = rq.casio();
