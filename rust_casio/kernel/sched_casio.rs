@@ -91,6 +91,12 @@ pub struct CasioRq {
     /// Earliest deadline in `pushable`, 0 if empty; read without the lock
     /// by CPUs looking for a task to pull.
     pub pushable_earliest: u64,
+    /// The job clock minus the rq clock (wrapping) when last read.
+    pub mono_offset: u64,
+    /// The rq clock when the job clock was last read, 0 if never.
+    pub mono_sync: u64,
+    /// The last job time [`Rq::job_now`] gave, so that it never goes back.
+    pub mono_last: u64,
     /// Job statistics of the CASIO tasks that ran on this CPU.
     pub stats: JobStats,
     /// CASIO run time of this CPU against the cap.
@@ -160,6 +166,30 @@ impl<'a> Rq<'a> {
 
     fn queue(&mut self) -> &mut EdfQueue {
         &mut self.casio().queue
+    }
+
+    /// The job clock now, from the rq clock, which the core updated.
+    ///
+    /// Reading CLOCK_MONOTONIC can cost a device access (HPET under
+    /// QEMU), which the wake-up and sleep paths should not pay for each
+    /// switch; the rq clock is cheap. The offset between the two is read
+    /// again once per [`MONO_RESYNC_NS`] of rq time, so the estimate is
+    /// off by the drift of the two clocks over that time at most.
+    fn job_now(&mut self) -> u64 {
+        // SAFETY: the rq is valid and locked, and its clock was updated
+        // by the core before the callback, as `rq_clock()` requires.
+        let clock = unsafe { bindings::rq_clock(self.as_ptr()) };
+        let crq = self.casio();
+        let now = if crq.mono_sync == 0 || clock.wrapping_sub(crq.mono_sync) > MONO_RESYNC_NS {
+            let mono = job_clock();
+            crq.mono_offset = mono.wrapping_sub(clock);
+            crq.mono_sync = core::cmp::max(clock, 1);
+            mono
+        } else {
+            clock.wrapping_add(crq.mono_offset)
+        };
+        crq.mono_last = core::cmp::max(crq.mono_last, now);
+        crq.mono_last
     }
 
     fn cpu(&self) -> c_int {
@@ -282,6 +312,9 @@ unsafe fn task_of(node: NonNull<EdfNode>) -> *mut bindings::task_struct {
     // SAFETY: the caller guarantees `node` lies `offset` bytes into a task.
     unsafe { (node.as_ptr() as *mut u8).sub(offset) as *mut bindings::task_struct }
 }
+
+/// How often [`Rq::job_now`] reads the job clock, in ns of rq time.
+const MONO_RESYNC_NS: u64 = 1_000_000;
 
 /// The time base of CASIO jobs: CLOCK_MONOTONIC, the clock on which user
 /// space sleeps until its next release, and on which the timer runs.
@@ -796,7 +829,7 @@ pub unsafe extern "C" fn casio_enqueue_task(
         return;
     }
     if (flags as u32 & bindings::ENQUEUE_WAKEUP) != 0 || !se.job.released() {
-        let now = job_clock();
+        let now = rq.job_now();
         // SAFETY: `p` is valid; its runtime is updated under the rq lock.
         let exec = unsafe { (*p).se.sum_exec_runtime };
         let before = Before::of(se);
@@ -829,7 +862,7 @@ pub unsafe extern "C" fn casio_dequeue_task(
     let se = unsafe { &mut *entity(p) };
     if (flags as u32 & bindings::DEQUEUE_SLEEP) != 0 {
         // A job that blocks past its deadline ended here.
-        se.job.last_block = job_clock();
+        se.job.last_block = rq.job_now();
     }
     // SAFETY: `p` is a task of `rq`.
     unsafe { unlink(&mut rq, se) };
@@ -1055,6 +1088,12 @@ pub unsafe extern "C" fn casio_select_task_rq(
     if flags as u32 & (bindings::WF_TTWU | bindings::WF_FORK) == 0 {
         return cpu;
     }
+    // SAFETY: `cpu` is a possible CPU.
+    let earliest = unsafe { earliest_unlocked(cpu_rq(cpu)) };
+    // SAFETY: `p` is valid.
+    if earliest == 0 || unsafe { nr_cpus_allowed(p) } < 2 {
+        return cpu;
+    }
     // SAFETY: `p` is valid; `p->pi_lock` keeps its timer callback, the
     // only other writer of a sleeping task's job, away.
     let (job, params, pi_deadline) = unsafe {
@@ -1071,10 +1110,7 @@ pub unsafe extern "C" fn casio_select_task_rq(
     } else {
         now.saturating_add(params.deadline)
     };
-    // SAFETY: `cpu` is a possible CPU.
-    let earliest = unsafe { earliest_unlocked(cpu_rq(cpu)) };
-    // SAFETY: `p` is valid.
-    if earliest == 0 || earliest > deadline || unsafe { nr_cpus_allowed(p) } < 2 {
+    if earliest > deadline {
         return cpu;
     }
     // SAFETY: `p` is valid; the root-domain sets have their own lock.
@@ -1198,6 +1234,9 @@ pub unsafe extern "C" fn casio_init_rq(rq: *mut bindings::rq) {
         ptr::write(&mut crq.pushable, EdfQueue::new());
         ptr::write(&mut crq.earliest, 0);
         ptr::write(&mut crq.pushable_earliest, 0);
+        ptr::write(&mut crq.mono_offset, 0);
+        ptr::write(&mut crq.mono_sync, 0);
+        ptr::write(&mut crq.mono_last, 0);
         ptr::write(&mut crq.stats, JobStats::default());
         ptr::write(&mut crq.cap, RuntimeCap::default());
         ptr::write(&mut crq.rq, rq);
