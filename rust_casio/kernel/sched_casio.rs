@@ -480,7 +480,12 @@ unsafe fn arm_timer(p: *mut bindings::task_struct, at: u64) {
     // SAFETY: `p` is valid and its entity is protected by the rq lock.
     let timer = unsafe { &mut (*entity(p)).timer };
     let expires = core::cmp::min(at, i64::MAX as u64) as i64;
-    if timer.state & bindings::HRTIMER_STATE_ENQUEUED as u8 == 0 {
+    // A pending timer's reference carries over to the new expiry. The
+    // state alone cannot tell: the timer may expire meanwhile on another
+    // CPU, whose callback then drops the reference it held.
+    // SAFETY: the timer was set up by `casio_fork_entity()`; trying to
+    // cancel never waits.
+    if unsafe { bindings::hrtimer_try_to_cancel(timer) } != 1 {
         // SAFETY: `p` is valid; the reference is dropped by the callback or
         // by whoever cancels the timer.
         unsafe { bindings::get_task_struct(p) };
@@ -842,6 +847,13 @@ pub unsafe extern "C" fn casio_enqueue_task(
     }
     // SAFETY: `p` is not queued, as the core guarantees.
     unsafe { link(&mut rq, se) };
+    // A task queued here by a migration or by a change of affinity or
+    // parameters may run elsewhere, but only a pick here pushes it, and
+    // the running task may not give the CPU up for long. Wake-ups push
+    // in `casio_task_woken()` instead.
+    if (flags as u32 & bindings::ENQUEUE_WAKEUP) == 0 && se.push_node.is_linked() {
+        rq.resched_curr();
+    }
 }
 
 /// `dequeue_task`: `p` leaves `rq`, to sleep, migrate or change class.
@@ -971,7 +983,7 @@ pub unsafe extern "C" fn casio_pick_task(rq: *mut bindings::rq) -> *mut bindings
 pub unsafe extern "C" fn casio_set_next_task(
     rq: *mut bindings::rq,
     p: *mut bindings::task_struct,
-    _first: bool,
+    first: bool,
 ) {
     // SAFETY: the core passes its locked runqueue.
     let mut rq = unsafe { Rq::from_raw(rq) };
@@ -989,7 +1001,8 @@ pub unsafe extern "C" fn casio_set_next_task(
         rq.publish();
     }
     // What runs is settled: the tasks behind it may find another CPU.
-    if rq.casio().pushable_earliest != 0 {
+    // Only a pick runs the balance callbacks afterwards.
+    if first && rq.casio().pushable_earliest != 0 {
         // SAFETY: the rq is locked.
         unsafe { bindings::casio_queue_push(rq.as_ptr()) };
     }
@@ -1044,7 +1057,8 @@ pub unsafe extern "C" fn casio_put_prev_task(rq: *mut bindings::rq, p: *mut bind
 }
 
 /// `balance`: before the core picks a task after a CASIO task `prev`
-/// stopped running, pulls earlier CASIO tasks from overloaded CPUs; then
+/// stopped running, or after a task of a higher class when no CASIO task
+/// is queued here, pulls earlier CASIO tasks from overloaded CPUs; then
 /// tells the core whether this CPU has work at or above CASIO, so that
 /// lower classes need not pull any.
 ///
@@ -1060,7 +1074,8 @@ pub unsafe extern "C" fn casio_balance(
     // SAFETY: the core passes its locked runqueue.
     let mut rq = unsafe { Rq::from_raw(rq) };
     // SAFETY: `prev` is valid and its entity protected by the rq lock.
-    if unsafe { is_casio_task(prev) && !(*entity(prev)).node.is_linked() } {
+    let prev_left = unsafe { is_casio_task(prev) && !(*entity(prev)).node.is_linked() };
+    if prev_left || rq.queue().is_empty() {
         // SAFETY: pulling may drop the rq lock, so it is unpinned; the
         // core passes the `rf` that pinned it.
         unsafe { bindings::rq_unpin_lock(rq.as_ptr(), rf) };
@@ -1912,6 +1927,10 @@ unsafe fn offline_migration(
     // SAFETY: `p` is valid.
     let cpu = unsafe { bindings::casio_fallback_cpu(p) };
     let later = cpu_rq(cpu);
+    if later == rq {
+        // The CPU is coming back: active, but not yet online here.
+        return rq;
+    }
     // SAFETY: the lock of `rq` is held; `p->pi_lock` keeps `p` on `rq`
     // even if the rq lock is dropped, since it is in no pushable queue.
     unsafe { bindings::double_lock_balance(rq, later) };
