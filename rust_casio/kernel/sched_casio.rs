@@ -91,12 +91,6 @@ pub struct CasioRq {
     /// Earliest deadline in `pushable`, 0 if empty; read without the lock
     /// by CPUs looking for a task to pull.
     pub pushable_earliest: u64,
-    /// The job clock minus the rq clock (wrapping) when last read.
-    pub mono_offset: u64,
-    /// The rq clock when the job clock was last read, 0 if never.
-    pub mono_sync: u64,
-    /// The last job time [`Rq::job_now`] gave, so that it never goes back.
-    pub mono_last: u64,
     /// Job statistics of the CASIO tasks that ran on this CPU.
     pub stats: JobStats,
     /// CASIO run time of this CPU against the cap.
@@ -166,30 +160,6 @@ impl<'a> Rq<'a> {
 
     fn queue(&mut self) -> &mut EdfQueue {
         &mut self.casio().queue
-    }
-
-    /// The job clock now, from the rq clock, which the core updated.
-    ///
-    /// Reading CLOCK_MONOTONIC can cost a device access (HPET under
-    /// QEMU), which the wake-up and sleep paths should not pay for each
-    /// switch; the rq clock is cheap. The offset between the two is read
-    /// again once per [`MONO_RESYNC_NS`] of rq time, so the estimate is
-    /// off by the drift of the two clocks over that time at most.
-    fn job_now(&mut self) -> u64 {
-        // SAFETY: the rq is valid and locked, and its clock was updated
-        // by the core before the callback, as `rq_clock()` requires.
-        let clock = unsafe { bindings::rq_clock(self.as_ptr()) };
-        let crq = self.casio();
-        let now = if crq.mono_sync == 0 || clock.wrapping_sub(crq.mono_sync) > MONO_RESYNC_NS {
-            let mono = job_clock();
-            crq.mono_offset = mono.wrapping_sub(clock);
-            crq.mono_sync = core::cmp::max(clock, 1);
-            mono
-        } else {
-            clock.wrapping_add(crq.mono_offset)
-        };
-        crq.mono_last = core::cmp::max(crq.mono_last, now);
-        crq.mono_last
     }
 
     fn cpu(&self) -> c_int {
@@ -313,11 +283,14 @@ unsafe fn task_of(node: NonNull<EdfNode>) -> *mut bindings::task_struct {
     unsafe { (node.as_ptr() as *mut u8).sub(offset) as *mut bindings::task_struct }
 }
 
-/// How often [`Rq::job_now`] reads the job clock, in ns of rq time.
-const MONO_RESYNC_NS: u64 = 1_000_000;
-
 /// The time base of CASIO jobs: CLOCK_MONOTONIC, the clock on which user
 /// space sleeps until its next release, and on which the timer runs.
+///
+/// The wake-up and sleep paths read it for each switch, which costs a
+/// device access where the clocksource is the HPET (a QEMU guest whose
+/// TSC is not trusted). The rq clock is cheaper but may lag it by tens of
+/// milliseconds when a CPU missed ticks (a preempted vCPU), so releases
+/// would get deadlines in the past.
 fn job_clock() -> u64 {
     // SAFETY: `ktime_get()` may be called in any context but NMI.
     unsafe { bindings::ktime_get() as u64 }
@@ -834,7 +807,7 @@ pub unsafe extern "C" fn casio_enqueue_task(
         return;
     }
     if (flags as u32 & bindings::ENQUEUE_WAKEUP) != 0 || !se.job.released() {
-        let now = rq.job_now();
+        let now = job_clock();
         // SAFETY: `p` is valid; its runtime is updated under the rq lock.
         let exec = unsafe { (*p).se.sum_exec_runtime };
         let before = Before::of(se);
@@ -874,7 +847,7 @@ pub unsafe extern "C" fn casio_dequeue_task(
     let se = unsafe { &mut *entity(p) };
     if (flags as u32 & bindings::DEQUEUE_SLEEP) != 0 {
         // A job that blocks past its deadline ended here.
-        se.job.last_block = rq.job_now();
+        se.job.last_block = job_clock();
     }
     // SAFETY: `p` is a task of `rq`.
     unsafe { unlink(&mut rq, se) };
@@ -1249,9 +1222,6 @@ pub unsafe extern "C" fn casio_init_rq(rq: *mut bindings::rq) {
         ptr::write(&mut crq.pushable, EdfQueue::new());
         ptr::write(&mut crq.earliest, 0);
         ptr::write(&mut crq.pushable_earliest, 0);
-        ptr::write(&mut crq.mono_offset, 0);
-        ptr::write(&mut crq.mono_sync, 0);
-        ptr::write(&mut crq.mono_last, 0);
         ptr::write(&mut crq.stats, JobStats::default());
         ptr::write(&mut crq.cap, RuntimeCap::default());
         ptr::write(&mut crq.rq, rq);
