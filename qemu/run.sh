@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Boots the CASIO kernel + initramfs in QEMU (TCG) and judges the console.
 #
-#   qemu/run.sh tests    run /bin/casio-tests, pass/fail from the console
+#   qemu/run.sh tests    run every guest test suite (qemu/suite: casio-tests,
+#                        casio-tool-tests, casio-smp-tests), pass/fail from the console
 #                        ("N passed, N failed" + CASIO-TESTS-DONE, no splats)
 #   qemu/run.sh demo     run /bin/casio-demo; fails on a non-zero exit or a splat;
 #                        saves its Gantt chart as console-demo.svg beside the log
@@ -11,7 +12,8 @@
 #
 # Env: BZIMAGE (default $CASIO_CACHE/bzImage), INITRAMFS (default
 #      $CASIO_CACHE/initramfs.cpio.gz), QEMU_TIMEOUT seconds (default 600;
-#      0 = none; shell mode: none), QEMU_SMP (2), QEMU_MEM (1G), QEMU_KVM=1
+#      0 = none; shell mode: none), QEMU_SMP (4 in mode tests, which has
+#      SMP tests that need 4 CPUs; 2 otherwise), QEMU_MEM (1G), QEMU_KVM=1
 #      (opt-in KVM; default is TCG), QEMU_CPU, QEMU_APPEND (extra kernel
 #      arguments), QEMU_EXTRA (extra QEMU arguments), CASIO_ARGS (arguments
 #      for the guest program, comma-separated), CONSOLE_LOG (default
@@ -23,7 +25,8 @@ CASIO_TAG=qemu
 mode=${1:-demo}
 BZIMAGE="${BZIMAGE:-$CASIO_CACHE/bzImage}"
 INITRAMFS="${INITRAMFS:-$CASIO_CACHE/initramfs.cpio.gz}"
-QEMU_SMP="${QEMU_SMP:-2}"
+# The SMP tests (casio-smp-tests, part of mode tests) need at least 4 CPUs.
+if [ "$mode" = tests ]; then QEMU_SMP="${QEMU_SMP:-4}"; else QEMU_SMP="${QEMU_SMP:-2}"; fi
 QEMU_MEM="${QEMU_MEM:-1G}"
 CONSOLE_LOG="${CONSOLE_LOG:-$CASIO_CACHE/logs/console-$mode.log}"
 if [ "$mode" = shell ]; then QEMU_TIMEOUT="${QEMU_TIMEOUT:-0}"; else QEMU_TIMEOUT="${QEMU_TIMEOUT:-600}"; fi

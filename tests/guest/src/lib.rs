@@ -1,6 +1,6 @@
 //! In-guest test suite and demo for SCHED_CASIO.
 //!
-//! The library holds the pieces shared by the `casio-tests` and
+//! The library holds the pieces shared by the `casio-tests`, `casio-smp-tests` and
 //! `casio-demo` binaries: process helpers (fork with timeouts, shared
 //! memory, from `casio-testkit`), kernel-interface helpers (RT throttling,
 //! `/proc/stat`, kernel log), pure helpers (seeded shuffle from
@@ -14,6 +14,7 @@ pub mod kernel;
 pub mod pi;
 pub mod proc;
 pub mod rt;
+pub mod smp;
 pub mod suite;
 pub mod timeline;
 

@@ -1701,7 +1701,7 @@ pub const ADMISSION_CONTROL: Test = Test {
 const CASIO_RUNTIME_SYSCTL: &str = "/proc/sys/kernel/sched_casio_runtime_us";
 
 /// `/proc/sched_casio_bw`: (total_bw, cap_bw or -1, bw_unit).
-fn read_bw() -> Result<(u64, i64, u64), String> {
+pub(crate) fn read_bw() -> Result<(u64, i64, u64), String> {
     let text = std::fs::read_to_string("/proc/sched_casio_bw")
         .map_err(|e| format!("/proc/sched_casio_bw: {e}"))?;
     let field = |k: &str| -> Result<i64, String> {
