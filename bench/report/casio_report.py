@@ -392,7 +392,12 @@ def render(guest, host, cmds=None, plots=None):
           ]), "",
           "The guest is QEMU TCG (software emulation) on a shared host: wake-ups can be "
           "late by milliseconds, so every figure is a ratio or a count measured side by side in "
-          "one boot, with the policies interleaved round by round.", ""]
+          "one boot, with the policies interleaved round by round. The guest boots with "
+          "`tsc=reliable`: otherwise it finds its vCPUs' TSCs unsynchronized and falls back to "
+          "the HPET, which turns every clock read into an emulated device access. That cost "
+          "fell on the classes that read the clock at each switch (CASIO's job accounting, "
+          "SCHED_DEADLINE's timers): the last HPET run gave CASIO/FIFO 1.106 and SCHED_DEADLINE "
+          "misses at low utilization, neither of which remains with the TSC.", ""]
 
     # Switch
     L += ["## 1. Context switch: pipe ping-pong", "",
