@@ -440,7 +440,9 @@ def render(guest, host, cmds=None, plots=None):
 
     # Scaling
     L += ["## 2. Scaling of the EDF queue (host)", "",
-          f"Command: `{cmds['host']}`.", ""]
+          f"Command: `{cmds['host']}`. The same requeue and look-up under criterion's "
+          "statistics: `cargo bench --manifest-path bench/host/Cargo.toml` "
+          "(`bench/host/benches/edf_queue.rs`, results under `bench/host/target/criterion`).", ""]
     data = scaling_data(host)
     if data:
         ns_list = sorted({n for v in data.values() for n, _ in v})
