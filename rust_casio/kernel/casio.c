@@ -19,10 +19,18 @@
  * kept). Tasks set with sched_setscheduler() declare no runtime and
  * reserve nothing. Each task records what it was admitted with in
  * casio.bw, so that what is added is exactly what is later removed.
+ *
+ * Global EDF only needs the sum to fit all CPUs. A task allowed on one
+ * CPU alone (partitioned EDF) can only use that CPU, so the shares of
+ * the tasks pinned to a CPU must also fit its cap; casio.bw_cpu records
+ * which CPU holds a task's share, -1 for none. sched_setaffinity() that
+ * would overfill a CPU fails with -EBUSY; the kernel's own affinity
+ * changes (a CPU going offline, cpusets) move the share unchecked.
  * Lock order: p->pi_lock, rq lock, casio_bw_lock.
  */
 static DEFINE_RAW_SPINLOCK(casio_bw_lock);
 static u64 casio_total_bw;
+static DEFINE_PER_CPU(u64, casio_pinned_bw);
 static int sysctl_sched_casio_period = 1000000;
 static int sysctl_sched_casio_runtime = 950000;
 
@@ -42,12 +50,61 @@ bool casio_cap(u64 *runtime, u64 *period)
 	return true;
 }
 
+/* The cap of one CPU, in units of BW_UNIT; U64_MAX if there is none. */
+static u64 casio_cpu_cap_bw(void)
+{
+	if (sysctl_sched_casio_runtime < 0)
+		return U64_MAX;
+	return to_ratio(sysctl_sched_casio_period, sysctl_sched_casio_runtime);
+}
+
 static u64 casio_cap_bw(void)
 {
 	if (sysctl_sched_casio_runtime < 0)
 		return U64_MAX;
-	return to_ratio(sysctl_sched_casio_period, sysctl_sched_casio_runtime) *
-	       num_online_cpus();
+	return casio_cpu_cap_bw() * num_online_cpus();
+}
+
+/* The CPU a task allowed on @mask is pinned to, or -1. */
+static int casio_pinned_cpu(const struct cpumask *mask)
+{
+	return cpumask_weight(mask) == 1 ? cpumask_first(mask) : -1;
+}
+
+/*
+ * Gives p the share new_bw, held by CPU new_cpu (-1 for none), if the
+ * change fits: neither the sum nor new_cpu's pinned sum may grow past
+ * its cap. With !check the change is made whatever it costs.
+ */
+static int __casio_bw_move(struct task_struct *p, u64 new_bw, int new_cpu,
+			   bool check)
+{
+	u64 old_bw = p->casio.bw;
+	int old_cpu = old_bw ? p->casio.bw_cpu : -1;
+	u64 pinned;
+
+	lockdep_assert_held(&casio_bw_lock);
+	if (!new_bw)
+		new_cpu = -1;
+	if (check && new_bw > old_bw &&
+	    casio_total_bw - old_bw + new_bw > casio_cap_bw())
+		return -EBUSY;
+	if (check && new_cpu >= 0 && (new_cpu != old_cpu || new_bw > old_bw)) {
+		pinned = per_cpu(casio_pinned_bw, new_cpu) + new_bw;
+		if (new_cpu == old_cpu)
+			pinned -= old_bw;
+		if (pinned > casio_cpu_cap_bw())
+			return -EBUSY;
+	}
+
+	casio_total_bw = casio_total_bw - old_bw + new_bw;
+	if (old_cpu >= 0)
+		per_cpu(casio_pinned_bw, old_cpu) -= old_bw;
+	if (new_cpu >= 0)
+		per_cpu(casio_pinned_bw, new_cpu) += new_bw;
+	p->casio.bw = new_bw;
+	p->casio.bw_cpu = new_cpu;
+	return 0;
 }
 
 static u64 casio_attr_bw(const struct sched_attr *attr)
@@ -67,18 +124,35 @@ static u64 casio_attr_bw(const struct sched_attr *attr)
 int casio_bw_change(struct task_struct *p, int policy, const struct sched_attr *attr)
 {
 	u64 new_bw = casio_policy(policy) ? casio_attr_bw(attr) : 0;
-	u64 old_bw = p->casio.bw;
-	int ret = 0;
+	int ret;
 
 	raw_spin_lock(&casio_bw_lock);
-	if (new_bw > old_bw &&
-	    casio_total_bw - old_bw + new_bw > casio_cap_bw()) {
-		ret = -EBUSY;
-	} else {
-		casio_total_bw = casio_total_bw - old_bw + new_bw;
-		p->casio.bw = new_bw;
-	}
+	ret = __casio_bw_move(p, new_bw, casio_pinned_cpu(&p->cpus_mask), true);
 	raw_spin_unlock(&casio_bw_lock);
+	return ret;
+}
+
+/*
+ * Called with p's pi_lock and rq lock held before p's affinity becomes
+ * @new_mask: moves p's share to the CPU it is now pinned to, if any.
+ * With @check (sched_setaffinity()) returns -EBUSY instead if that CPU's
+ * pinned share would grow past the cap.
+ */
+int casio_bw_set_cpus(struct task_struct *p, const struct cpumask *new_mask,
+		      bool check)
+{
+	unsigned long flags;
+	int cpu, ret = 0;
+
+	/* Only setscheduler and fork, under p->pi_lock, make it non-zero. */
+	if (!READ_ONCE(p->casio.bw))
+		return 0;
+
+	cpu = casio_pinned_cpu(new_mask);
+	raw_spin_lock_irqsave(&casio_bw_lock, flags);
+	if (p->casio.bw && cpu != p->casio.bw_cpu)
+		ret = __casio_bw_move(p, p->casio.bw, cpu, check);
+	raw_spin_unlock_irqrestore(&casio_bw_lock, flags);
 	return ret;
 }
 
@@ -107,8 +181,7 @@ static void casio_task_dead_bw(struct task_struct *p)
 	unsigned long flags;
 
 	raw_spin_lock_irqsave(&casio_bw_lock, flags);
-	casio_total_bw -= p->casio.bw;
-	p->casio.bw = 0;
+	__casio_bw_move(p, 0, -1, false);
 	raw_spin_unlock_irqrestore(&casio_bw_lock, flags);
 	casio_task_dead(p);
 }
@@ -116,7 +189,7 @@ static void casio_task_dead_bw(struct task_struct *p)
 static int sched_casio_handler(struct ctl_table *table, int write, void *buffer,
 			       size_t *lenp, loff_t *ppos)
 {
-	int old_period, old_runtime, ret;
+	int old_period, old_runtime, ret, cpu;
 	static DEFINE_MUTEX(mutex);
 
 	mutex_lock(&mutex);
@@ -129,6 +202,10 @@ static int sched_casio_handler(struct ctl_table *table, int write, void *buffer,
 		if (sysctl_sched_casio_runtime > sysctl_sched_casio_period ||
 		    casio_total_bw > casio_cap_bw())
 			ret = -EBUSY;
+		for_each_possible_cpu(cpu) {
+			if (per_cpu(casio_pinned_bw, cpu) > casio_cpu_cap_bw())
+				ret = -EBUSY;
+		}
 		raw_spin_unlock_irq(&casio_bw_lock);
 	}
 	if (ret) {
@@ -177,6 +254,18 @@ void casio_bw_read(u64 *total, u64 *cap)
 	*total = casio_total_bw;
 	*cap = casio_cap_bw();
 	raw_spin_unlock_irqrestore(&casio_bw_lock, flags);
+}
+
+/* The share of the tasks pinned to @cpu, in units of BW_UNIT. */
+u64 casio_bw_pinned(int cpu)
+{
+	unsigned long flags;
+	u64 bw;
+
+	raw_spin_lock_irqsave(&casio_bw_lock, flags);
+	bw = per_cpu(casio_pinned_bw, cpu);
+	raw_spin_unlock_irqrestore(&casio_bw_lock, flags);
+	return bw;
 }
 
 #ifdef CONFIG_SMP

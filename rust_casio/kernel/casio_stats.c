@@ -120,6 +120,7 @@ static int casio_cpus_show(struct seq_file *m, void *v)
 static int casio_bw_show(struct seq_file *m, void *v)
 {
 	u64 total, cap;
+	int cpu;
 
 	casio_bw_read(&total, &cap);
 	seq_printf(m, "total_bw: %llu\n", total);
@@ -128,6 +129,10 @@ static int casio_bw_show(struct seq_file *m, void *v)
 	else
 		seq_printf(m, "cap_bw: %llu\n", cap);
 	seq_printf(m, "bw_unit: %llu\n", (u64)BW_UNIT);
+	seq_puts(m, "pinned_bw:");
+	for_each_possible_cpu(cpu)
+		seq_printf(m, " %llu", casio_bw_pinned(cpu));
+	seq_putc(m, '\n');
 	return 0;
 }
 

@@ -54,6 +54,10 @@ pub struct SchedCasioEntity {
     /// Share of a CPU (C/T in units of `BW_UNIT`) the task was admitted
     /// with; owned by the admission control in `kernel/sched/casio.c`.
     pub bw: u64,
+    /// The CPU whose pinned share holds `bw` (the task may run there
+    /// only), or -1; meaningful while `bw` is non-zero. Owned by the
+    /// admission control.
+    pub bw_cpu: i32,
     /// Non-zero while a task of another policy runs in CASIO because a
     /// CASIO task waits on a PI lock it holds: the waiter's deadline,
     /// which orders the task in the queue. Such a task has no job.
@@ -1277,6 +1281,7 @@ pub unsafe extern "C" fn casio_fork_entity(p: *mut bindings::task_struct) {
     se.pi_deadline = 0;
     // The child is admitted on its own, by `sched_post_fork()`.
     se.bw = 0;
+    se.bw_cpu = -1;
     // SAFETY: the timer was copied from the parent's and must not be
     // touched as a timer; the child is not visible to anyone yet.
     unsafe { init_timer(&mut se.timer, casio_timer_fn) };

@@ -1748,9 +1748,15 @@ fn t_admission_control() -> TestResult {
         || format!("cap_bw {cap} should be one CPU ({unit})"),
     );
 
+    // The tasks may run on every CPU, unlike the pinned harness, so that
+    // only the sum over all CPUs counts (smp_pinned_admission tests the
+    // share of a CPU).
+    let all: Vec<usize> = (0..online_cpus()).collect();
     let mut kids = Vec::new();
     for l in ["a", "b", "c", "forker"] {
-        kids.push(sleeper(l)?);
+        let k = sleeper(l)?;
+        sys("unpin", set_affinity_cpus(k.pid(), &all))?;
+        kids.push(k);
     }
     let pid = |i: usize, kids: &Vec<Child>| kids[i].pid();
     let attr = |c: u64| casio_attr(c * MS, 100 * MS, 100 * MS);
@@ -1821,6 +1827,7 @@ fn t_admission_control() -> TestResult {
     // second (1.05) does not and starts as SCHED_NORMAL.
     let shm = Shm::new(16)?;
     let forker = spawn("forker", || {
+        sys("unpin the forker", set_affinity_cpus(0, &all))?;
         sys("forker 15/100", setattr(0, &attr(15), 0))?;
         let mut grandkids = Vec::new();
         for i in 0..2 {

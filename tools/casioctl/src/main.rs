@@ -67,6 +67,9 @@ usage: casioctl run [--runtime C] --deadline D [--period T] [--id N]
 Sets SCHED_CASIO on itself with sched_setattr(runtime C, deadline D,
 period T), then executes CMD. C defaults to D, T defaults to D. The
 kernel requires 1024ns <= C <= D <= T and 100us <= T <= 4.194304s.
+Admission control reserves C/T of the CPUs; without --runtime, --period,
+--budget and --sigxcpu the task declares only a deadline, is set with the
+2011 sched_setscheduler() block instead, and reserves nothing.
 --id N sets the casio_id (through sched_setscheduler, which carries it).
 --budget: a job that uses up C is throttled until its next release.
 --sigxcpu: CMD gets SIGXCPU when a job uses up C.
@@ -90,7 +93,8 @@ usage: casioctl set PID --deadline D [--runtime C] [--period T] [--id N]
                         [--reset-on-fork]
 
 Changes the scheduling policy of PID: to SCHED_CASIO with --deadline (C and
-T default to D), or to another policy with --policy. Prints the result.
+T default to D; with only --deadline it reserves nothing, as for run), or
+to another policy with --policy. Prints the result.
 ";
 
 const STATS_HELP: &str = "\
@@ -253,16 +257,16 @@ impl CasioOpts {
         Ok(true)
     }
 
-    /// (C, D, T) with defaults, checked against the kernel rule.
-    fn params(&self) -> Res<(u64, u64, u64)> {
+    /// (C if given, D, T) with T's default, checked against the kernel
+    /// rule with C = D when not given.
+    fn params(&self) -> Res<(Option<u64>, u64, u64)> {
         let d = match self.deadline {
             Some(d) => d,
             None => return usage("missing --deadline"),
         };
-        let c = self.runtime.unwrap_or(d);
         let t = self.period.unwrap_or(d);
-        sched::check_casio(c, d, t).map_err(Fail::Usage)?;
-        Ok((c, d, t))
+        sched::check_casio(self.runtime.unwrap_or(d), d, t).map_err(Fail::Usage)?;
+        Ok((self.runtime, d, t))
     }
 }
 

@@ -76,39 +76,47 @@ pub fn explain(e: Errno, pid: i32, casio: bool) -> String {
         ),
         Errno::ESRCH => format!("no such process: pid {pid}"),
         Errno::EINVAL if casio => NO_CASIO_MSG.into(),
-        Errno::EBUSY => "the kernel refused the change (EBUSY: admission control)".into(),
+        Errno::EBUSY => "the kernel refused the change (EBUSY: admission control: C/T does not fit \
+                         the CASIO bandwidth left on all CPUs, or on the one CPU the task is \
+                         pinned to; see /proc/sched_casio_bw)"
+            .into(),
         e => format!("the kernel refused the change: {e} ({})", std::io::Error::from_raw_os_error(e.0)),
     }
 }
 
-/// Set SCHED_CASIO on `pid` (0 = self). With an id, the casio_id is set
-/// first through `sched_setscheduler` (the only call that carries it),
-/// then runtime/deadline/period through `sched_setattr`.
+/// Set SCHED_CASIO on `pid` (0 = self) with runtime `c` (D when `None`),
+/// deadline `d` and period `t` (D when 0). A task that gives only a
+/// deadline is set with the 2011 `sched_setscheduler` block, which
+/// reserves no bandwidth; otherwise `sched_setattr` sets C, D and T and
+/// admission control reserves C/T. With an id, the casio_id is set first
+/// through `sched_setscheduler` (the only call that carries it).
 pub fn set_casio(
     pid: i32,
-    c: u64,
+    c: Option<u64>,
     d: u64,
     t: u64,
     id: Option<u32>,
     reset_on_fork: bool,
     flags: u64,
 ) -> Result<(), String> {
-    check_casio(c, d, t)?;
     let tt = if t == 0 { d } else { t };
-    if let Some(id) = id {
+    let cc = c.unwrap_or(d);
+    check_casio(cc, d, t)?;
+    let deadline_only = c.is_none() && tt == d && flags == 0;
+    if deadline_only || id.is_some() {
         let policy = SCHED_CASIO
             | if reset_on_fork {
                 SCHED_RESET_ON_FORK
             } else {
                 0
             };
-        let p = casio_abi::SchedCasioParam::new(id, d);
+        let p = casio_abi::SchedCasioParam::new(id.unwrap_or(0), d);
         casio_abi::set_casio_param(pid, policy, &p).map_err(|e| explain(e, pid, true))?;
-        if c == d && tt == d && flags == 0 {
+        if deadline_only {
             return Ok(());
         }
     }
-    let mut a = SchedAttr::casio(c, d, tt);
+    let mut a = SchedAttr::casio(cc, d, tt);
     a.sched_flags |= flags;
     if reset_on_fork {
         a.sched_flags |= SCHED_FLAG_RESET_ON_FORK;

@@ -940,6 +940,17 @@ fn t_taskset_overload() -> TestResult {
     let f = tmp("overload.txt");
     let json = tmp("overload.json");
     std::fs::write(&f, OVERLOAD_SET).map_err(|e| format!("write {f}: {e}"))?;
+    // Under the default cap admission control refuses U = 1.3 pinned to
+    // one CPU: some task's sched_setattr() fails and the run says so.
+    let o = ctl(&["taskset", &f, "--duration", "300ms"], 60)?;
+    expect_code(&o, 1, "overloaded taskset under the CASIO cap")?;
+    expect_contains(
+        &o.stderr,
+        "EBUSY: admission control",
+        "overloaded taskset under the CASIO cap",
+    )?;
+    // With the cap off it runs, and misses.
+    let _cap = Restore::set("/proc/sys/kernel/sched_casio_runtime_us", "-1")?;
     let o = ctl(&["taskset", &f, "--json", &json, "--fail-on-miss"], 60)?;
     diag(o.stdout.trim_end());
     expect_code(&o, 1, "overloaded taskset with --fail-on-miss")?;
