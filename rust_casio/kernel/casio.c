@@ -102,7 +102,8 @@ static int __casio_bw_move(struct task_struct *p, u64 new_bw, int new_cpu,
 		per_cpu(casio_pinned_bw, old_cpu) -= old_bw;
 	if (new_cpu >= 0)
 		per_cpu(casio_pinned_bw, new_cpu) += new_bw;
-	p->casio.bw = new_bw;
+	/* casio_bw_set_cpus() peeks at it without the lock. */
+	WRITE_ONCE(p->casio.bw, new_bw);
 	p->casio.bw_cpu = new_cpu;
 	return 0;
 }
