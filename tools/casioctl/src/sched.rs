@@ -103,6 +103,12 @@ pub fn set_casio(
     let cc = c.unwrap_or(d);
     check_casio(cc, d, t)?;
     let deadline_only = c.is_none() && tt == d && flags == 0;
+    // When sched_setattr() follows and fails (EBUSY), what the task had is
+    // put back, so that a refused change changes nothing.
+    let before = match id {
+        Some(_) if !deadline_only => casio_abi::getattr(pid).ok(),
+        _ => None,
+    };
     if deadline_only || id.is_some() {
         let policy = SCHED_CASIO
             | if reset_on_fork {
@@ -121,7 +127,12 @@ pub fn set_casio(
     if reset_on_fork {
         a.sched_flags |= SCHED_FLAG_RESET_ON_FORK;
     }
-    casio_abi::setattr(pid, &a, 0).map_err(|e| explain(e, pid, true))
+    casio_abi::setattr(pid, &a, 0).map_err(|e| {
+        if let Some(old) = before {
+            let _ = casio_abi::setattr(pid, &old, 0);
+        }
+        explain(e, pid, true)
+    })
 }
 
 /// A non-CASIO policy from the command line.

@@ -645,7 +645,46 @@ fn t_bad_params() -> TestResult {
     let o = ctl(&["taskset", "/nonexistent.toml"], 10)?;
     expect_code(&o, 2, "taskset of a missing file")?;
     expect_contains(&o.stderr, "cannot read", "taskset of a missing file")?;
-    Ok(())
+    refused_set_changes_nothing()
+}
+
+/// `set --id` goes through two calls; when admission control refuses the
+/// second (99/100 on one CPU under the 95% cap), the task keeps its policy.
+fn refused_set_changes_nothing() -> TestResult {
+    let mut child = Command::new("sleep")
+        .arg("10")
+        .spawn()
+        .map_err(|e| format!("spawn sleep: {e}"))?;
+    let pid = child.id() as i32;
+    let res = (|| -> TestResult {
+        casio_abi::set_affinity_cpu(pid, 0).map_err(|e| format!("pin sleep to CPU 0: {e}"))?;
+        let ps = pid.to_string();
+        let what = "set --deadline 100ms --runtime 99ms --id 3 on a pinned task";
+        let o = ctl(
+            &[
+                "set",
+                &ps,
+                "--deadline",
+                "100ms",
+                "--runtime",
+                "99ms",
+                "--id",
+                "3",
+            ],
+            10,
+        )?;
+        expect_code(&o, 1, what)?;
+        expect_contains(&o.stderr, "EBUSY: admission control", what)?;
+        match casio_abi::getscheduler(pid) {
+            Ok(p) if p & 0xff == casio_abi::SCHED_NORMAL => Ok(()),
+            r => Err(format!(
+                "{what}: the policy is {r:?} after the refusal, not SCHED_NORMAL"
+            )),
+        }
+    })();
+    let _ = child.kill();
+    let _ = child.wait();
+    res
 }
 
 fn t_non_casio_target() -> TestResult {
