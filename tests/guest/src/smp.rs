@@ -2695,16 +2695,17 @@ fn t_stress() -> TestResult {
             Ok(())
         })?);
     }
-    // Slots: cycles | EBUSY << 32, the longest offline and online write.
-    let (hp_stats, hp_off_max, hp_on_max) = (g + 2, g + 3, g + 4);
-    {
+    // Slots: cycles | EBUSY << 32, the longest offline and online write;
+    // set when the churn ends, so that the hotplugger stops.
+    let (hp_stats, hp_off_max, hp_on_max, hp_stop) = (g + 2, g + 3, g + 4, g + 8);
+    let mut hotplugger = {
         let sh = &s;
-        load.push(spawn("hotplugger", move || {
+        spawn("hotplugger", move || {
             sys("FIFO 50", setscheduler(0, SCHED_FIFO, 50))?;
             let mut cycles = 0u64;
             let mut busy = 0u64;
             let mut k = 0;
-            while sh.get(stop) == 0 {
+            while sh.get(stop) == 0 && sh.get(hp_stop) == 0 {
                 let x = hp_cpus[k % 2];
                 k += 1;
                 let t = monotonic_ns();
@@ -2744,8 +2745,8 @@ fn t_stress() -> TestResult {
                 sleep_ns(600 * MS);
             }
             Ok(())
-        })?);
-    }
+        })?
+    };
     // The controller itself: SCHED_FIFO 50 on its CPU.
     sys("controller FIFO 50", setscheduler(0, SCHED_FIFO, 50))?;
     let t0 = monotonic_ns() + 300 * MS;
@@ -2814,9 +2815,16 @@ fn t_stress() -> TestResult {
     }
     let t_churn = monotonic_ns();
     let mut f = Fails::default();
-    // Every task finishes its jobs (those left as SCHED_FIFO/NORMAL too).
-    let join_end = t0 + ST_H + 2 * SEC;
     let mut errs = Vec::new();
+    // The hotplugger ends its cycle. Under TCG a hotplug write has taken
+    // up to 20 s (stop_machine with more vCPUs than host cores), during
+    // which the tasks fall behind; they get 4 s after it to catch up.
+    s.set(hp_stop, 1);
+    if let Err(e) = hotplugger.join(40 * SEC) {
+        errs.push(e);
+    }
+    // Every task finishes its jobs (those left as SCHED_FIFO/NORMAL too).
+    let join_end = (t0 + ST_H + 2 * SEC).max(monotonic_ns() + 4 * SEC);
     for k in &mut kids {
         if let Err(e) = k.join(join_end.saturating_sub(monotonic_ns()).max(MS)) {
             errs.push(e);
