@@ -1700,10 +1700,14 @@ pub const ADMISSION_CONTROL: Test = Test {
 
 const CASIO_RUNTIME_SYSCTL: &str = "/proc/sys/kernel/sched_casio_runtime_us";
 
+fn read_bw_file() -> Result<String, String> {
+    std::fs::read_to_string("/proc/sched_casio_bw")
+        .map_err(|e| format!("/proc/sched_casio_bw: {e}"))
+}
+
 /// `/proc/sched_casio_bw`: (total_bw, cap_bw or -1, bw_unit).
 pub(crate) fn read_bw() -> Result<(u64, i64, u64), String> {
-    let text = std::fs::read_to_string("/proc/sched_casio_bw")
-        .map_err(|e| format!("/proc/sched_casio_bw: {e}"))?;
+    let text = read_bw_file()?;
     let field = |k: &str| -> Result<i64, String> {
         text.lines()
             .find_map(|l| l.strip_prefix(k)?.strip_prefix(": ")?.trim().parse().ok())
@@ -1714,6 +1718,19 @@ pub(crate) fn read_bw() -> Result<(u64, i64, u64), String> {
         field("cap_bw")?,
         field("bw_unit")? as u64,
     ))
+}
+
+/// `pinned_bw` of `/proc/sched_casio_bw`: the share pinned to each
+/// possible CPU.
+pub(crate) fn read_pinned_bw() -> Result<Vec<u64>, String> {
+    let text = read_bw_file()?;
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("pinned_bw:"))
+        .ok_or_else(|| format!("/proc/sched_casio_bw: no pinned_bw in {text:?}"))?;
+    line.split_whitespace()
+        .map(|v| v.parse().map_err(|e| format!("pinned_bw {line:?}: {e}")))
+        .collect()
 }
 
 /// C/T of `c` ms per 100 ms, as the kernel computes it.

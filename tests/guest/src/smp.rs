@@ -35,7 +35,7 @@ use casio_testkit::sysctl::Restore;
 use crate::harness::{Test, TestResult};
 use crate::kernel::{self, CASIO_RUNTIME_PATH};
 use crate::proc::{spawn, wait_for, Child, Shm};
-use crate::rt::{read_bw, read_stat};
+use crate::rt::{read_bw, read_pinned_bw, read_stat};
 use crate::suite::{ms, sys, Fails};
 use crate::{diag, MS, SEC};
 
@@ -2359,20 +2359,6 @@ fn t_hotplug_bw() -> TestResult {
 // ---------------------------------------------------------------------------
 // smp_pinned_admission
 // ---------------------------------------------------------------------------
-
-/// `pinned_bw` of `/proc/sched_casio_bw`: the share pinned to each
-/// possible CPU.
-fn read_pinned_bw() -> Result<Vec<u64>, String> {
-    let text = std::fs::read_to_string("/proc/sched_casio_bw")
-        .map_err(|e| format!("/proc/sched_casio_bw: {e}"))?;
-    let line = text
-        .lines()
-        .find_map(|l| l.strip_prefix("pinned_bw:"))
-        .ok_or_else(|| format!("/proc/sched_casio_bw: no pinned_bw in {text:?}"))?;
-    line.split_whitespace()
-        .map(|v| v.parse().map_err(|e| format!("pinned_bw {line:?}: {e}")))
-        .collect()
-}
 
 fn t_pinned_admission() -> TestResult {
     let cx = setup()?;
