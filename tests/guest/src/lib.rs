@@ -9,6 +9,7 @@
 
 pub mod budget;
 pub mod events;
+pub mod fuzz;
 pub mod harness;
 pub mod kernel;
 pub mod pi;
