@@ -7,11 +7,22 @@
 //!
 //! The `raw` module exposes the same calls with caller-chosen pointers so
 //! that tests can pass NULL or bogus addresses on purpose.
+//!
+//! Beside the calls, the rules userspace shares with the kernel or needs
+//! in more than one program: the parameter rule (the EDF core's own,
+//! [`CasioParams::from_attr`]), the [`event`] log parser, CPU lists
+//! ([`parse_cpu_list`]) and rate-monotonic priorities ([`rm_priorities`]).
 
 #![deny(missing_docs)]
 
 use std::fmt;
 use std::mem;
+
+use casio_edf::edf;
+
+pub mod event;
+
+pub use casio_edf::edf::{CasioParams, ParamError};
 
 // ---------------------------------------------------------------------------
 // Constants
@@ -50,13 +61,14 @@ pub const SCHED_ATTR_SIZE_VER0: u32 = 48;
 /// Size of `struct sched_attr` with the utilization clamp fields.
 pub const SCHED_ATTR_SIZE_VER1: u32 = 56;
 
-/// Smallest valid SCHED_CASIO runtime, in ns.
-pub const CASIO_MIN_RUNTIME: u64 = 1024;
-/// Smallest valid SCHED_CASIO period, in ns (100 us).
-pub const CASIO_MIN_PERIOD: u64 = 100_000;
-/// Largest valid SCHED_CASIO period, in ns (~4.19 s).
-pub const CASIO_MAX_PERIOD: u64 = 4_194_304_000;
-/// The top bit of deadline and period must be clear.
+/// Smallest valid SCHED_CASIO runtime, in ns (the EDF core's).
+pub const CASIO_MIN_RUNTIME: u64 = edf::CASIO_MIN_RUNTIME_NS;
+/// Smallest valid SCHED_CASIO period, in ns (100 us, the EDF core's).
+pub const CASIO_MIN_PERIOD: u64 = edf::CASIO_MIN_PERIOD_NS;
+/// Largest valid SCHED_CASIO period, in ns (~4.19 s, the EDF core's).
+pub const CASIO_MAX_PERIOD: u64 = edf::CASIO_MAX_PERIOD_NS;
+/// The top bit of deadline and period must be clear
+/// ([`ParamError::TopBitSet`]).
 pub const CASIO_TOP_BIT: u64 = 1 << 63;
 
 /// The line the kernel prints at boot describing the class order; its
@@ -271,17 +283,65 @@ impl SchedAttr {
 }
 
 /// Whether the kernel should accept SCHED_CASIO parameters (runtime `c`,
-/// deadline `d`, period `t`, all ns; `t == 0` means `t = d`).  Mirrors the
-/// kernel's rule so tests and tools can predict EINVAL.
+/// deadline `d`, period `t`, all ns; `t == 0` means `t = d`): the kernel's
+/// own rule, [`CasioParams::from_attr`] of the EDF core, so that tests and
+/// tools predict EINVAL exactly.
 pub fn casio_params_valid(c: u64, d: u64, t: u64) -> bool {
-    let t = if t == 0 { d } else { t };
-    d != 0
-        && c >= CASIO_MIN_RUNTIME
-        && c <= d
-        && d <= t
-        && d & CASIO_TOP_BIT == 0
-        && t & CASIO_TOP_BIT == 0
-        && (CASIO_MIN_PERIOD..=CASIO_MAX_PERIOD).contains(&t)
+    CasioParams::from_attr(c, d, t).is_ok()
+}
+
+/// How [`rm_priorities`] ranks tasks of equal period.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RmTies {
+    /// Equal periods share a priority.
+    Share,
+    /// Every task gets its own priority; of equal periods, the earlier
+    /// task the higher.
+    ByIndex,
+}
+
+/// Rate-monotonic SCHED_FIFO priorities, one per task in task order: the
+/// shortest period gets `top`, each longer one the next lower priority
+/// (never below 1). `ties` says what tasks of equal period get.
+pub fn rm_priorities(periods: &[u64], top: u32, ties: RmTies) -> Vec<u32> {
+    let mut order: Vec<usize> = (0..periods.len()).collect();
+    order.sort_by_key(|&i| (periods[i], i));
+    let mut prio = vec![0; periods.len()];
+    let mut rank = 0u32;
+    for (k, &i) in order.iter().enumerate() {
+        if k > 0 && (ties == RmTies::ByIndex || periods[i] != periods[order[k - 1]]) {
+            rank += 1;
+        }
+        prio[i] = top.saturating_sub(rank).max(1);
+    }
+    prio
+}
+
+/// CPUs of a sysfs CPU list such as `0-3` or `0,2-3` (empty text: none);
+/// `None` if the text is not a CPU list.
+pub fn parse_cpu_list(s: &str) -> Option<Vec<usize>> {
+    let mut v = Vec::new();
+    for part in s.trim().split(',').filter(|p| !p.is_empty()) {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (usize, usize) = (a.parse().ok()?, b.parse().ok()?);
+                if b < a {
+                    return None;
+                }
+                v.extend(a..=b);
+            }
+            None => v.push(part.parse().ok()?),
+        }
+    }
+    Some(v)
+}
+
+/// The CPUs of `/sys/devices/system/cpu/WHICH` (`possible`, `online`,
+/// `present`...).
+pub fn sys_cpu_list(which: &str) -> Result<Vec<usize>, String> {
+    let p = format!("/sys/devices/system/cpu/{which}");
+    let s = std::fs::read_to_string(&p).map_err(|e| format!("read {p}: {e}"))?;
+    parse_cpu_list(&s).ok_or_else(|| format!("cannot parse {p}: {s:?}"))
 }
 
 // ---------------------------------------------------------------------------
@@ -700,6 +760,48 @@ mod tests {
             !casio_params_valid(1024, ms, CASIO_TOP_BIT | ms),
             "top bit T"
         );
+    }
+
+    #[test]
+    fn validity_rule_is_the_cores() {
+        let ms = 1_000_000u64;
+        assert_eq!(CASIO_MIN_RUNTIME, 1024);
+        assert_eq!(CASIO_MIN_PERIOD, 100_000);
+        assert_eq!(CASIO_MAX_PERIOD, 4_194_304_000);
+        assert_eq!(
+            CasioParams::from_attr(1024, CASIO_TOP_BIT | ms, 0),
+            Err(ParamError::TopBitSet)
+        );
+    }
+
+    #[test]
+    fn rate_monotonic_priorities() {
+        // Shared: shorter period, higher priority; equal periods share.
+        assert_eq!(
+            rm_priorities(&[100, 50, 200, 50], 98, RmTies::Share),
+            vec![97, 98, 96, 98]
+        );
+        // By index: t=100 (idx 1) highest, then t=100 (idx 3), t=200,
+        // t=300 lowest.
+        assert_eq!(
+            rm_priorities(&[300, 100, 200, 100], 13, RmTies::ByIndex),
+            vec![10, 13, 11, 12]
+        );
+        assert_eq!(rm_priorities(&[3, 2, 1], 2, RmTies::ByIndex), vec![1, 1, 2]);
+        assert!(rm_priorities(&[], 98, RmTies::Share).is_empty());
+    }
+
+    #[test]
+    fn cpu_lists() {
+        assert_eq!(parse_cpu_list("0-3\n"), Some(vec![0, 1, 2, 3]));
+        assert_eq!(parse_cpu_list("0,2-3"), Some(vec![0, 2, 3]));
+        assert_eq!(parse_cpu_list("\n"), Some(vec![]));
+        assert_eq!(parse_cpu_list("3-1"), None);
+        assert_eq!(parse_cpu_list("a"), None);
+        assert_eq!(parse_cpu_list("0-1\n").map(|v| v.len()), Some(2));
+        assert_eq!(parse_cpu_list("0").map(|v| v.len()), Some(1));
+        assert_eq!(parse_cpu_list("0,2-3").map(|v| v.len()), Some(3));
+        assert_eq!(parse_cpu_list("x").map(|v| v.len()), None);
     }
 
     #[test]

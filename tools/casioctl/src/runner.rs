@@ -4,7 +4,8 @@
 
 use std::ptr;
 
-use casio_abi::{monotonic_ns, sleep_until_ns, thread_cpu_ns, SCHED_FIFO};
+use casio_abi::{monotonic_ns, sleep_until_ns, thread_cpu_ns, RmTies, SCHED_FIFO};
+use casio_testkit::Shm;
 
 use crate::record::{JobRecord, Record, SliceRecord, TaskRecord, FORMAT};
 use crate::taskset::TaskSet;
@@ -87,64 +88,13 @@ struct Area {
     cap_slices: usize,
 }
 
-struct Shm {
-    base: *mut u8,
-    len: usize,
-}
-
-impl Shm {
-    fn new(len: usize) -> Result<Shm, String> {
-        // SAFETY: anonymous shared mapping, checked for failure.
-        let p = unsafe {
-            libc::mmap(
-                ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return Err(format!(
-                "mmap of {len} bytes of shared memory failed: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
-        Ok(Shm {
-            base: p as *mut u8,
-            len,
-        })
-    }
-
-    /// # Safety
-    /// `off` must be in bounds and aligned for T.
-    unsafe fn at<T>(&self, off: usize) -> *mut T {
-        debug_assert!(off + std::mem::size_of::<T>() <= self.len);
-        self.base.add(off) as *mut T
-    }
-}
-
-impl Drop for Shm {
-    fn drop(&mut self) {
-        // SAFETY: unmapping our own mapping.
-        unsafe { libc::munmap(self.base as *mut libc::c_void, self.len) };
-    }
-}
-
-/// Rate-monotonic SCHED_FIFO priorities: shorter period, higher priority
-/// (98 for the shortest, equal periods share a priority).
-pub fn rm_priorities(periods: &[u64]) -> Vec<i32> {
-    let mut uniq: Vec<u64> = periods.to_vec();
-    uniq.sort();
-    uniq.dedup();
-    periods
-        .iter()
-        .map(|p| {
-            let rank = uniq.iter().position(|u| u == p).unwrap() as i32;
-            (98 - rank).max(1)
-        })
-        .collect()
+/// A pointer to the `T` at byte `off` of the shared mapping.
+///
+/// # Safety
+/// `off` must be in bounds and aligned for T.
+unsafe fn shm_at<T>(shm: &Shm, off: usize) -> *mut T {
+    debug_assert!(off + std::mem::size_of::<T>() <= shm.len() * 8);
+    shm.as_ptr().cast::<u8>().add(off).cast()
 }
 
 fn set_errno_stage(h: *mut TaskHdr, stage: u64, e: i32) {
@@ -294,7 +244,12 @@ pub fn run(ts: &TaskSet, opts: &RunOpts) -> Result<Record, String> {
                 .map_err(|e| format!("task '{}': {e}", t.name))?;
         }
     }
-    let prios = rm_priorities(&ts.tasks.iter().map(|t| t.period).collect::<Vec<_>>());
+    // Rate-monotonic, from 98 down; equal periods share a priority.
+    let periods: Vec<u64> = ts.tasks.iter().map(|t| t.period).collect();
+    let prios: Vec<i32> = casio_abi::rm_priorities(&periods, 98, RmTies::Share)
+        .into_iter()
+        .map(|p| p as i32)
+        .collect();
 
     // Lay out the shared mapping.
     let mut areas = Vec::with_capacity(n);
@@ -317,7 +272,7 @@ pub fn run(ts: &TaskSet, opts: &RunOpts) -> Result<Record, String> {
             cap_slices,
         });
     }
-    let shm = Shm::new(off.max(4096))?;
+    let shm = Shm::new(off.max(4096).div_ceil(8))?;
 
     // The controller stays off the workload CPU when it can.
     if ncpu >= 2 {
@@ -343,10 +298,10 @@ pub fn run(ts: &TaskSet, opts: &RunOpts) -> Result<Record, String> {
         // SAFETY: the offsets were laid out above within the mapping.
         let ctx = unsafe {
             ChildCtx {
-                hdr: shm.at::<TaskHdr>(a.hdr),
-                jobs: shm.at::<JobShm>(a.jobs),
+                hdr: shm_at::<TaskHdr>(&shm, a.hdr),
+                jobs: shm_at::<JobShm>(&shm, a.jobs),
                 cap_jobs: a.cap_jobs,
-                slices: shm.at::<SliceShm>(a.slices),
+                slices: shm_at::<SliceShm>(&shm, a.slices),
                 cap_slices: a.cap_slices,
                 runtime: t.runtime,
                 period: t.period,
@@ -414,13 +369,13 @@ pub fn run(ts: &TaskSet, opts: &RunOpts) -> Result<Record, String> {
     for (i, t) in ts.tasks.iter().enumerate() {
         let a = areas[i];
         // SAFETY: every child has exited; the mapping is ours to read.
-        let h: TaskHdr = unsafe { ptr::read_volatile(shm.at::<TaskHdr>(a.hdr)) };
+        let h: TaskHdr = unsafe { ptr::read_volatile(shm_at::<TaskHdr>(&shm, a.hdr)) };
         let nj = (h.njobs as usize).min(a.cap_jobs);
         let ns = (h.nslices as usize).min(a.cap_slices);
         let mut jobs = Vec::with_capacity(nj);
         for j in 0..nj {
             // SAFETY: j < cap_jobs.
-            let s: JobShm = unsafe { ptr::read(shm.at::<JobShm>(a.jobs).add(j)) };
+            let s: JobShm = unsafe { ptr::read(shm_at::<JobShm>(&shm, a.jobs).add(j)) };
             let dl = s.release + t.deadline;
             let finish = (s.finish != 0).then(|| rel(s.finish));
             jobs.push(JobRecord {
@@ -437,7 +392,7 @@ pub fn run(ts: &TaskSet, opts: &RunOpts) -> Result<Record, String> {
         let mut slices = Vec::with_capacity(ns);
         for j in 0..ns {
             // SAFETY: j < cap_slices.
-            let s: SliceShm = unsafe { ptr::read(shm.at::<SliceShm>(a.slices).add(j)) };
+            let s: SliceShm = unsafe { ptr::read(shm_at::<SliceShm>(&shm, a.slices).add(j)) };
             slices.push(SliceRecord {
                 job: s.job as u32,
                 start_ns: rel(s.start),
@@ -541,11 +496,6 @@ unsafe fn child_main(ctx: &ChildCtx, opts: &RunOpts, t: &crate::taskset::TaskSpe
 mod tests {
     use super::*;
     use crate::taskset::TaskSpec;
-
-    #[test]
-    fn rm_order() {
-        assert_eq!(rm_priorities(&[100, 50, 200, 50]), vec![97, 98, 96, 98]);
-    }
 
     /// Runs a tiny set under SCHED_NORMAL semantics if CASIO is missing:
     /// the children then fail at the policy stage, which must be reported

@@ -2,10 +2,10 @@
 //! kernel errors.
 
 use casio_abi::{
-    Errno, SchedAttr, CASIO_MAX_PERIOD, CASIO_MIN_PERIOD, CASIO_MIN_RUNTIME, CASIO_TOP_BIT,
-    SCHED_BATCH, SCHED_CASIO, SCHED_DEADLINE, SCHED_FIFO, SCHED_FLAG_CASIO_BUDGET,
-    SCHED_FLAG_DL_OVERRUN, SCHED_FLAG_RESET_ON_FORK, SCHED_IDLE, SCHED_NORMAL, SCHED_RESET_ON_FORK,
-    SCHED_RR,
+    CasioParams, Errno, ParamError, SchedAttr, CASIO_MAX_PERIOD, CASIO_MIN_PERIOD,
+    CASIO_MIN_RUNTIME, CASIO_TOP_BIT, SCHED_BATCH, SCHED_CASIO, SCHED_DEADLINE, SCHED_FIFO,
+    SCHED_FLAG_CASIO_BUDGET, SCHED_FLAG_DL_OVERRUN, SCHED_FLAG_RESET_ON_FORK, SCHED_IDLE,
+    SCHED_NORMAL, SCHED_RESET_ON_FORK, SCHED_RR,
 };
 
 use crate::duration::format_ns;
@@ -16,55 +16,44 @@ pub const EPERM_MSG: &str = "permission denied: SCHED_CASIO needs CAP_SYS_NICE o
 pub const NO_CASIO_MSG: &str = "this kernel has no SCHED_CASIO (policy 8)";
 
 /// Check SCHED_CASIO parameters (ns; `t == 0` means `t = d`) against the
-/// kernel's rule and name the first violated part.
+/// kernel's rule, [`CasioParams::from_attr`], and name the part it refuses.
 pub fn check_casio(c: u64, d: u64, t: u64) -> Result<(), String> {
     let tt = if t == 0 { d } else { t };
     let f = format_ns;
-    if d == 0 {
-        return Err("invalid deadline 0: the deadline must be > 0".into());
-    }
-    if d & CASIO_TOP_BIT != 0 {
-        return Err(format!(
-            "invalid deadline {d} ns: the top bit must be clear"
-        ));
-    }
-    if t & CASIO_TOP_BIT != 0 {
-        return Err(format!("invalid period {t} ns: the top bit must be clear"));
-    }
-    if c < CASIO_MIN_RUNTIME {
-        return Err(format!(
-            "invalid runtime {}: the runtime must be at least 1024 ns",
+    debug_assert_eq!(
+        (CASIO_MIN_PERIOD, CASIO_MAX_PERIOD),
+        (100_000, 4_194_304_000)
+    );
+    Err(match CasioParams::from_attr(c, d, t) {
+        Ok(_) => return Ok(()),
+        Err(ParamError::ZeroDeadline) => "invalid deadline 0: the deadline must be > 0".into(),
+        Err(ParamError::TopBitSet) if d & CASIO_TOP_BIT != 0 => {
+            format!("invalid deadline {d} ns: the top bit must be clear")
+        }
+        Err(ParamError::TopBitSet) => format!("invalid period {t} ns: the top bit must be clear"),
+        Err(ParamError::RuntimeTooSmall) => format!(
+            "invalid runtime {}: the runtime must be at least {CASIO_MIN_RUNTIME} ns",
             f(c)
-        ));
-    }
-    if c > d {
-        return Err(format!(
+        ),
+        Err(ParamError::RuntimeAboveDeadline) => format!(
             "invalid runtime {}: the runtime must not exceed the deadline {} (C <= D)",
             f(c),
             f(d)
-        ));
-    }
-    if d > tt {
-        return Err(format!(
+        ),
+        Err(ParamError::DeadlineAbovePeriod) => format!(
             "invalid deadline {}: the deadline must not exceed the period {} (D <= T)",
             f(d),
             f(tt)
-        ));
-    }
-    if tt < CASIO_MIN_PERIOD {
-        return Err(format!(
+        ),
+        Err(ParamError::PeriodOutOfRange) if tt < CASIO_MIN_PERIOD => format!(
             "invalid period {}: the period (= deadline when not given) must be at least 100us",
             f(tt)
-        ));
-    }
-    if tt > CASIO_MAX_PERIOD {
-        return Err(format!(
+        ),
+        Err(ParamError::PeriodOutOfRange) => format!(
             "invalid period {}: the period (= deadline when not given) must be at most 4.194304s",
             f(tt)
-        ));
-    }
-    debug_assert!(casio_abi::casio_params_valid(c, d, t));
-    Ok(())
+        ),
+    })
 }
 
 /// Explain an errno from setting a policy on `pid` (0 = self).
