@@ -159,58 +159,43 @@ every inversion, and exits 1 if there is one or if no switch could be
 checked.
 ";
 
-struct Args {
-    v: Vec<String>,
-    i: usize,
+/// One command-line token: an option as written (`--deadline`, `-d`; a
+/// `--opt=value` keeps its value for [`value`]) or a plain argument.
+enum Tok {
+    Opt(String),
+    Val(String),
 }
 
-impl Args {
-    fn next(&mut self) -> Option<String> {
-        let a = self.v.get(self.i).cloned();
-        self.i += 1;
-        a
-    }
-    fn value(&mut self, opt: &str) -> Res<String> {
-        match self.next() {
-            Some(v) => Ok(v),
-            None => usage(format!("option {opt} needs a value")),
-        }
-    }
-    fn rest(&mut self) -> Vec<String> {
-        let r = self.v[self.i.min(self.v.len())..].to_vec();
-        self.i = self.v.len();
-        r
+fn next(p: &mut lexopt::Parser) -> Res<Option<Tok>> {
+    Ok(match p.next().map_err(|e| Fail::Usage(e.to_string()))? {
+        None => None,
+        Some(lexopt::Arg::Short(c)) => Some(Tok::Opt(format!("-{c}"))),
+        Some(lexopt::Arg::Long(l)) => Some(Tok::Opt(format!("--{l}"))),
+        Some(lexopt::Arg::Value(v)) => Some(Tok::Val(utf8(v)?)),
+    })
+}
+
+fn utf8(v: std::ffi::OsString) -> Res<String> {
+    v.into_string()
+        .map_err(|v| Fail::Usage(format!("argument {v:?} is not valid UTF-8")))
+}
+
+/// The value of option `opt`: the next argument, whatever it looks like.
+fn value(p: &mut lexopt::Parser, opt: &str) -> Res<String> {
+    match p.value() {
+        Ok(v) => utf8(v),
+        Err(_) => usage(format!("option {opt} needs a value")),
     }
 }
 
-/// Split `--opt=value` into `--opt` + pending value.
-fn split_eq(v: Vec<String>) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut after_dashdash = false;
-    for a in v {
-        if after_dashdash {
-            out.push(a);
-            continue;
-        }
-        if a == "--" {
-            after_dashdash = true;
-            out.push(a);
-            continue;
-        }
-        if a.starts_with("--") {
-            if let Some((k, val)) = a.split_once('=') {
-                out.push(k.to_string());
-                out.push(val.to_string());
-                continue;
-            }
-        }
-        out.push(a);
-    }
-    out
+/// The arguments after the current one, unparsed (a command's own).
+fn rest(p: &mut lexopt::Parser) -> Res<Vec<String>> {
+    let raw = p.raw_args().map_err(|e| Fail::Usage(e.to_string()))?;
+    raw.map(utf8).collect()
 }
 
-fn dur_opt(a: &mut Args, opt: &str) -> Res<u64> {
-    let v = a.value(opt)?;
+fn dur_opt(p: &mut lexopt::Parser, opt: &str) -> Res<u64> {
+    let v = value(p, opt)?;
     parse_duration(&v).map_err(|e| Fail::Usage(format!("{opt}: {e}")))
 }
 
@@ -237,13 +222,13 @@ struct CasioOpts {
 
 impl CasioOpts {
     /// Try to consume a CASIO option; Ok(false) if `opt` is not one.
-    fn take(&mut self, opt: &str, a: &mut Args) -> Res<bool> {
+    fn take(&mut self, opt: &str, p: &mut lexopt::Parser) -> Res<bool> {
         match opt {
-            "--runtime" | "-r" => self.runtime = Some(dur_opt(a, opt)?),
-            "--deadline" | "-d" => self.deadline = Some(dur_opt(a, opt)?),
-            "--period" | "-p" => self.period = Some(dur_opt(a, opt)?),
+            "--runtime" | "-r" => self.runtime = Some(dur_opt(p, opt)?),
+            "--deadline" | "-d" => self.deadline = Some(dur_opt(p, opt)?),
+            "--period" | "-p" => self.period = Some(dur_opt(p, opt)?),
             "--id" => {
-                let v = a.value(opt)?;
+                let v = value(p, opt)?;
                 self.id = Some(
                     v.parse()
                         .map_err(|_| Fail::Usage(format!("--id: invalid id '{v}'")))?,
@@ -270,27 +255,28 @@ impl CasioOpts {
     }
 }
 
-fn cmd_run(mut a: Args) -> Res<()> {
+fn cmd_run(mut p: lexopt::Parser) -> Res<()> {
     let mut o = CasioOpts::default();
     let mut cmd = Vec::new();
-    while let Some(x) = a.next() {
-        if x == "--help" || x == "-h" {
-            print!("{RUN_HELP}");
-            return Ok(());
+    while let Some(t) = next(&mut p)? {
+        match t {
+            Tok::Opt(x) if x == "--help" || x == "-h" => {
+                print!("{RUN_HELP}");
+                return Ok(());
+            }
+            Tok::Opt(x) => {
+                if !o.take(&x, &mut p)? {
+                    return usage(format!("run: unknown option {x} (see casioctl run --help)"));
+                }
+            }
+            // The command, after `--` or at the first plain argument: the
+            // rest is its own.
+            Tok::Val(v) => {
+                cmd.push(v);
+                cmd.extend(rest(&mut p)?);
+                break;
+            }
         }
-        if x == "--" {
-            cmd = a.rest();
-            break;
-        }
-        if o.take(&x, &mut a)? {
-            continue;
-        }
-        if x.starts_with('-') {
-            return usage(format!("run: unknown option {x} (see casioctl run --help)"));
-        }
-        cmd.push(x);
-        cmd.extend(a.rest());
-        break;
     }
     if cmd.is_empty() {
         return usage("run: no command given (casioctl run --deadline D -- CMD ARGS...)");
@@ -303,24 +289,22 @@ fn cmd_run(mut a: Args) -> Res<()> {
     rt(format!("cannot execute '{}': {e}", cmd[0]))
 }
 
-fn cmd_get(mut a: Args) -> Res<()> {
+fn cmd_get(mut p: lexopt::Parser) -> Res<()> {
     let mut pid = None;
-    while let Some(x) = a.next() {
-        match x.as_str() {
-            "--help" | "-h" => {
+    while let Some(t) = next(&mut p)? {
+        let s = match t {
+            Tok::Opt(x) if x == "--help" || x == "-h" => {
                 print!("{GET_HELP}");
                 return Ok(());
             }
-            s if s.starts_with('-') && s != "-0" => {
-                return usage(format!("get: unknown option {s}"))
-            }
-            s => {
-                if pid.is_some() {
-                    return usage("get: only one PID");
-                }
-                pid = Some(parse_pid(s)?);
-            }
+            Tok::Opt(x) if x == "-0" => x,
+            Tok::Opt(x) => return usage(format!("get: unknown option {x}")),
+            Tok::Val(v) => v,
+        };
+        if pid.is_some() {
+            return usage("get: only one PID");
         }
+        pid = Some(parse_pid(&s)?);
     }
     let Some(pid) = pid else {
         return usage("get: missing PID (casioctl get PID)");
@@ -330,29 +314,29 @@ fn cmd_get(mut a: Args) -> Res<()> {
     Ok(())
 }
 
-fn cmd_set(mut a: Args) -> Res<()> {
+fn cmd_set(mut p: lexopt::Parser) -> Res<()> {
     let mut pid = None;
     let mut o = CasioOpts::default();
     let mut policy = None;
-    while let Some(x) = a.next() {
-        if x == "--help" || x == "-h" {
-            print!("{SET_HELP}");
-            return Ok(());
-        }
-        if o.take(&x, &mut a)? {
-            continue;
-        }
-        if x == "--policy" {
-            let v = a.value("--policy")?;
-            if v.eq_ignore_ascii_case("casio") {
+    while let Some(t) = next(&mut p)? {
+        let x = match t {
+            Tok::Opt(x) if x == "--help" || x == "-h" => {
+                print!("{SET_HELP}");
+                return Ok(());
+            }
+            Tok::Opt(x) if o.take(&x, &mut p)? => continue,
+            Tok::Opt(x) if x == "--policy" => {
+                let v = value(&mut p, "--policy")?;
+                if !v.eq_ignore_ascii_case("casio") {
+                    policy = Some(sched::parse_policy(&v).map_err(Fail::Usage)?);
+                }
                 continue;
             }
-            policy = Some(sched::parse_policy(&v).map_err(Fail::Usage)?);
-            continue;
-        }
-        if x.starts_with('-') {
-            return usage(format!("set: unknown option {x} (see casioctl set --help)"));
-        }
+            Tok::Opt(x) => {
+                return usage(format!("set: unknown option {x} (see casioctl set --help)"))
+            }
+            Tok::Val(v) => v,
+        };
         if pid.is_some() {
             return usage("set: only one PID");
         }
@@ -383,20 +367,20 @@ fn cmd_set(mut a: Args) -> Res<()> {
     Ok(())
 }
 
-fn cmd_stats(mut a: Args) -> Res<()> {
+fn cmd_stats(mut p: lexopt::Parser) -> Res<()> {
     let mut pid = None;
-    while let Some(x) = a.next() {
-        match x.as_str() {
-            "--help" | "-h" => {
+    while let Some(t) = next(&mut p)? {
+        match t {
+            Tok::Opt(x) if x == "--help" || x == "-h" => {
                 print!("{STATS_HELP}");
                 return Ok(());
             }
-            s if s.starts_with('-') => return usage(format!("stats: unknown option {s}")),
-            s => {
+            Tok::Opt(x) => return usage(format!("stats: unknown option {x}")),
+            Tok::Val(s) => {
                 if pid.is_some() {
                     return usage("stats: only one PID");
                 }
-                pid = Some(parse_pid(s)?);
+                pid = Some(parse_pid(&s)?);
             }
         }
     }
@@ -434,7 +418,7 @@ fn write_file(path: &str, data: &str) -> Res<()> {
     std::fs::write(path, data).map_err(|e| Fail::Runtime(format!("cannot write {path}: {e}")))
 }
 
-fn cmd_taskset(mut a: Args) -> Res<()> {
+fn cmd_taskset(mut p: lexopt::Parser) -> Res<()> {
     let mut file = None;
     let mut duration = None;
     let mut cpu = 0usize;
@@ -442,24 +426,34 @@ fn cmd_taskset(mut a: Args) -> Res<()> {
     let mut svg_out = None;
     let mut fail_on_miss = false;
     let mut policy = runner::Policy::Casio;
-    while let Some(x) = a.next() {
+    while let Some(t) = next(&mut p)? {
+        let x = match t {
+            Tok::Opt(x) => x,
+            Tok::Val(s) => {
+                if file.is_some() {
+                    return usage("taskset: only one FILE");
+                }
+                file = Some(s);
+                continue;
+            }
+        };
         match x.as_str() {
             "--help" | "-h" => {
                 print!("{TASKSET_HELP}");
                 return Ok(());
             }
-            "--duration" => duration = Some(dur_opt(&mut a, "--duration")?),
+            "--duration" => duration = Some(dur_opt(&mut p, "--duration")?),
             "--cpu" => {
-                let v = a.value("--cpu")?;
+                let v = value(&mut p, "--cpu")?;
                 cpu = v
                     .parse()
                     .map_err(|_| Fail::Usage(format!("--cpu: invalid CPU number '{v}'")))?;
             }
-            "--json" => json = Some(a.value("--json")?),
-            "--svg" => svg_out = Some(a.value("--svg")?),
+            "--json" => json = Some(value(&mut p, "--json")?),
+            "--svg" => svg_out = Some(value(&mut p, "--svg")?),
             "--fail-on-miss" => fail_on_miss = true,
             "--policy" => {
-                policy = match a.value("--policy")?.as_str() {
+                policy = match value(&mut p, "--policy")?.as_str() {
                     "casio" | "edf" => runner::Policy::Casio,
                     "fifo-rm" | "rm" => runner::Policy::FifoRm,
                     v => {
@@ -469,16 +463,10 @@ fn cmd_taskset(mut a: Args) -> Res<()> {
                     }
                 }
             }
-            s if s.starts_with('-') => {
+            s => {
                 return usage(format!(
                     "taskset: unknown option {s} (see casioctl taskset --help)"
                 ))
-            }
-            s => {
-                if file.is_some() {
-                    return usage("taskset: only one FILE");
-                }
-                file = Some(s.to_string());
             }
         }
     }
@@ -580,28 +568,38 @@ fn load_gantt(path: &str) -> Res<svg::Gantt> {
     }
 }
 
-fn cmd_plot(mut a: Args) -> Res<()> {
+fn cmd_plot(mut p: lexopt::Parser) -> Res<()> {
     let mut input = None;
     let mut out = None;
     let mut width = 1600u32;
     let mut from = None;
     let mut to = None;
-    while let Some(x) = a.next() {
+    while let Some(t) = next(&mut p)? {
+        let x = match t {
+            Tok::Opt(x) => x,
+            Tok::Val(s) => {
+                if input.is_some() {
+                    return usage("plot: only one input file");
+                }
+                input = Some(s);
+                continue;
+            }
+        };
         match x.as_str() {
             "--help" | "-h" => {
                 print!("{PLOT_HELP}");
                 return Ok(());
             }
-            "-o" | "--output" => out = Some(a.value("-o")?),
+            "-o" | "--output" => out = Some(value(&mut p, "-o")?),
             "--width" => {
-                let v = a.value("--width")?;
+                let v = value(&mut p, "--width")?;
                 width = match v.parse() {
                     Ok(w) if (300..=100_000).contains(&w) => w,
                     _ => return usage(format!("--width: expected 300..100000 pixels, got '{v}'")),
                 };
             }
             "--from" | "--to" => {
-                let v = a.value(&x)?;
+                let v = value(&mut p, &x)?;
                 let ms: f64 = v
                     .parse()
                     .ok()
@@ -614,13 +612,7 @@ fn cmd_plot(mut a: Args) -> Res<()> {
                     to = Some(ns)
                 }
             }
-            s if s.starts_with('-') => return usage(format!("plot: unknown option {s}")),
-            s => {
-                if input.is_some() {
-                    return usage("plot: only one input file");
-                }
-                input = Some(s.to_string());
-            }
+            s => return usage(format!("plot: unknown option {s}")),
         }
     }
     let Some(input) = input else {
@@ -644,11 +636,15 @@ fn cmd_plot(mut a: Args) -> Res<()> {
     Ok(())
 }
 
-fn cmd_trace(mut a: Args) -> Res<()> {
+fn cmd_trace(mut p: lexopt::Parser) -> Res<()> {
     let mut mode = "text";
     let mut file = None;
     let mut since = 0u64;
-    while let Some(x) = a.next() {
+    while let Some(t) = next(&mut p)? {
+        let x = match t {
+            Tok::Opt(x) => x,
+            Tok::Val(s) => return usage(format!("trace: unexpected argument {s}")),
+        };
         match x.as_str() {
             "--help" | "-h" => {
                 print!("{TRACE_HELP}");
@@ -657,9 +653,9 @@ fn cmd_trace(mut a: Args) -> Res<()> {
             "--json" => mode = "json",
             "--csv" => mode = "csv",
             "--check-edf" => mode = "check-edf",
-            "--file" => file = Some(a.value("--file")?),
+            "--file" => file = Some(value(&mut p, "--file")?),
             "--since" => {
-                let v = a.value("--since")?;
+                let v = value(&mut p, "--since")?;
                 since = v
                     .parse()
                     .map_err(|_| Fail::Usage(format!("--since: invalid time '{v}' (ns)")))?;
@@ -722,14 +718,14 @@ fn cmd_trace(mut a: Args) -> Res<()> {
     Ok(())
 }
 
-fn real_main(argv: Vec<String>) -> Res<()> {
-    let mut a = Args {
-        v: split_eq(argv),
-        i: 0,
-    };
-    let Some(cmd) = a.next() else {
+fn real_main(argv: Vec<std::ffi::OsString>) -> Res<()> {
+    let mut p = lexopt::Parser::from_args(argv);
+    let Some(t) = next(&mut p)? else {
         eprint!("{MAIN_HELP}");
         return usage("missing command");
+    };
+    let cmd = match t {
+        Tok::Opt(x) | Tok::Val(x) => x,
     };
     match cmd.as_str() {
         "--help" | "-h" | "help" => {
@@ -740,19 +736,19 @@ fn real_main(argv: Vec<String>) -> Res<()> {
             println!("casioctl {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
-        "run" => cmd_run(a),
-        "get" => cmd_get(a),
-        "set" => cmd_set(a),
-        "stats" => cmd_stats(a),
-        "taskset" => cmd_taskset(a),
-        "plot" => cmd_plot(a),
-        "trace" => cmd_trace(a),
+        "run" => cmd_run(p),
+        "get" => cmd_get(p),
+        "set" => cmd_set(p),
+        "stats" => cmd_stats(p),
+        "taskset" => cmd_taskset(p),
+        "plot" => cmd_plot(p),
+        "trace" => cmd_trace(p),
         c => usage(format!("unknown command '{c}' (see casioctl --help)")),
     }
 }
 
 fn main() {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let code = match real_main(argv) {
         Ok(()) => 0,
         Err(Fail::Usage(m)) => {
@@ -766,4 +762,60 @@ fn main() {
     };
     flush_stdio();
     std::process::exit(code);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The usage error (exit 2) `casioctl ARGS` ends with.
+    fn usage_of(args: &[&str]) -> String {
+        match real_main(args.iter().map(Into::into).collect()) {
+            Err(Fail::Usage(m)) => m,
+            r => panic!("casioctl {args:?}: expected a usage error, got {r:?}"),
+        }
+    }
+
+    #[test]
+    fn command_line_errors() {
+        assert_eq!(usage_of(&[]), "missing command");
+        assert!(usage_of(&["bogus"]).contains("unknown command 'bogus'"));
+        assert!(usage_of(&["--bogus"]).contains("unknown command '--bogus'"));
+        assert!(usage_of(&["run", "--deadline", "10ms"]).contains("no command"));
+        assert!(usage_of(&["run", "--", "true"]).contains("missing --deadline"));
+        assert!(usage_of(&["run", "--deadline"]).contains("option --deadline needs a value"));
+        assert!(usage_of(&["run", "--deadline", "10", "true"]).contains("no unit"));
+        assert!(usage_of(&["run", "--bogus", "true"]).contains("run: unknown option --bogus"));
+        assert!(usage_of(&["run", "--deadline=10ms", "--budget=1", "true"]).contains("--budget"));
+        assert!(usage_of(&["run", "-r", "20ms", "-d10ms", "true"]).contains("C <= D"));
+        assert!(usage_of(&["get"]).contains("missing PID"));
+        assert!(usage_of(&["get", "abc"]).contains("invalid pid 'abc'"));
+        assert!(usage_of(&["get", "-5"]).contains("get: unknown option -5"));
+        assert!(usage_of(&["get", "1", "2"]).contains("only one PID"));
+        assert!(usage_of(&["set", "1", "--policy", "fifo:0"]).contains("out of range"));
+        assert!(usage_of(&["set", "1"]).contains("give --deadline"));
+        assert!(
+            usage_of(&["set", "1", "--policy", "rr:5", "--deadline", "10ms"])
+                .contains("cannot be combined")
+        );
+        assert!(usage_of(&["stats", "-x"]).contains("stats: unknown option -x"));
+        assert!(usage_of(&["taskset"]).contains("missing FILE"));
+        assert!(usage_of(&["taskset", "a", "b"]).contains("only one FILE"));
+        assert!(usage_of(&["taskset", "a", "--policy", "x"]).contains("unknown policy 'x'"));
+        assert!(usage_of(&["taskset", "a", "--cpu", "x"]).contains("invalid CPU number"));
+        assert!(usage_of(&["plot", "in.json"]).contains("missing -o"));
+        assert!(
+            usage_of(&["plot", "in.json", "-o", "x.svg", "--width", "5"]).contains("300..100000")
+        );
+        assert!(usage_of(&["trace", "extra"]).contains("unexpected argument extra"));
+        assert!(usage_of(&["trace", "--since", "x"]).contains("invalid time"));
+    }
+
+    #[test]
+    fn run_takes_the_rest_as_the_command() {
+        // A refused deadline stops before exec: the options were parsed,
+        // and `--x` after the command is the command's.
+        assert!(usage_of(&["run", "--deadline", "5s", "prog", "--x"]).contains("at most"));
+        assert!(usage_of(&["run", "--deadline", "5s", "--", "-prog"]).contains("at most"));
+    }
 }
