@@ -307,19 +307,36 @@ fn parse_ftrace_line(line: &str) -> Result<Event, String> {
     Ok(ev)
 }
 
+/// A line of a dump that is no event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseError {
+    /// Its number, from 1.
+    pub line: usize,
+    /// What is wrong with it.
+    pub msg: String,
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.msg)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
 /// Parse a whole dump: `/proc/casio_event` lines, or ftrace text with
 /// `sched_casio_*` events (tracefs `trace` or `trace-cmd report`, recorded
 /// with the `mono` trace clock so that times match the deadlines), whose
 /// other lines are skipped. Blank lines are skipped; errors carry line
 /// numbers.
-pub fn parse(text: &str) -> Result<Vec<Event>, String> {
+pub fn parse(text: &str) -> Result<Vec<Event>, ParseError> {
     let mut out = Vec::new();
     if text.lines().any(|l| l.contains(": sched_casio_")) {
         for (i, l) in text.lines().enumerate() {
             if l.trim_start().starts_with('#') || !l.contains(": sched_casio_") {
                 continue;
             }
-            out.push(parse_ftrace_line(l).map_err(|e| format!("line {}: {e}", i + 1))?);
+            out.push(parse_ftrace_line(l).map_err(|msg| ParseError { line: i + 1, msg })?);
         }
         return Ok(out);
     }
@@ -327,7 +344,7 @@ pub fn parse(text: &str) -> Result<Vec<Event>, String> {
         if l.trim().is_empty() {
             continue;
         }
-        out.push(parse_line(l).map_err(|e| format!("line {}: {e}", i + 1))?);
+        out.push(parse_line(l).map_err(|msg| ParseError { line: i + 1, msg })?);
     }
     Ok(out)
 }
@@ -405,26 +422,35 @@ mod tests {
         assert_eq!(ev[2].ts_ns, 12_345_700_000);
         assert_eq!(ev[2].prev, Some(TaskRef { id: -1, pid: -1 }));
         assert_eq!(ev[2].next, Some(TaskRef { id: 3, pid: 52 }));
-        let e = parse("x  1.5: sched_casio_miss: cpu=0 pid=1\n").unwrap_err();
+        let e = parse("x  1.5: sched_casio_miss: cpu=0 pid=1\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("line 1:") && e.contains("casio_id"), "{e}");
     }
 
     #[test]
     fn errors_have_line_numbers() {
-        let e = parse("5,1,0:1:2:3\n\n9,1,x\n").unwrap_err();
+        let e = parse("5,1,0:1:2:3\n\n9,1,x\n").unwrap_err().to_string();
         assert!(
             e.starts_with("line 3:") && e.contains("unknown action 9"),
             "{e}"
         );
-        let e = parse("1,abc,0:1:2:3\n").unwrap_err();
+        let e = parse("1,abc,0:1:2:3\n").unwrap_err().to_string();
         assert!(e.starts_with("line 1:") && e.contains("timestamp"), "{e}");
-        let e = parse("1,5,0:1:2\n").unwrap_err();
+        let e = parse("1,5,0:1:2\n").unwrap_err().to_string();
         assert!(e.contains("CPU:ID:PID:ABSDL"), "{e}");
-        let e = parse("5,1,0:1:2:3\n3,5,0:prev->(1:2)\n").unwrap_err();
+        let e = parse("5,1,0:1:2:3\n3,5,0:prev->(1:2)\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("line 2:"), "{e}");
-        let e = parse("3,5,0:prev->1:2,next->(1:2)\n").unwrap_err();
+        let e = parse("3,5,0:prev->1:2,next->(1:2)\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("(ID:PID)"), "{e}");
-        let e = parse("1\n").unwrap_err();
+        let e = parse("1\n").unwrap_err().to_string();
         assert!(e.starts_with("line 1:"), "{e}");
+        let e = parse("4,1,a\n\n1\n").unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(e.msg.starts_with("expected"), "{e:?}");
     }
 }

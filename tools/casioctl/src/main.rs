@@ -16,13 +16,72 @@ use std::io::Write;
 use casio_abi::{SCHED_FLAG_CASIO_BUDGET, SCHED_FLAG_DL_OVERRUN};
 use duration::parse_duration;
 
-/// An error with its exit code.
-#[derive(Debug)]
+/// What went wrong; [`Fail::exit_code`] says whose fault it was.
+#[derive(Debug, thiserror::Error)]
 enum Fail {
-    /// Bad command line (exit 2).
+    /// A bad command line.
+    #[error("{0}")]
     Usage(String),
-    /// Runtime failure (exit 1).
+    /// A duration on the command line that is not one.
+    #[error("{opt}: {source}")]
+    Duration {
+        opt: String,
+        source: duration::BadDuration,
+    },
+    /// C, D, T on the command line that the kernel would refuse.
+    #[error(transparent)]
+    Params(#[from] sched::BadParams),
+    /// A `--policy` that is not one.
+    #[error(transparent)]
+    Policy(#[from] sched::BadPolicy),
+    /// A task-set file that cannot be read or is not a task set.
+    #[error(transparent)]
+    TaskSet(#[from] taskset::LoadError),
+    /// The kernel refused a policy, or a task is not there.
+    #[error(transparent)]
+    Sched(#[from] sched::SchedError),
+    /// A task set could not be run.
+    #[error(transparent)]
+    Run(#[from] runner::RunError),
+    /// CMD of `run` could not be executed.
+    #[error("cannot execute '{cmd}': {source}")]
+    Exec { cmd: String, source: std::io::Error },
+    /// An input file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    /// An output file could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    /// An event dump with a line that is not an event.
+    #[error("{path}: {source}")]
+    Events {
+        path: String,
+        source: event::ParseError,
+    },
+    /// Any other failure of the system or of what it was asked.
+    #[error("{0}")]
     Runtime(String),
+}
+
+impl Fail {
+    /// 2 for a bad command line (usage), 1 for a failure.
+    fn exit_code(&self) -> i32 {
+        match self {
+            Fail::Usage(_)
+            | Fail::Duration { .. }
+            | Fail::Params(_)
+            | Fail::Policy(_)
+            | Fail::TaskSet(_) => 2,
+            Fail::Sched(e) if e.is_usage() => 2,
+            _ => 1,
+        }
+    }
 }
 
 type Res<T> = Result<T, Fail>;
@@ -196,7 +255,10 @@ fn rest(p: &mut lexopt::Parser) -> Res<Vec<String>> {
 
 fn dur_opt(p: &mut lexopt::Parser, opt: &str) -> Res<u64> {
     let v = value(p, opt)?;
-    parse_duration(&v).map_err(|e| Fail::Usage(format!("{opt}: {e}")))
+    parse_duration(&v).map_err(|source| Fail::Duration {
+        opt: opt.into(),
+        source,
+    })
 }
 
 fn parse_pid(s: &str) -> Res<i32> {
@@ -250,7 +312,7 @@ impl CasioOpts {
             None => return usage("missing --deadline"),
         };
         let t = self.period.unwrap_or(d);
-        sched::check_casio(self.runtime.unwrap_or(d), d, t).map_err(Fail::Usage)?;
+        sched::check_casio(self.runtime.unwrap_or(d), d, t)?;
         Ok((self.runtime, d, t))
     }
 }
@@ -282,11 +344,14 @@ fn cmd_run(mut p: lexopt::Parser) -> Res<()> {
         return usage("run: no command given (casioctl run --deadline D -- CMD ARGS...)");
     }
     let (c, d, t) = o.params()?;
-    sched::set_casio(0, c, d, t, o.id, o.reset_on_fork, o.flags).map_err(Fail::Runtime)?;
+    sched::set_casio(0, c, d, t, o.id, o.reset_on_fork, o.flags)?;
     flush_stdio();
     use std::os::unix::process::CommandExt;
     let e = std::process::Command::new(&cmd[0]).args(&cmd[1..]).exec();
-    rt(format!("cannot execute '{}': {e}", cmd[0]))
+    Err(Fail::Exec {
+        cmd: cmd[0].clone(),
+        source: e,
+    })
 }
 
 fn cmd_get(mut p: lexopt::Parser) -> Res<()> {
@@ -309,7 +374,7 @@ fn cmd_get(mut p: lexopt::Parser) -> Res<()> {
     let Some(pid) = pid else {
         return usage("get: missing PID (casioctl get PID)");
     };
-    let s = sched::describe(pid).map_err(Fail::Runtime)?;
+    let s = sched::describe(pid)?;
     print!("{s}");
     Ok(())
 }
@@ -328,7 +393,7 @@ fn cmd_set(mut p: lexopt::Parser) -> Res<()> {
             Tok::Opt(x) if x == "--policy" => {
                 let v = value(&mut p, "--policy")?;
                 if !v.eq_ignore_ascii_case("casio") {
-                    policy = Some(sched::parse_policy(&v).map_err(Fail::Usage)?);
+                    policy = Some(sched::parse_policy(&v)?);
                 }
                 continue;
             }
@@ -352,18 +417,17 @@ fn cmd_set(mut p: lexopt::Parser) -> Res<()> {
                     "set: --policy cannot be combined with --deadline/--runtime/--period",
                 );
             }
-            sched::set_other(pid, p, o.reset_on_fork).map_err(Fail::Runtime)?;
+            sched::set_other(pid, p, o.reset_on_fork)?;
         }
         None => {
             if o.deadline.is_none() {
                 return usage("set: give --deadline (SCHED_CASIO) or --policy");
             }
             let (c, d, t) = o.params()?;
-            sched::set_casio(pid, c, d, t, o.id, o.reset_on_fork, o.flags)
-                .map_err(Fail::Runtime)?;
+            sched::set_casio(pid, c, d, t, o.id, o.reset_on_fork, o.flags)?;
         }
     }
-    print!("{}", sched::describe(pid).map_err(Fail::Runtime)?);
+    print!("{}", sched::describe(pid)?);
     Ok(())
 }
 
@@ -386,7 +450,7 @@ fn cmd_stats(mut p: lexopt::Parser) -> Res<()> {
     }
     match pid {
         Some(p) => {
-            print!("{}", sched::stats(p).map_err(Fail::Runtime)?);
+            print!("{}", sched::stats(p)?);
         }
         None => {
             match std::fs::read_to_string(sched::PROC_SCHED_CASIO) {
@@ -415,7 +479,10 @@ fn cmd_stats(mut p: lexopt::Parser) -> Res<()> {
 }
 
 fn write_file(path: &str, data: &str) -> Res<()> {
-    std::fs::write(path, data).map_err(|e| Fail::Runtime(format!("cannot write {path}: {e}")))
+    std::fs::write(path, data).map_err(|source| Fail::Write {
+        path: path.into(),
+        source,
+    })
 }
 
 fn cmd_taskset(mut p: lexopt::Parser) -> Res<()> {
@@ -473,7 +540,7 @@ fn cmd_taskset(mut p: lexopt::Parser) -> Res<()> {
     let Some(file) = file else {
         return usage("taskset: missing FILE (see casioctl taskset --help)");
     };
-    let ts = taskset::load(&file).map_err(Fail::Usage)?;
+    let ts = taskset::load(&file)?;
     let duration_ns = duration.or(ts.duration).unwrap_or(5_000_000_000);
     if duration_ns == 0 {
         return usage("--duration must be > 0");
@@ -509,8 +576,7 @@ fn cmd_taskset(mut p: lexopt::Parser) -> Res<()> {
             cpu,
             policy,
         },
-    )
-    .map_err(Fail::Runtime)?;
+    )?;
     print!("{}", rec.report());
     if let Some(p) = &json {
         let s = serde_json::to_string_pretty(&rec)
@@ -544,8 +610,10 @@ fn cmd_taskset(mut p: lexopt::Parser) -> Res<()> {
 
 /// What a plot input file holds.
 fn load_gantt(path: &str) -> Res<svg::Gantt> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Fail::Runtime(format!("cannot read {path}: {e}")))?;
+    let text = std::fs::read_to_string(path).map_err(|source| Fail::Read {
+        path: path.into(),
+        source,
+    })?;
     let trimmed = text.trim_start();
     if trimmed.starts_with('{') {
         let rec: record::Record = serde_json::from_str(&text)
@@ -563,7 +631,10 @@ fn load_gantt(path: &str) -> Res<svg::Gantt> {
             .map_err(|e| Fail::Runtime(format!("{path}: not a casioctl trace --json dump: {e}")))?;
         Ok(record::events_to_gantt(&evs))
     } else {
-        let evs = event::parse(&text).map_err(|e| Fail::Runtime(format!("{path}: {e}")))?;
+        let evs = event::parse(&text).map_err(|source| Fail::Events {
+            path: path.into(),
+            source,
+        })?;
         Ok(record::events_to_gantt(&evs))
     }
 }
@@ -674,9 +745,12 @@ fn cmd_trace(mut p: lexopt::Parser) -> Res<()> {
                 event::PROC_CASIO_EVENT
             ))
         }
-        Err(e) => return rt(format!("cannot read {path}: {e}")),
+        Err(source) => return Err(Fail::Read { path, source }),
     };
-    let mut evs = event::parse(&text).map_err(|e| Fail::Runtime(format!("{path}: {e}")))?;
+    let mut evs = event::parse(&text).map_err(|source| Fail::Events {
+        path: path.clone(),
+        source,
+    })?;
     evs.retain(|e| e.ts_ns >= since);
     if evs.is_empty() && file.is_none() {
         let knob = "/proc/sys/kernel/sched_casio_event_log";
@@ -751,13 +825,9 @@ fn main() {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let code = match real_main(argv) {
         Ok(()) => 0,
-        Err(Fail::Usage(m)) => {
-            eprintln!("casioctl: {m}");
-            2
-        }
-        Err(Fail::Runtime(m)) => {
-            eprintln!("casioctl: {m}");
-            1
+        Err(e) => {
+            eprintln!("casioctl: {e}");
+            e.exit_code()
         }
     };
     flush_stdio();
@@ -771,7 +841,7 @@ mod tests {
     /// The usage error (exit 2) `casioctl ARGS` ends with.
     fn usage_of(args: &[&str]) -> String {
         match real_main(args.iter().map(Into::into).collect()) {
-            Err(Fail::Usage(m)) => m,
+            Err(e) if e.exit_code() == 2 => e.to_string(),
             r => panic!("casioctl {args:?}: expected a usage error, got {r:?}"),
         }
     }

@@ -8,6 +8,7 @@ use casio_abi::{monotonic_ns, sleep_until_ns, thread_cpu_ns, RmTies, SCHED_FIFO}
 use casio_testkit::Shm;
 
 use crate::record::{JobRecord, Record, SliceRecord, TaskRecord, FORMAT};
+use crate::sched::BadParams;
 use crate::taskset::TaskSet;
 
 /// Scheduling policy for the set.
@@ -109,8 +110,8 @@ fn child_error(code: u64, policy: Policy) -> String {
     match stage {
         STAGE_AFFINITY => format!("cannot pin to the CPU: {e}"),
         STAGE_POLICY => match policy {
-            Policy::Casio => crate::sched::explain(e, 0, true),
-            Policy::FifoRm => crate::sched::explain(e, 0, false),
+            Policy::Casio => crate::sched::explain(e, 0, true).to_string(),
+            Policy::FifoRm => crate::sched::explain(e, 0, false).to_string(),
         },
         _ => format!("error {code}"),
     }
@@ -226,22 +227,51 @@ impl ChildCtx {
     }
 }
 
+/// Why a task set could not be run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// `--cpu` names no online CPU.
+    #[error("CPU {cpu} does not exist ({online} online CPUs: 0-{last})", last = .online - 1)]
+    NoSuchCpu {
+        /// The CPU asked for.
+        cpu: usize,
+        /// Online CPUs.
+        online: usize,
+    },
+    /// A task's C, D, T that the kernel would refuse.
+    #[error("task '{task}': {source}")]
+    BadTask {
+        /// The task's name.
+        task: String,
+        /// What is wrong with it.
+        source: BadParams,
+    },
+    /// No shared memory for the records.
+    #[error("{0}")]
+    Shm(String),
+    /// fork() failed.
+    #[error("fork failed: {0}")]
+    Fork(std::io::Error),
+}
+
 /// Run the set and collect the record. Progress notes go to stderr.
-pub fn run(ts: &TaskSet, opts: &RunOpts) -> Result<Record, String> {
+pub fn run(ts: &TaskSet, opts: &RunOpts) -> Result<Record, RunError> {
     let n = ts.tasks.len();
     let ncpu = casio_abi::online_cpus();
     if opts.cpu >= ncpu {
-        return Err(format!(
-            "CPU {} does not exist ({} online CPUs: 0-{})",
-            opts.cpu,
-            ncpu,
-            ncpu - 1
-        ));
+        return Err(RunError::NoSuchCpu {
+            cpu: opts.cpu,
+            online: ncpu,
+        });
     }
     if opts.policy == Policy::Casio {
         for t in &ts.tasks {
-            crate::sched::check_casio(t.runtime, t.deadline, t.period)
-                .map_err(|e| format!("task '{}': {e}", t.name))?;
+            crate::sched::check_casio(t.runtime, t.deadline, t.period).map_err(|source| {
+                RunError::BadTask {
+                    task: t.name.clone(),
+                    source,
+                }
+            })?;
         }
     }
     // Rate-monotonic, from 98 down; equal periods share a priority.
@@ -272,7 +302,7 @@ pub fn run(ts: &TaskSet, opts: &RunOpts) -> Result<Record, String> {
             cap_slices,
         });
     }
-    let shm = Shm::new(off.max(4096).div_ceil(8))?;
+    let shm = Shm::new(off.max(4096).div_ceil(8)).map_err(RunError::Shm)?;
 
     // The controller stays off the workload CPU when it can.
     if ncpu >= 2 {
@@ -320,7 +350,7 @@ pub fn run(ts: &TaskSet, opts: &RunOpts) -> Result<Record, String> {
                 unsafe { libc::kill(p, libc::SIGKILL) };
             }
             reap(&pids);
-            return Err(format!("fork failed: {e}"));
+            return Err(RunError::Fork(e));
         }
         if pid == 0 {
             // SAFETY: child side; see above.
