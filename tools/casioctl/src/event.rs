@@ -4,35 +4,70 @@
 
 pub use casio_abi::event::*;
 
+/// One event as a CSV row: the event's fields flattened, empty where
+/// the kind has none.
+#[derive(serde::Serialize)]
+struct CsvRow<'a> {
+    action: u32,
+    kind: &'static str,
+    timestamp_ns: u64,
+    cpu: Option<u32>,
+    id: Option<i64>,
+    pid: Option<i64>,
+    abs_deadline_ns: Option<u64>,
+    prev_id: Option<i64>,
+    prev_pid: Option<i64>,
+    next_id: Option<i64>,
+    next_pid: Option<i64>,
+    message: &'a str,
+}
+
+impl<'a> From<&'a Event> for CsvRow<'a> {
+    fn from(e: &'a Event) -> Self {
+        CsvRow {
+            action: e.kind.action(),
+            kind: e.kind.name(),
+            timestamp_ns: e.ts_ns,
+            cpu: e.cpu,
+            id: e.task.map(|t| t.id),
+            pid: e.task.map(|t| t.pid),
+            abs_deadline_ns: e.abs_deadline_ns,
+            prev_id: e.prev.map(|t| t.id),
+            prev_pid: e.prev.map(|t| t.pid),
+            next_id: e.next.map(|t| t.id),
+            next_pid: e.next.map(|t| t.pid),
+            message: &e.message,
+        }
+    }
+}
+
 /// Render as CSV (`action,kind,timestamp_ns,cpu,id,pid,abs_deadline_ns,prev_id,prev_pid,next_id,next_pid,message`).
 pub fn to_csv(evs: &[Event]) -> String {
-    let mut s = String::from(
-        "action,kind,timestamp_ns,cpu,id,pid,abs_deadline_ns,prev_id,prev_pid,next_id,next_pid,message\n",
-    );
-    let o = |v: Option<String>| v.unwrap_or_default();
+    let mut w = csv::Writer::from_writer(Vec::new());
     for e in evs {
-        let msg = if e.message.contains([',', '"', '\n']) {
-            format!("\"{}\"", e.message.replace('"', "\"\""))
-        } else {
-            e.message.clone()
-        };
-        s.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{}\n",
-            e.kind.action(),
-            e.kind.name(),
-            e.ts_ns,
-            o(e.cpu.map(|c| c.to_string())),
-            o(e.task.map(|t| t.id.to_string())),
-            o(e.task.map(|t| t.pid.to_string())),
-            o(e.abs_deadline_ns.map(|t| t.to_string())),
-            o(e.prev.map(|t| t.id.to_string())),
-            o(e.prev.map(|t| t.pid.to_string())),
-            o(e.next.map(|t| t.id.to_string())),
-            o(e.next.map(|t| t.pid.to_string())),
-            msg
-        ));
+        // Writing plain fields into memory cannot fail.
+        w.serialize(CsvRow::from(e)).expect("CSV row");
     }
-    s
+    if evs.is_empty() {
+        // The header comes with the first row; an empty trace has it too.
+        w.write_record([
+            "action",
+            "kind",
+            "timestamp_ns",
+            "cpu",
+            "id",
+            "pid",
+            "abs_deadline_ns",
+            "prev_id",
+            "prev_pid",
+            "next_id",
+            "next_pid",
+            "message",
+        ])
+        .expect("CSV header");
+    }
+    let bytes = w.into_inner().expect("CSV flush");
+    String::from_utf8(bytes).expect("CSV of UTF-8 fields")
 }
 
 /// What [`edf_check`] found.
@@ -187,5 +222,10 @@ mod tests {
         assert_eq!(back, ev);
         let txt = to_text(&ev);
         assert_eq!(txt.lines().count(), ev.len());
+        assert_eq!(
+            to_csv(&[]),
+            "action,kind,timestamp_ns,cpu,id,pid,abs_deadline_ns,prev_id,prev_pid,next_id,next_pid,message\n"
+        );
+        assert!(csv.starts_with(&to_csv(&[])));
     }
 }
