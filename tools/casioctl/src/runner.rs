@@ -6,6 +6,11 @@ use std::ptr;
 
 use casio_abi::{monotonic_ns, sleep_until_ns, thread_cpu_ns, RmTies, SCHED_FIFO};
 use casio_testkit::Shm;
+use nix::sys::mman::{mlockall, MlockAllFlags};
+use nix::sys::prctl::set_pdeathsig;
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::{alarm, fork, ForkResult, Pid};
 
 use crate::record::{JobRecord, Record, SliceRecord, TaskRecord, FORMAT};
 use crate::sched::BadParams;
@@ -342,52 +347,45 @@ pub fn run(ts: &TaskSet, opts: &RunOpts) -> Result<Record, RunError> {
         };
         // SAFETY: single-threaded program; the child only uses raw
         // syscalls and the shared mapping, then _exit()s.
-        let pid = unsafe { libc::fork() };
-        if pid < 0 {
-            let e = std::io::Error::last_os_error();
-            for &p in &pids {
-                // SAFETY: killing our own children.
-                unsafe { libc::kill(p, libc::SIGKILL) };
+        match unsafe { fork() } {
+            Err(e) => {
+                kill_and_reap(&pids);
+                return Err(RunError::Fork(e.into()));
             }
-            reap(&pids);
-            return Err(RunError::Fork(e));
-        }
-        if pid == 0 {
-            // SAFETY: child side; see above.
-            unsafe {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-                libc::alarm(alarm_s);
-                child_main(&ctx, opts, t, prios[i]);
-                libc::_exit(0);
+            Ok(ForkResult::Child) => {
+                // Dies with casioctl, and at the latest at the alarm.
+                let _ = set_pdeathsig(Signal::SIGKILL);
+                alarm::set(alarm_s);
+                // SAFETY: the freshly forked child; see above.
+                unsafe {
+                    child_main(&ctx, opts, t, prios[i]);
+                    libc::_exit(0);
+                }
             }
+            Ok(ForkResult::Parent { child }) => pids.push(child),
         }
-        pids.push(pid);
     }
 
     // Wait for the children, with a last-resort kill.
     let kill_at = hard_stop + 5_000_000_000;
-    let mut left: Vec<i32> = pids.clone();
-    let mut statuses = vec![0i32; n];
+    let mut left: Vec<Pid> = pids.clone();
+    let mut statuses: Vec<Option<WaitStatus>> = vec![None; n];
     while !left.is_empty() {
-        let mut st = 0;
-        // SAFETY: waiting for our own children.
-        let r = unsafe { libc::waitpid(-1, &mut st, libc::WNOHANG) };
-        if r > 0 {
-            if let Some(i) = pids.iter().position(|&p| p == r) {
-                statuses[i] = st;
+        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) => {}
+            Ok(st) => {
+                if let Some(p) = st.pid() {
+                    if let Some(i) = pids.iter().position(|&q| q == p) {
+                        statuses[i] = Some(st);
+                    }
+                    left.retain(|&q| q != p);
+                }
+                continue;
             }
-            left.retain(|&p| p != r);
-            continue;
-        }
-        if r < 0 {
-            break;
+            Err(_) => break,
         }
         if monotonic_ns() > kill_at {
-            for &p in &left {
-                // SAFETY: killing our own children.
-                unsafe { libc::kill(p, libc::SIGKILL) };
-            }
-            reap(&left);
+            kill_and_reap(&left);
             break;
         }
         casio_abi::sleep_ns(20_000_000);
@@ -433,11 +431,11 @@ pub fn run(ts: &TaskSet, opts: &RunOpts) -> Result<Record, RunError> {
         if h.error != 0 {
             error = Some(child_error(h.error, opts.policy));
         } else if h.done == 0 {
-            let st = statuses[i];
-            error = Some(if libc::WIFSIGNALED(st) {
-                format!("the task was killed by signal {}", libc::WTERMSIG(st))
-            } else {
-                "the task did not finish".to_string()
+            error = Some(match statuses[i] {
+                Some(WaitStatus::Signaled(_, sig, _)) => {
+                    format!("the task was killed by signal {} ({sig})", sig as i32)
+                }
+                _ => "the task did not finish".to_string(),
             });
         } else if h.abandoned != 0 {
             error = Some(format!(
@@ -453,7 +451,7 @@ pub fn run(ts: &TaskSet, opts: &RunOpts) -> Result<Record, RunError> {
         tasks.push(TaskRecord {
             name: t.name.clone(),
             id: t.id,
-            pid: pids[i],
+            pid: pids[i].as_raw(),
             runtime_ns: t.runtime,
             deadline_ns: t.deadline,
             period_ns: t.period,
@@ -478,11 +476,13 @@ pub fn run(ts: &TaskSet, opts: &RunOpts) -> Result<Record, RunError> {
     })
 }
 
-fn reap(pids: &[i32]) {
+/// SIGKILL our children `pids`, then reap them.
+fn kill_and_reap(pids: &[Pid]) {
     for &p in pids {
-        let mut st = 0;
-        // SAFETY: reaping our own child.
-        unsafe { libc::waitpid(p, &mut st, 0) };
+        let _ = kill(p, Signal::SIGKILL);
+    }
+    for &p in pids {
+        let _ = waitpid(p, None);
     }
 }
 
@@ -496,7 +496,7 @@ unsafe fn child_main(ctx: &ChildCtx, opts: &RunOpts, t: &crate::taskset::TaskSpe
         set_errno_stage(h, STAGE_AFFINITY, e.0);
         return;
     }
-    libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE);
+    let _ = mlockall(MlockAllFlags::MCL_CURRENT | MlockAllFlags::MCL_FUTURE);
     // Pre-fault this task's records.
     ptr::write_bytes(ctx.jobs, 0, ctx.cap_jobs);
     ptr::write_bytes(ctx.slices, 0, ctx.cap_slices);
