@@ -1,9 +1,11 @@
 //! Userspace ABI of the SCHED_CASIO scheduling class (Earliest Deadline
 //! First), plus small safe wrappers around the scheduling syscalls.
 //!
-//! Every wrapper issues the raw system call (`libc::syscall`) so that no C
-//! library policy checks get in the way: what the caller sees is exactly
-//! what the kernel returned.  Errors are reported as [`Errno`].
+//! Every scheduling-policy wrapper issues the raw system call
+//! (`libc::syscall`) so that no C library policy checks get in the way:
+//! what the caller sees is exactly what the kernel returned.  Affinity,
+//! clocks, sleeping and yielding go through nix.  Errors are reported as
+//! [`Errno`].
 //!
 //! The `raw` module exposes the same calls with caller-chosen pointers so
 //! that tests can pass NULL or bogus addresses on purpose.
@@ -19,6 +21,10 @@ use std::fmt;
 use std::mem;
 
 use casio_edf::edf;
+use nix::sched::{sched_getaffinity, sched_setaffinity, CpuSet};
+use nix::sys::time::TimeSpec;
+use nix::time::{clock_gettime, clock_nanosleep, ClockId, ClockNanosleepFlags};
+use nix::unistd::Pid;
 
 pub mod event;
 
@@ -532,44 +538,33 @@ pub fn set_affinity_cpu(pid: i32, cpu: usize) -> SysResult<()> {
     set_affinity_cpus(pid, &[cpu])
 }
 
-/// Restrict `pid` (0 = calling thread) to the given CPUs.
+impl From<nix::errno::Errno> for Errno {
+    fn from(e: nix::errno::Errno) -> Self {
+        Errno(e as i32)
+    }
+}
+
+/// Restrict `pid` (0 = calling thread) to the given CPUs (EINVAL for a
+/// CPU number beyond the set's size).
 pub fn set_affinity_cpus(pid: i32, cpus: &[usize]) -> SysResult<()> {
-    // SAFETY: cpu_set_t is plain data; zeroed is a valid empty set.
-    let mut set: libc::cpu_set_t = unsafe { mem::zeroed() };
+    let mut set = CpuSet::new();
     for &c in cpus {
-        if c >= libc::CPU_SETSIZE as usize {
-            return Err(Errno::EINVAL);
-        }
-        // SAFETY: `c` < CPU_SETSIZE was checked above.
-        unsafe { libc::CPU_SET(c, &mut set) };
+        set.set(c)?;
     }
-    // SAFETY: `set` is a valid cpu_set_t of the size passed.
-    let r = unsafe { libc::sched_setaffinity(pid, mem::size_of::<libc::cpu_set_t>(), &set) };
-    if r < 0 {
-        Err(Errno::last())
-    } else {
-        Ok(())
-    }
+    Ok(sched_setaffinity(Pid::from_raw(pid), &set)?)
 }
 
 /// Allow `pid` (0 = calling thread) on every CPU the kernel lets it use.
 pub fn set_affinity_all(pid: i32) -> SysResult<()> {
-    let all: Vec<usize> = (0..libc::CPU_SETSIZE as usize).collect();
+    let all: Vec<usize> = (0..CpuSet::count()).collect();
     set_affinity_cpus(pid, &all)
 }
 
 /// The CPUs `pid` (0 = calling thread) may run on.
 pub fn get_affinity(pid: i32) -> SysResult<Vec<usize>> {
-    // SAFETY: cpu_set_t is plain data; zeroed is a valid empty set.
-    let mut set: libc::cpu_set_t = unsafe { mem::zeroed() };
-    // SAFETY: `set` is a valid, writable cpu_set_t of the size passed.
-    let r = unsafe { libc::sched_getaffinity(pid, mem::size_of::<libc::cpu_set_t>(), &mut set) };
-    if r < 0 {
-        return Err(Errno::last());
-    }
-    Ok((0..libc::CPU_SETSIZE as usize)
-        // SAFETY: `c` < CPU_SETSIZE.
-        .filter(|&c| unsafe { libc::CPU_ISSET(c, &set) })
+    let set = sched_getaffinity(Pid::from_raw(pid))?;
+    Ok((0..CpuSet::count())
+        .filter(|&c| set.is_set(c).unwrap_or(false))
         .collect())
 }
 
@@ -584,49 +579,34 @@ pub fn online_cpus() -> usize {
     }
 }
 
-fn clock_ns(clock: libc::clockid_t) -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid timespec to write into.
-    let r = unsafe { libc::clock_gettime(clock, &mut ts) };
-    assert_eq!(r, 0, "clock_gettime({clock}) failed");
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+fn clock_ns(clock: ClockId) -> u64 {
+    let ts = clock_gettime(clock).unwrap_or_else(|e| panic!("clock_gettime({clock}) failed: {e}"));
+    ts.tv_sec() as u64 * 1_000_000_000 + ts.tv_nsec() as u64
 }
 
 /// CLOCK_MONOTONIC in ns.
 pub fn monotonic_ns() -> u64 {
-    clock_ns(libc::CLOCK_MONOTONIC)
+    clock_ns(ClockId::CLOCK_MONOTONIC)
 }
 
 /// CPU time consumed by the calling thread (CLOCK_THREAD_CPUTIME_ID), ns.
 pub fn thread_cpu_ns() -> u64 {
-    clock_ns(libc::CLOCK_THREAD_CPUTIME_ID)
+    clock_ns(ClockId::CLOCK_THREAD_CPUTIME_ID)
 }
 
 /// Sleep until CLOCK_MONOTONIC reaches `abs_ns` (TIMER_ABSTIME; restarts
 /// after signals).  Returns at once if that time has passed.
 pub fn sleep_until_ns(abs_ns: u64) {
-    let ts = libc::timespec {
-        tv_sec: (abs_ns / 1_000_000_000) as libc::time_t,
-        tv_nsec: (abs_ns % 1_000_000_000) as libc::c_long,
-    };
-    loop {
-        // SAFETY: valid timespec pointer; remaining-time pointer may be NULL
-        // with TIMER_ABSTIME.
-        let r = unsafe {
-            libc::clock_nanosleep(
-                libc::CLOCK_MONOTONIC,
-                libc::TIMER_ABSTIME,
-                &ts,
-                std::ptr::null_mut(),
-            )
-        };
-        if r != libc::EINTR {
-            return;
-        }
-    }
+    let ts = TimeSpec::new(
+        (abs_ns / 1_000_000_000) as libc::time_t,
+        (abs_ns % 1_000_000_000) as libc::c_long,
+    );
+    while clock_nanosleep(
+        ClockId::CLOCK_MONOTONIC,
+        ClockNanosleepFlags::TIMER_ABSTIME,
+        &ts,
+    ) == Err(nix::errno::Errno::EINTR)
+    {}
 }
 
 /// Sleep for `ns` nanoseconds of CLOCK_MONOTONIC.
@@ -646,8 +626,7 @@ pub fn burn_cpu(ns: u64) -> u64 {
 
 /// `sched_yield()`.
 pub fn sched_yield() -> SysResult<()> {
-    // SAFETY: no arguments.
-    check(unsafe { libc::syscall(libc::SYS_sched_yield) }).map(|_| ())
+    Ok(nix::sched::sched_yield()?)
 }
 
 /// Human-readable policy name ("SCHED_CASIO", ...), `"?"` when unknown.
