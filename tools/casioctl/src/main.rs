@@ -253,6 +253,16 @@ fn rest(p: &mut lexopt::Parser) -> Res<Vec<String>> {
     raw.map(utf8).collect()
 }
 
+/// Keep `v` as the one positional argument a command takes; a second
+/// one is the usage error `err`.
+fn only_one<T>(slot: &mut Option<T>, v: T, err: &str) -> Res<()> {
+    if slot.is_some() {
+        return usage(err);
+    }
+    *slot = Some(v);
+    Ok(())
+}
+
 fn dur_opt(p: &mut lexopt::Parser, opt: &str) -> Res<u64> {
     let v = value(p, opt)?;
     parse_duration(&v).map_err(|source| Fail::Duration {
@@ -366,10 +376,7 @@ fn cmd_get(mut p: lexopt::Parser) -> Res<()> {
             Tok::Opt(x) => return usage(format!("get: unknown option {x}")),
             Tok::Val(v) => v,
         };
-        if pid.is_some() {
-            return usage("get: only one PID");
-        }
-        pid = Some(parse_pid(&s)?);
+        only_one(&mut pid, parse_pid(&s)?, "get: only one PID")?;
     }
     let Some(pid) = pid else {
         return usage("get: missing PID (casioctl get PID)");
@@ -402,10 +409,7 @@ fn cmd_set(mut p: lexopt::Parser) -> Res<()> {
             }
             Tok::Val(v) => v,
         };
-        if pid.is_some() {
-            return usage("set: only one PID");
-        }
-        pid = Some(parse_pid(&x)?);
+        only_one(&mut pid, parse_pid(&x)?, "set: only one PID")?;
     }
     let Some(pid) = pid else {
         return usage("set: missing PID");
@@ -440,12 +444,7 @@ fn cmd_stats(mut p: lexopt::Parser) -> Res<()> {
                 return Ok(());
             }
             Tok::Opt(x) => return usage(format!("stats: unknown option {x}")),
-            Tok::Val(s) => {
-                if pid.is_some() {
-                    return usage("stats: only one PID");
-                }
-                pid = Some(parse_pid(&s)?);
-            }
+            Tok::Val(s) => only_one(&mut pid, parse_pid(&s)?, "stats: only one PID")?,
         }
     }
     match pid {
@@ -497,10 +496,7 @@ fn cmd_taskset(mut p: lexopt::Parser) -> Res<()> {
         let x = match t {
             Tok::Opt(x) => x,
             Tok::Val(s) => {
-                if file.is_some() {
-                    return usage("taskset: only one FILE");
-                }
-                file = Some(s);
+                only_one(&mut file, s, "taskset: only one FILE")?;
                 continue;
             }
         };
@@ -649,10 +645,7 @@ fn cmd_plot(mut p: lexopt::Parser) -> Res<()> {
         let x = match t {
             Tok::Opt(x) => x,
             Tok::Val(s) => {
-                if input.is_some() {
-                    return usage("plot: only one input file");
-                }
-                input = Some(s);
+                only_one(&mut input, s, "plot: only one input file")?;
                 continue;
             }
         };
