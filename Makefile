@@ -22,8 +22,11 @@ RUN_DEBUG  := $(if $(DEBUG),$(DEBUG),0)
 TEST_DEBUG := $(if $(DEBUG),$(DEBUG),1)
 casio_flavor = $(if $(filter 1 y yes on true,$(1)),debug,base)
 
-# Host-side crates whose `cargo test` belongs to `make test` (each only if present).
-HOST_CRATES := rust_casio/edf tools/casio-abi tools/casio-testkit tests/guest
+# Host tests of `make test`: the userspace workspace (Cargo.toml at the
+# root: tools/, tests/guest, bench/guest, bench/host), the EDF core, which
+# stays out of the workspace to build alone with the kernel's rustc, and
+# the Python unit tests of the bench report.
+EDF_CRATE := rust_casio/edf
 
 .PHONY: help setup kernel guest initramfs run shell test host-test boot-tests check-bisect bench bench-quick \
 	judge-selftest clean kernel-clean distclean
@@ -71,11 +74,12 @@ judge-selftest:
 	qemu/test-judge.sh
 
 host-test: judge-selftest
-	@set -e; for d in $(HOST_CRATES); do \
-		if [ -f $$d/Cargo.toml ]; then \
-			echo "== cargo test in $$d"; (cd $$d && cargo test); \
-		else echo "== $$d: no crate yet, skipped"; fi; \
-	done
+	@echo "== cargo test --workspace"
+	cargo test --workspace
+	@echo "== cargo test in $(EDF_CRATE)"
+	cd $(EDF_CRATE) && cargo test
+	@echo "== python3 -m unittest discover -s bench/report"
+	python3 -m unittest discover -s bench/report
 	@if [ -f scripts/check-series.sh ]; then \
 		echo "== scripts/check-series.sh"; bash scripts/check-series.sh; \
 	else echo "== scripts/check-series.sh: not present, skipped"; fi
@@ -109,9 +113,10 @@ bench-quick:
 check-bisect:
 	scripts/check-bisect.sh
 
-# Build outputs of the checkout and the small artefacts in the cache.
+# Build outputs of the checkout (with the per-crate target/ directories of
+# the time before the workspace) and the small artefacts in the cache.
 clean:
-	rm -rf target $(addsuffix /target,$(HOST_CRATES))
+	rm -rf target $(EDF_CRATE)/target tools/*/target tests/guest/target bench/*/target
 	rm -rf $(CASIO_CACHE)/guest-bin $(CASIO_CACHE)/initramfs.cpio.gz $(CASIO_CACHE)/logs
 
 # Kernel object trees (the next build is a full one; ccache makes it quicker).

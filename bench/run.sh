@@ -45,9 +45,9 @@ say() { echo "[bench] $*"; }
 
 mkdir -p "$BENCH_WORK/bin"
 say "building casio-bench (static)"
-(cd "$here/guest" && RUSTFLAGS="-C target-feature=+crt-static" \
-	cargo build --release --target x86_64-unknown-linux-gnu)
-install -m 0755 "$here/guest/target/x86_64-unknown-linux-gnu/release/casio-bench" "$BENCH_WORK/bin/casio-bench"
+(cd "$root" && RUSTFLAGS="-C target-feature=+crt-static" \
+	cargo build --release --target x86_64-unknown-linux-gnu -p casio-bench)
+install -m 0755 "$root/target/x86_64-unknown-linux-gnu/release/casio-bench" "$BENCH_WORK/bin/casio-bench"
 GUEST_BIN_DIR="$BENCH_WORK/bin" INITRAMFS="$BENCH_WORK/initramfs.cpio.gz" \
 	bash "$root/qemu/build-initramfs.sh"
 
@@ -70,7 +70,7 @@ if ! grep -aq '^CASIO-BENCH-DONE' "$log"; then
 fi
 
 say "host queue benchmark"
-(cd "$here/host" && cargo run --release --quiet -- "${hargs[@]}") >"$BENCH_WORK/host-scaling.txt"
+(cd "$root" && cargo run --release --quiet -p casio-queue-bench -- "${hargs[@]}") >"$BENCH_WORK/host-scaling.txt"
 
 python3 "$here/report/casio_report.py" --guest "$log" --host "$BENCH_WORK/host-scaling.txt" \
 	--out "$BENCH_OUT" --save-raw

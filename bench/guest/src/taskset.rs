@@ -1,45 +1,13 @@
-//! Random implicit-deadline periodic task sets: SplitMix64 PRNG and
-//! UUniFast (E. Bini and G. C. Buttazzo, "Measuring the performance of
-//! schedulability tests", Real-Time Systems 30(1-2), 2005).
+//! Random implicit-deadline periodic task sets: UUniFast (E. Bini and
+//! G. C. Buttazzo, "Measuring the performance of schedulability tests",
+//! Real-Time Systems 30(1-2), 2005) driven by the seeded PRNG of
+//! casio-testkit.
 
-/// SplitMix64 (Steele, Lea and Flood 2014): tiny, deterministic, full period.
-#[derive(Clone, Debug)]
-pub struct SplitMix64(u64);
-
-impl SplitMix64 {
-    /// Generator with the given seed (any value, including 0).
-    pub fn new(seed: u64) -> Self {
-        SplitMix64(seed)
-    }
-
-    /// Next 64-bit value.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1) with 53 random bits.
-    pub fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-
-    /// Uniform in (0, 1): never exactly 0.
-    pub fn next_open01(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
-    }
-
-    /// Uniform integer in `lo..=hi` (`lo <= hi`).
-    pub fn range_u64(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next_u64() % (hi - lo + 1)
-    }
-}
+pub use casio_testkit::Rng;
 
 /// UUniFast: `n` utilizations, uniformly distributed on the simplex
 /// `sum = total`.  Every value is in `(0, total]` when `0 < total`.
-pub fn uunifast(rng: &mut SplitMix64, n: usize, total: f64) -> Vec<f64> {
+pub fn uunifast(rng: &mut Rng, n: usize, total: f64) -> Vec<f64> {
     let mut out = Vec::with_capacity(n);
     if n == 0 {
         return out;
@@ -115,7 +83,7 @@ pub fn seed_for(u: f64, k: u32) -> u64 {
 /// A random task set with total utilization `u` (up to rounding of C to
 /// `c_gran`), deterministic in `seed`.  Tasks are in generation order.
 pub fn generate(seed: u64, u: f64, p: &GenParams) -> Vec<Task> {
-    let mut rng = SplitMix64::new(seed);
+    let mut rng = Rng::new(seed);
     let n = rng.range_u64(p.n_min as u64, p.n_max as u64) as usize;
     let (lo, hi) = ((p.t_min as f64).ln(), (p.t_max as f64).ln());
     for _attempt in 0..10_000 {
@@ -148,18 +116,14 @@ pub fn total_u(set: &[Task]) -> f64 {
     set.iter().map(Task::u).sum()
 }
 
-/// Rate-monotonic SCHED_FIFO priorities: shorter period = higher priority,
-/// ties broken by index (earlier = higher).  Priorities are `base ..
-/// base + n - 1`; returns one per task, in task order.
+/// Rate-monotonic SCHED_FIFO priorities ([`casio_abi::rm_priorities`]):
+/// shorter period = higher priority, ties broken by index (earlier =
+/// higher).  Priorities are `base .. base + n - 1`; returns one per task,
+/// in task order.
 pub fn rm_priorities(set: &[Task], base: u32) -> Vec<u32> {
-    let mut idx: Vec<usize> = (0..set.len()).collect();
-    // Longest period first gets the lowest priority.
-    idx.sort_by(|&a, &b| set[b].t.cmp(&set[a].t).then(b.cmp(&a)));
-    let mut prio = vec![0; set.len()];
-    for (rank, &i) in idx.iter().enumerate() {
-        prio[i] = base + rank as u32;
-    }
-    prio
+    let periods: Vec<u64> = set.iter().map(|k| k.t).collect();
+    let top = base + set.len().saturating_sub(1) as u32;
+    casio_abi::rm_priorities(&periods, top, casio_abi::RmTies::ByIndex)
 }
 
 /// Exact fixed-priority response-time analysis (Joseph and Pandya 1986;
@@ -218,26 +182,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn splitmix_reference_values() {
-        // Reference output of SplitMix64 seeded with 0.
-        let mut r = SplitMix64::new(0);
-        assert_eq!(r.next_u64(), 0xE220_A839_7B1D_CDAF);
-        assert_eq!(r.next_u64(), 0x6E78_9E6A_A1B9_65F4);
-        let mut r = SplitMix64::new(7);
-        for _ in 0..1000 {
-            let x = r.next_f64();
-            assert!((0.0..1.0).contains(&x));
-            let y = r.next_open01();
-            assert!(y > 0.0 && y < 1.0);
-            let z = r.range_u64(5, 10);
-            assert!((5..=10).contains(&z));
-        }
-    }
-
-    #[test]
     fn uunifast_sums_and_bounds() {
         for seed in 0..200u64 {
-            let mut r = SplitMix64::new(seed);
+            let mut r = Rng::new(seed);
             for &n in &[1usize, 2, 5, 10, 30] {
                 for &u in &[0.5, 0.85, 0.95, 1.0] {
                     let v = uunifast(&mut r, n, u);
@@ -251,14 +198,14 @@ mod tests {
                 }
             }
         }
-        assert!(uunifast(&mut SplitMix64::new(1), 0, 0.5).is_empty());
+        assert!(uunifast(&mut Rng::new(1), 0, 0.5).is_empty());
     }
 
     #[test]
     fn uunifast_is_deterministic() {
-        let a = uunifast(&mut SplitMix64::new(42), 8, 0.9);
-        let b = uunifast(&mut SplitMix64::new(42), 8, 0.9);
-        let c = uunifast(&mut SplitMix64::new(43), 8, 0.9);
+        let a = uunifast(&mut Rng::new(42), 8, 0.9);
+        let b = uunifast(&mut Rng::new(42), 8, 0.9);
+        let c = uunifast(&mut Rng::new(43), 8, 0.9);
         assert_eq!(a, b);
         assert_ne!(a, c);
     }
@@ -266,7 +213,7 @@ mod tests {
     #[test]
     fn uunifast_is_roughly_uniform() {
         // Each coordinate of a uniform point on the n-simplex has mean u/n.
-        let mut r = SplitMix64::new(99);
+        let mut r = Rng::new(99);
         let (n, u, trials) = (5usize, 0.8, 20_000);
         let mut mean = [0.0f64; 5];
         for _ in 0..trials {

@@ -1,6 +1,7 @@
 //! Tests of the CASIO event log, `/proc/casio_event`, and of the
 //! `sched_casio_*` tracepoints.
 
+use casio_abi::event::{self, Event, Kind, TaskRef};
 use casio_abi::*;
 use casio_testkit::sysctl::Restore;
 
@@ -22,44 +23,19 @@ pub const TRACEPOINTS: Test = Test {
     run: t_tracepoints,
 };
 
-const EVENT_PATH: &str = "/proc/casio_event";
+const EVENT_PATH: &str = event::PROC_CASIO_EVENT;
 const JOBS: u64 = 10;
 const T: u64 = 50 * MS;
 
-/// One `/proc/casio_event` line: (action, timestamp, message).
-fn parse_event(line: &str) -> Result<(u32, u64, String), String> {
-    let mut f = line.splitn(3, ',');
-    let (a, ts, msg) = (f.next(), f.next(), f.next());
-    let (Some(a), Some(ts), Some(msg)) = (a, ts, msg) else {
-        return Err(format!("line {line:?} is not action,timestamp,message"));
-    };
-    let a = a
-        .parse()
-        .map_err(|_| format!("line {line:?}: bad action"))?;
-    let ts = ts
-        .parse()
-        .map_err(|_| format!("line {line:?}: bad timestamp"))?;
-    Ok((a, ts, msg.to_string()))
-}
-
-/// `CPU:ID:PID:DEADLINE` of a task event.
-fn task_fields(msg: &str) -> Option<(i64, i64, i64, u64)> {
-    let f: Vec<&str> = msg.split(':').collect();
-    if f.len() != 4 {
-        return None;
-    }
-    Some((
-        f[0].parse().ok()?,
-        f[1].parse().ok()?,
-        f[2].parse().ok()?,
-        f[3].parse().ok()?,
-    ))
-}
-
-fn read_events() -> Result<Vec<(u32, u64, String)>, String> {
+fn read_events() -> Result<Vec<Event>, String> {
     let text =
         std::fs::read_to_string(EVENT_PATH).map_err(|e| format!("read {EVENT_PATH}: {e}"))?;
-    text.lines().map(parse_event).collect()
+    event::parse(&text).map_err(|e| format!("{EVENT_PATH}: {e}"))
+}
+
+/// The pid of a task event (not of a switch or a message).
+fn task_pid(e: &Event) -> Option<i64> {
+    e.task.map(|t| t.pid)
 }
 
 /// Runs a CASIO task (5/50/50 ms, casio_id 42) for `JOBS` jobs of burn +
@@ -100,62 +76,73 @@ fn t_casio_event_log() -> TestResult {
     let (quiet, _) = run_periodic("unlogged task")?;
     let leaked = read_events()?
         .iter()
-        .filter(|(a, _, m)| *a != 3 && *a != 4 && task_fields(m).map(|t| t.2) == Some(quiet as i64))
+        .filter(|e| task_pid(e) == Some(quiet as i64))
         .count();
     f.eq("events of a task run with the log off", leaked, 0);
     let _on = Restore::set(EVENT_LOG_SYSCTL, "1")?;
     let (pid, start) = run_periodic("event task")?;
     let evs = read_events()?;
-    let mine: Vec<&(u32, u64, String)> = evs
+    let me = TaskRef {
+        id: 0,
+        pid: pid as i64,
+    };
+    let mine: Vec<&Event> = evs
         .iter()
-        .filter(|(a, ts, m)| {
-            *ts >= start
-                && match a {
-                    3 => m.ends_with(&format!(",next->(0:{pid})")),
-                    4 => false,
-                    _ => task_fields(m).map(|t| t.2) == Some(pid as i64),
+        .filter(|e| {
+            e.ts_ns >= start
+                && match e.kind {
+                    Kind::Switch => e.next == Some(me),
+                    Kind::Message => false,
+                    _ => task_pid(e) == Some(pid as i64),
                 }
         })
         .collect();
-    let count = |a: u32| mine.iter().filter(|e| e.0 == a).count() as u64;
+    let count = |k: Kind| mine.iter().filter(|e| e.kind == k).count() as u64;
     diag!(
         "task {pid}: {} events: release {}, job end {}, switch-to {}, enqueue {}, dequeue {}, miss {}",
         mine.len(),
-        count(5),
-        count(6),
-        count(3),
-        count(1),
-        count(2),
-        count(7)
+        count(Kind::Release),
+        count(Kind::JobEnd),
+        count(Kind::Switch),
+        count(Kind::Enqueue),
+        count(Kind::Dequeue),
+        count(Kind::Miss)
     );
     // The first job comes with setattr, one more after each of the JOBS
     // yields (the last may still be pending when the task exits).
-    f.check(count(5) >= JOBS, || {
-        format!("{} releases, want >= {JOBS}", count(5))
+    f.check(count(Kind::Release) >= JOBS, || {
+        format!("{} releases, want >= {JOBS}", count(Kind::Release))
     });
-    f.check(count(6) >= JOBS, || {
-        format!("{} job ends, want >= {JOBS}", count(6))
+    f.check(count(Kind::JobEnd) >= JOBS, || {
+        format!("{} job ends, want >= {JOBS}", count(Kind::JobEnd))
     });
-    f.check(count(3) >= JOBS, || {
-        format!("{} switches to the task, want >= {JOBS}", count(3))
-    });
-    f.check(count(1) >= JOBS && count(2) >= JOBS, || {
+    f.check(count(Kind::Switch) >= JOBS, || {
         format!(
-            "{} enqueues and {} dequeues, want >= {JOBS} each",
-            count(1),
-            count(2)
+            "{} switches to the task, want >= {JOBS}",
+            count(Kind::Switch)
         )
     });
+    f.check(
+        count(Kind::Enqueue) >= JOBS && count(Kind::Dequeue) >= JOBS,
+        || {
+            format!(
+                "{} enqueues and {} dequeues, want >= {JOBS} each",
+                count(Kind::Enqueue),
+                count(Kind::Dequeue)
+            )
+        },
+    );
     // Timestamps are CLOCK_MONOTONIC and in order. A release is logged
     // when it happens, at or after the release time r (a late timer may
     // log it up to tens of ms after r; bound: 100 ms), so its deadline
     // r + D lies in (ts - 100 ms, ts + D].
     let mut last = 0;
-    for (a, ts, m) in &mine {
+    for e in &mine {
+        let ts = &e.ts_ns;
         f.check(*ts >= last, || format!("event at {ts} after one at {last}"));
         last = *ts;
-        if *a == 5 {
-            let dl = task_fields(m).map(|t| t.3).unwrap_or(0);
+        if e.kind == Kind::Release {
+            let dl = e.abs_deadline_ns.unwrap_or(0);
             f.check(dl + 100 * MS > *ts && dl <= ts + T, || {
                 format!("release event at {ts} with deadline {dl}: want (ts - 100 ms, ts + 50 ms]")
             });
@@ -232,15 +219,20 @@ fn t_tracepoints() -> TestResult {
     let (pid, _) = run?;
     let text = std::fs::read_to_string(format!("{TRACEFS}/trace"))
         .map_err(|e| format!("read {TRACEFS}/trace: {e}"))?;
-    let count = |ev: &str, field: &str| {
-        text.lines()
-            .filter(|l| l.contains(&format!("{ev}:")) && l.contains(&format!("{field}={pid} ")))
+    let evs = event::parse(&text).map_err(|e| format!("{TRACEFS}/trace: {e}"))?;
+    let count = |k: Kind| {
+        evs.iter()
+            .filter(|e| e.kind == k)
+            .filter(|e| match k {
+                Kind::Switch => e.next.map(|t| t.pid) == Some(pid as i64),
+                _ => task_pid(e) == Some(pid as i64),
+            })
             .count() as u64
     };
     let (rel, end, sw) = (
-        count("sched_casio_release", "pid"),
-        count("sched_casio_job_end", "pid"),
-        count("sched_casio_switch", "next_pid"),
+        count(Kind::Release),
+        count(Kind::JobEnd),
+        count(Kind::Switch),
     );
     diag!("tracefs: task {pid}: {rel} releases, {end} job ends, {sw} switches to it");
     f.check(rel >= JOBS && end >= JOBS && sw >= JOBS, || {

@@ -282,25 +282,6 @@ impl GlobalStat {
     }
 }
 
-/// Number of possible CPUs from a `/sys/devices/system/cpu/possible` text
-/// such as `0-1` or `0,2-3`.
-pub fn parse_cpu_list_count(s: &str) -> Option<usize> {
-    let mut n = 0;
-    for part in s.trim().split(',') {
-        match part.split_once('-') {
-            Some((a, b)) => {
-                let (a, b): (usize, usize) = (a.parse().ok()?, b.parse().ok()?);
-                n += b.checked_sub(a)? + 1;
-            }
-            None => {
-                part.parse::<usize>().ok()?;
-                n += 1;
-            }
-        }
-    }
-    Some(n)
-}
-
 // ---------------------------------------------------------------------------
 // EDF simulation (pure, host-tested)
 // ---------------------------------------------------------------------------
@@ -470,9 +451,7 @@ pub(crate) fn read_stat(pid: i32) -> Result<TaskStat, String> {
 }
 
 fn possible_cpus() -> Result<usize, String> {
-    let p = "/sys/devices/system/cpu/possible";
-    let s = std::fs::read_to_string(p).map_err(|e| format!("read {p}: {e}"))?;
-    parse_cpu_list_count(&s).ok_or_else(|| format!("cannot parse {p}: {s:?}"))
+    sys_cpu_list("possible").map(|v| v.len())
 }
 
 pub(crate) fn read_global() -> Result<GlobalStat, String> {
@@ -1931,14 +1910,6 @@ mod tests {
         assert!(g2.not_below(&g).is_ok());
         let e = g.not_below(&g2).unwrap_err();
         assert!(e.contains("cpu1 jobs_released"), "{e}");
-    }
-
-    #[test]
-    fn cpu_list() {
-        assert_eq!(parse_cpu_list_count("0-1\n"), Some(2));
-        assert_eq!(parse_cpu_list_count("0"), Some(1));
-        assert_eq!(parse_cpu_list_count("0,2-3"), Some(3));
-        assert_eq!(parse_cpu_list_count("x"), None);
     }
 
     #[test]

@@ -181,24 +181,6 @@ pub fn parse_cpus_file(text: &str) -> Result<Vec<CpuRow>, String> {
     Ok(rows)
 }
 
-/// CPUs of a sysfs CPU list such as `0-3` or `0,2-3` (empty text: none).
-pub fn parse_cpu_list(s: &str) -> Option<Vec<usize>> {
-    let mut v = Vec::new();
-    for part in s.trim().split(',').filter(|p| !p.is_empty()) {
-        match part.split_once('-') {
-            Some((a, b)) => {
-                let (a, b): (usize, usize) = (a.parse().ok()?, b.parse().ok()?);
-                if b < a {
-                    return None;
-                }
-                v.extend(a..=b);
-            }
-            None => v.push(part.parse().ok()?),
-        }
-    }
-    Some(v)
-}
-
 /// Field 39 (`processor`, the CPU the task last ran on) of a
 /// `/proc/PID/stat` text.
 pub fn parse_stat_processor(stat: &str) -> Option<usize> {
@@ -237,12 +219,6 @@ pub fn read_cpus_file() -> Result<Option<Vec<CpuRow>>, String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(format!("read {CPUS_FILE}: {e}")),
     }
-}
-
-fn sys_cpu_list(which: &str) -> Result<Vec<usize>, String> {
-    let p = format!("/sys/devices/system/cpu/{which}");
-    let s = std::fs::read_to_string(&p).map_err(|e| format!("read {p}: {e}"))?;
-    parse_cpu_list(&s).ok_or_else(|| format!("cannot parse {p}: {s:?}"))
 }
 
 /// Possible CPUs (`/sys/devices/system/cpu/possible`).
@@ -2886,6 +2862,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn cpu_masks() {
+        assert_eq!(cpus_mask(&[0, 2]), 5);
+        assert_eq!(mask_cpus(5), vec![0, 2]);
+    }
+
+    #[test]
     fn cpus_file_parse() {
         let t = "cpu online queued curr_pid curr_deadline_ns\ncpu0 1 2 57 123456789\ncpu1 1 0 0 0\ncpu2 0 0 0 0\n";
         let r = parse_cpus_file(t).unwrap();
@@ -2910,17 +2892,6 @@ mod tests {
             parse_cpus_file(&format!("{CPUS_HEADER}\n")).unwrap(),
             vec![]
         );
-    }
-
-    #[test]
-    fn cpu_lists() {
-        assert_eq!(parse_cpu_list("0-3\n"), Some(vec![0, 1, 2, 3]));
-        assert_eq!(parse_cpu_list("0,2-3"), Some(vec![0, 2, 3]));
-        assert_eq!(parse_cpu_list("\n"), Some(vec![]));
-        assert_eq!(parse_cpu_list("3-1"), None);
-        assert_eq!(parse_cpu_list("a"), None);
-        assert_eq!(cpus_mask(&[0, 2]), 5);
-        assert_eq!(mask_cpus(5), vec![0, 2]);
     }
 
     #[test]

@@ -1,17 +1,34 @@
 //! Userspace ABI of the SCHED_CASIO scheduling class (Earliest Deadline
 //! First), plus small safe wrappers around the scheduling syscalls.
 //!
-//! Every wrapper issues the raw system call (`libc::syscall`) so that no C
-//! library policy checks get in the way: what the caller sees is exactly
-//! what the kernel returned.  Errors are reported as [`Errno`].
+//! Every scheduling-policy wrapper issues the raw system call
+//! (`libc::syscall`) so that no C library policy checks get in the way:
+//! what the caller sees is exactly what the kernel returned.  Affinity,
+//! clocks, sleeping and yielding go through nix.  Errors are reported as
+//! [`Errno`].
 //!
 //! The `raw` module exposes the same calls with caller-chosen pointers so
 //! that tests can pass NULL or bogus addresses on purpose.
+//!
+//! Beside the calls, the rules userspace shares with the kernel or needs
+//! in more than one program: the parameter rule (the EDF core's own,
+//! [`CasioParams::from_attr`]), the [`event`] log parser, CPU lists
+//! ([`parse_cpu_list`]) and rate-monotonic priorities ([`rm_priorities`]).
 
 #![deny(missing_docs)]
 
 use std::fmt;
 use std::mem;
+
+use casio_edf::edf;
+use nix::sched::{sched_getaffinity, sched_setaffinity, CpuSet};
+use nix::sys::time::TimeSpec;
+use nix::time::{clock_gettime, clock_nanosleep, ClockId, ClockNanosleepFlags};
+use nix::unistd::Pid;
+
+pub mod event;
+
+pub use casio_edf::edf::{CasioParams, ParamError};
 
 // ---------------------------------------------------------------------------
 // Constants
@@ -50,13 +67,14 @@ pub const SCHED_ATTR_SIZE_VER0: u32 = 48;
 /// Size of `struct sched_attr` with the utilization clamp fields.
 pub const SCHED_ATTR_SIZE_VER1: u32 = 56;
 
-/// Smallest valid SCHED_CASIO runtime, in ns.
-pub const CASIO_MIN_RUNTIME: u64 = 1024;
-/// Smallest valid SCHED_CASIO period, in ns (100 us).
-pub const CASIO_MIN_PERIOD: u64 = 100_000;
-/// Largest valid SCHED_CASIO period, in ns (~4.19 s).
-pub const CASIO_MAX_PERIOD: u64 = 4_194_304_000;
-/// The top bit of deadline and period must be clear.
+/// Smallest valid SCHED_CASIO runtime, in ns (the EDF core's).
+pub const CASIO_MIN_RUNTIME: u64 = edf::CASIO_MIN_RUNTIME_NS;
+/// Smallest valid SCHED_CASIO period, in ns (100 us, the EDF core's).
+pub const CASIO_MIN_PERIOD: u64 = edf::CASIO_MIN_PERIOD_NS;
+/// Largest valid SCHED_CASIO period, in ns (~4.19 s, the EDF core's).
+pub const CASIO_MAX_PERIOD: u64 = edf::CASIO_MAX_PERIOD_NS;
+/// The top bit of deadline and period must be clear
+/// ([`ParamError::TopBitSet`]).
 pub const CASIO_TOP_BIT: u64 = 1 << 63;
 
 /// The line the kernel prints at boot describing the class order; its
@@ -271,17 +289,65 @@ impl SchedAttr {
 }
 
 /// Whether the kernel should accept SCHED_CASIO parameters (runtime `c`,
-/// deadline `d`, period `t`, all ns; `t == 0` means `t = d`).  Mirrors the
-/// kernel's rule so tests and tools can predict EINVAL.
+/// deadline `d`, period `t`, all ns; `t == 0` means `t = d`): the kernel's
+/// own rule, [`CasioParams::from_attr`] of the EDF core, so that tests and
+/// tools predict EINVAL exactly.
 pub fn casio_params_valid(c: u64, d: u64, t: u64) -> bool {
-    let t = if t == 0 { d } else { t };
-    d != 0
-        && c >= CASIO_MIN_RUNTIME
-        && c <= d
-        && d <= t
-        && d & CASIO_TOP_BIT == 0
-        && t & CASIO_TOP_BIT == 0
-        && (CASIO_MIN_PERIOD..=CASIO_MAX_PERIOD).contains(&t)
+    CasioParams::from_attr(c, d, t).is_ok()
+}
+
+/// How [`rm_priorities`] ranks tasks of equal period.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RmTies {
+    /// Equal periods share a priority.
+    Share,
+    /// Every task gets its own priority; of equal periods, the earlier
+    /// task the higher.
+    ByIndex,
+}
+
+/// Rate-monotonic SCHED_FIFO priorities, one per task in task order: the
+/// shortest period gets `top`, each longer one the next lower priority
+/// (never below 1). `ties` says what tasks of equal period get.
+pub fn rm_priorities(periods: &[u64], top: u32, ties: RmTies) -> Vec<u32> {
+    let mut order: Vec<usize> = (0..periods.len()).collect();
+    order.sort_by_key(|&i| (periods[i], i));
+    let mut prio = vec![0; periods.len()];
+    let mut rank = 0u32;
+    for (k, &i) in order.iter().enumerate() {
+        if k > 0 && (ties == RmTies::ByIndex || periods[i] != periods[order[k - 1]]) {
+            rank += 1;
+        }
+        prio[i] = top.saturating_sub(rank).max(1);
+    }
+    prio
+}
+
+/// CPUs of a sysfs CPU list such as `0-3` or `0,2-3` (empty text: none);
+/// `None` if the text is not a CPU list.
+pub fn parse_cpu_list(s: &str) -> Option<Vec<usize>> {
+    let mut v = Vec::new();
+    for part in s.trim().split(',').filter(|p| !p.is_empty()) {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (usize, usize) = (a.parse().ok()?, b.parse().ok()?);
+                if b < a {
+                    return None;
+                }
+                v.extend(a..=b);
+            }
+            None => v.push(part.parse().ok()?),
+        }
+    }
+    Some(v)
+}
+
+/// The CPUs of `/sys/devices/system/cpu/WHICH` (`possible`, `online`,
+/// `present`...).
+pub fn sys_cpu_list(which: &str) -> Result<Vec<usize>, String> {
+    let p = format!("/sys/devices/system/cpu/{which}");
+    let s = std::fs::read_to_string(&p).map_err(|e| format!("read {p}: {e}"))?;
+    parse_cpu_list(&s).ok_or_else(|| format!("cannot parse {p}: {s:?}"))
 }
 
 // ---------------------------------------------------------------------------
@@ -472,44 +538,33 @@ pub fn set_affinity_cpu(pid: i32, cpu: usize) -> SysResult<()> {
     set_affinity_cpus(pid, &[cpu])
 }
 
-/// Restrict `pid` (0 = calling thread) to the given CPUs.
+impl From<nix::errno::Errno> for Errno {
+    fn from(e: nix::errno::Errno) -> Self {
+        Errno(e as i32)
+    }
+}
+
+/// Restrict `pid` (0 = calling thread) to the given CPUs (EINVAL for a
+/// CPU number beyond the set's size).
 pub fn set_affinity_cpus(pid: i32, cpus: &[usize]) -> SysResult<()> {
-    // SAFETY: cpu_set_t is plain data; zeroed is a valid empty set.
-    let mut set: libc::cpu_set_t = unsafe { mem::zeroed() };
+    let mut set = CpuSet::new();
     for &c in cpus {
-        if c >= libc::CPU_SETSIZE as usize {
-            return Err(Errno::EINVAL);
-        }
-        // SAFETY: `c` < CPU_SETSIZE was checked above.
-        unsafe { libc::CPU_SET(c, &mut set) };
+        set.set(c)?;
     }
-    // SAFETY: `set` is a valid cpu_set_t of the size passed.
-    let r = unsafe { libc::sched_setaffinity(pid, mem::size_of::<libc::cpu_set_t>(), &set) };
-    if r < 0 {
-        Err(Errno::last())
-    } else {
-        Ok(())
-    }
+    Ok(sched_setaffinity(Pid::from_raw(pid), &set)?)
 }
 
 /// Allow `pid` (0 = calling thread) on every CPU the kernel lets it use.
 pub fn set_affinity_all(pid: i32) -> SysResult<()> {
-    let all: Vec<usize> = (0..libc::CPU_SETSIZE as usize).collect();
+    let all: Vec<usize> = (0..CpuSet::count()).collect();
     set_affinity_cpus(pid, &all)
 }
 
 /// The CPUs `pid` (0 = calling thread) may run on.
 pub fn get_affinity(pid: i32) -> SysResult<Vec<usize>> {
-    // SAFETY: cpu_set_t is plain data; zeroed is a valid empty set.
-    let mut set: libc::cpu_set_t = unsafe { mem::zeroed() };
-    // SAFETY: `set` is a valid, writable cpu_set_t of the size passed.
-    let r = unsafe { libc::sched_getaffinity(pid, mem::size_of::<libc::cpu_set_t>(), &mut set) };
-    if r < 0 {
-        return Err(Errno::last());
-    }
-    Ok((0..libc::CPU_SETSIZE as usize)
-        // SAFETY: `c` < CPU_SETSIZE.
-        .filter(|&c| unsafe { libc::CPU_ISSET(c, &set) })
+    let set = sched_getaffinity(Pid::from_raw(pid))?;
+    Ok((0..CpuSet::count())
+        .filter(|&c| set.is_set(c).unwrap_or(false))
         .collect())
 }
 
@@ -524,49 +579,34 @@ pub fn online_cpus() -> usize {
     }
 }
 
-fn clock_ns(clock: libc::clockid_t) -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid timespec to write into.
-    let r = unsafe { libc::clock_gettime(clock, &mut ts) };
-    assert_eq!(r, 0, "clock_gettime({clock}) failed");
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+fn clock_ns(clock: ClockId) -> u64 {
+    let ts = clock_gettime(clock).unwrap_or_else(|e| panic!("clock_gettime({clock}) failed: {e}"));
+    ts.tv_sec() as u64 * 1_000_000_000 + ts.tv_nsec() as u64
 }
 
 /// CLOCK_MONOTONIC in ns.
 pub fn monotonic_ns() -> u64 {
-    clock_ns(libc::CLOCK_MONOTONIC)
+    clock_ns(ClockId::CLOCK_MONOTONIC)
 }
 
 /// CPU time consumed by the calling thread (CLOCK_THREAD_CPUTIME_ID), ns.
 pub fn thread_cpu_ns() -> u64 {
-    clock_ns(libc::CLOCK_THREAD_CPUTIME_ID)
+    clock_ns(ClockId::CLOCK_THREAD_CPUTIME_ID)
 }
 
 /// Sleep until CLOCK_MONOTONIC reaches `abs_ns` (TIMER_ABSTIME; restarts
 /// after signals).  Returns at once if that time has passed.
 pub fn sleep_until_ns(abs_ns: u64) {
-    let ts = libc::timespec {
-        tv_sec: (abs_ns / 1_000_000_000) as libc::time_t,
-        tv_nsec: (abs_ns % 1_000_000_000) as libc::c_long,
-    };
-    loop {
-        // SAFETY: valid timespec pointer; remaining-time pointer may be NULL
-        // with TIMER_ABSTIME.
-        let r = unsafe {
-            libc::clock_nanosleep(
-                libc::CLOCK_MONOTONIC,
-                libc::TIMER_ABSTIME,
-                &ts,
-                std::ptr::null_mut(),
-            )
-        };
-        if r != libc::EINTR {
-            return;
-        }
-    }
+    let ts = TimeSpec::new(
+        (abs_ns / 1_000_000_000) as libc::time_t,
+        (abs_ns % 1_000_000_000) as libc::c_long,
+    );
+    while clock_nanosleep(
+        ClockId::CLOCK_MONOTONIC,
+        ClockNanosleepFlags::TIMER_ABSTIME,
+        &ts,
+    ) == Err(nix::errno::Errno::EINTR)
+    {}
 }
 
 /// Sleep for `ns` nanoseconds of CLOCK_MONOTONIC.
@@ -586,8 +626,7 @@ pub fn burn_cpu(ns: u64) -> u64 {
 
 /// `sched_yield()`.
 pub fn sched_yield() -> SysResult<()> {
-    // SAFETY: no arguments.
-    check(unsafe { libc::syscall(libc::SYS_sched_yield) }).map(|_| ())
+    Ok(nix::sched::sched_yield()?)
 }
 
 /// Human-readable policy name ("SCHED_CASIO", ...), `"?"` when unknown.
@@ -700,6 +739,48 @@ mod tests {
             !casio_params_valid(1024, ms, CASIO_TOP_BIT | ms),
             "top bit T"
         );
+    }
+
+    #[test]
+    fn validity_rule_is_the_cores() {
+        let ms = 1_000_000u64;
+        assert_eq!(CASIO_MIN_RUNTIME, 1024);
+        assert_eq!(CASIO_MIN_PERIOD, 100_000);
+        assert_eq!(CASIO_MAX_PERIOD, 4_194_304_000);
+        assert_eq!(
+            CasioParams::from_attr(1024, CASIO_TOP_BIT | ms, 0),
+            Err(ParamError::TopBitSet)
+        );
+    }
+
+    #[test]
+    fn rate_monotonic_priorities() {
+        // Shared: shorter period, higher priority; equal periods share.
+        assert_eq!(
+            rm_priorities(&[100, 50, 200, 50], 98, RmTies::Share),
+            vec![97, 98, 96, 98]
+        );
+        // By index: t=100 (idx 1) highest, then t=100 (idx 3), t=200,
+        // t=300 lowest.
+        assert_eq!(
+            rm_priorities(&[300, 100, 200, 100], 13, RmTies::ByIndex),
+            vec![10, 13, 11, 12]
+        );
+        assert_eq!(rm_priorities(&[3, 2, 1], 2, RmTies::ByIndex), vec![1, 1, 2]);
+        assert!(rm_priorities(&[], 98, RmTies::Share).is_empty());
+    }
+
+    #[test]
+    fn cpu_lists() {
+        assert_eq!(parse_cpu_list("0-3\n"), Some(vec![0, 1, 2, 3]));
+        assert_eq!(parse_cpu_list("0,2-3"), Some(vec![0, 2, 3]));
+        assert_eq!(parse_cpu_list("\n"), Some(vec![]));
+        assert_eq!(parse_cpu_list("3-1"), None);
+        assert_eq!(parse_cpu_list("a"), None);
+        assert_eq!(parse_cpu_list("0-1\n").map(|v| v.len()), Some(2));
+        assert_eq!(parse_cpu_list("0").map(|v| v.len()), Some(1));
+        assert_eq!(parse_cpu_list("0,2-3").map(|v| v.len()), Some(3));
+        assert_eq!(parse_cpu_list("x").map(|v| v.len()), None);
     }
 
     #[test]

@@ -29,6 +29,21 @@ impl Rng {
     pub fn below(&mut self, n: u64) -> u64 {
         self.next_u64() % n
     }
+
+    /// Uniform-ish integer in `lo..=hi` (`lo <= hi`).
+    pub fn range_u64(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.below(hi - lo + 1)
+    }
+
+    /// Uniform in [0, 1) with 53 random bits.
+    pub fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+
+    /// Uniform in (0, 1): never exactly 0.
+    pub fn next_open01(&mut self) -> f64 {
+        ((self.next_u64() >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
+    }
 }
 
 /// The permutation of `0..n` given by a Fisher-Yates shuffle with `seed`.
@@ -58,6 +73,20 @@ mod tests {
         for _ in 0..1000 {
             assert!(r.below(7) < 7);
         }
+    }
+
+    #[test]
+    fn floats_and_ranges() {
+        let mut r = Rng::new(7);
+        for _ in 0..1000 {
+            let x = r.next_f64();
+            assert!((0.0..1.0).contains(&x));
+            let y = r.next_open01();
+            assert!(y > 0.0 && y < 1.0);
+            let z = r.range_u64(5, 10);
+            assert!((5..=10).contains(&z));
+        }
+        assert_eq!(r.range_u64(3, 3), 3);
     }
 
     #[test]

@@ -2,10 +2,11 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use casio_abi::{monotonic_ns, sleep_ns, Errno};
+use casio_abi::{monotonic_ns, sleep_ns};
 
 /// An anonymous `MAP_SHARED` array of `AtomicU64`, visible to the process
-/// and all children forked after its creation; zero-initialised.
+/// and all children forked after its creation; zero-initialised. The
+/// mapping is `MAP_NORESERVE`: a large one costs only the pages touched.
 pub struct Shm {
     ptr: *mut AtomicU64,
     len: usize,
@@ -17,7 +18,8 @@ unsafe impl Send for Shm {}
 unsafe impl Sync for Shm {}
 
 impl Shm {
-    /// `len` zeroed slots (at least one). The error says `mmap: ERRNO`.
+    /// `len` zeroed slots (at least one). The error says
+    /// `mmap of N bytes of shared memory failed: ...`.
     pub fn new(len: usize) -> Result<Shm, String> {
         let len = len.max(1);
         let bytes = len * std::mem::size_of::<AtomicU64>();
@@ -27,13 +29,16 @@ impl Shm {
                 std::ptr::null_mut(),
                 bytes,
                 libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
                 -1,
                 0,
             )
         };
         if p == libc::MAP_FAILED {
-            return Err(format!("mmap: {}", Errno::last()));
+            return Err(format!(
+                "mmap of {bytes} bytes of shared memory failed: {}",
+                std::io::Error::last_os_error()
+            ));
         }
         Ok(Shm {
             ptr: p as *mut AtomicU64,
@@ -62,6 +67,13 @@ impl Shm {
     /// Atomically add `v` to slot `i`, returning the previous value.
     pub fn fetch_add(&self, i: usize, v: u64) -> u64 {
         self.at(i).fetch_add(v, Ordering::SeqCst)
+    }
+
+    /// The first slot, for callers that lay out their own `repr(C)`
+    /// records of plain integers in the mapping (page-aligned, `len() * 8`
+    /// bytes). Accesses through it must not race with the atomics.
+    pub fn as_ptr(&self) -> *mut AtomicU64 {
+        self.ptr
     }
 
     /// Number of slots.
@@ -119,6 +131,7 @@ impl Drop for Shm {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use casio_abi::Errno;
 
     /// Forks a child that runs `f` and `_exit`s; returns its exit status.
     fn in_child(f: impl FnOnce()) -> i32 {
@@ -148,6 +161,9 @@ mod tests {
         shm.set(599, 7);
         assert_eq!(shm.fetch_add(599, 3), 7);
         assert_eq!(shm.get(599), 10);
+        // SAFETY: slot 598 is in bounds; nothing else touches it now.
+        unsafe { *shm.as_ptr().add(598).cast::<u64>() = 5 };
+        assert_eq!(shm.get(598), 5);
     }
 
     #[test]

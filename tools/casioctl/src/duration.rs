@@ -1,12 +1,38 @@
 //! Durations with units: `"2ms"`, `"1.5s"`, `"100us"`, `"250000ns"`.
 
+/// Why a duration was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadDuration {
+    /// Nothing was given.
+    #[error("empty duration (expected e.g. 10ms)")]
+    Empty,
+    /// No number before the unit.
+    #[error("invalid duration '{0}': expected a number followed by ns, us, ms or s")]
+    NoNumber(String),
+    /// A number other than 0 without a unit.
+    #[error("duration '{0}' has no unit: write e.g. {1}ms (units: ns, us, ms, s)")]
+    NoUnit(String, String),
+    /// A unit that is not ns, us, ms or s.
+    #[error("duration '{0}' has an unknown unit '{1}' (units: ns, us, ms, s)")]
+    UnknownUnit(String, String),
+    /// Two decimal points, or a point alone.
+    #[error("invalid number in duration '{0}'")]
+    BadNumber(String),
+    /// More than 2^64 - 1 ns.
+    #[error("duration '{0}' is too large")]
+    TooLarge(String),
+    /// A fraction of a nanosecond.
+    #[error("duration '{0}' is finer than 1 ns")]
+    TooFine(String),
+}
+
 /// Parse a duration with a unit suffix (`ns`, `us`/`µs`, `ms`, `s`) into
 /// nanoseconds. Decimal fractions are allowed (`"1.5ms"`); a bare number
 /// is refused (except `0`) because its unit would be a guess.
-pub fn parse_duration(s: &str) -> Result<u64, String> {
+pub fn parse_duration(s: &str) -> Result<u64, BadDuration> {
     let t = s.trim();
     if t.is_empty() {
-        return Err("empty duration (expected e.g. 10ms)".into());
+        return Err(BadDuration::Empty);
     }
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -14,9 +40,7 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
     let (num, unit) = t.split_at(split);
     let unit = unit.trim();
     if num.is_empty() {
-        return Err(format!(
-            "invalid duration '{s}': expected a number followed by ns, us, ms or s"
-        ));
+        return Err(BadDuration::NoNumber(s.into()));
     }
     let mult: u64 = match unit {
         "ns" => 1,
@@ -27,32 +51,25 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
             if num.chars().all(|c| c == '0' || c == '.') && num.contains('0') {
                 return Ok(0);
             }
-            return Err(format!(
-                "duration '{s}' has no unit: write e.g. {num}ms (units: ns, us, ms, s)"
-            ));
+            return Err(BadDuration::NoUnit(s.into(), num.into()));
         }
-        u => {
-            return Err(format!(
-                "duration '{s}' has an unknown unit '{u}' (units: ns, us, ms, s)"
-            ))
-        }
+        u => return Err(BadDuration::UnknownUnit(s.into(), u.into())),
     };
     let (int, frac) = match num.split_once('.') {
         Some((i, f)) => (i, f),
         None => (num, ""),
     };
     if frac.contains('.') || (int.is_empty() && frac.is_empty()) {
-        return Err(format!("invalid number in duration '{s}'"));
+        return Err(BadDuration::BadNumber(s.into()));
     }
     let ip: u64 = if int.is_empty() {
         0
     } else {
-        int.parse()
-            .map_err(|_| format!("duration '{s}' is too large"))?
+        int.parse().map_err(|_| BadDuration::TooLarge(s.into()))?
     };
     let mut total = ip
         .checked_mul(mult)
-        .ok_or_else(|| format!("duration '{s}' is too large"))?;
+        .ok_or_else(|| BadDuration::TooLarge(s.into()))?;
     // Fractional part, digit by digit, exact down to 1 ns.
     let mut scale = mult;
     for d in frac.chars() {
@@ -60,13 +77,13 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
         let dv = d.to_digit(10).unwrap() as u64;
         if scale == 0 {
             if dv != 0 {
-                return Err(format!("duration '{s}' is finer than 1 ns"));
+                return Err(BadDuration::TooFine(s.into()));
             }
             continue;
         }
         total = total
             .checked_add(dv * scale)
-            .ok_or_else(|| format!("duration '{s}' is too large"))?;
+            .ok_or_else(|| BadDuration::TooLarge(s.into()))?;
     }
     Ok(total)
 }
@@ -117,16 +134,24 @@ mod tests {
         for bad in [
             "", "ms", "10", "10xs", "-5ms", "1.2.3ms", "1.5ns", ".ms", "abc",
         ] {
-            let e = parse_duration(bad).unwrap_err();
+            let e = parse_duration(bad).unwrap_err().to_string();
             assert!(!e.is_empty(), "{bad}");
         }
-        assert!(parse_duration("10").unwrap_err().contains("no unit"));
-        assert!(parse_duration("10xs").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("10")
+            .unwrap_err()
+            .to_string()
+            .contains("no unit"));
+        assert!(parse_duration("10xs")
+            .unwrap_err()
+            .to_string()
+            .contains("unknown unit"));
         assert!(parse_duration("99999999999999999999s")
             .unwrap_err()
+            .to_string()
             .contains("too large"));
         assert!(parse_duration("18446744074s")
             .unwrap_err()
+            .to_string()
             .contains("too large"));
     }
 

@@ -16,13 +16,72 @@ use std::io::Write;
 use casio_abi::{SCHED_FLAG_CASIO_BUDGET, SCHED_FLAG_DL_OVERRUN};
 use duration::parse_duration;
 
-/// An error with its exit code.
-#[derive(Debug)]
+/// What went wrong; [`Fail::exit_code`] says whose fault it was.
+#[derive(Debug, thiserror::Error)]
 enum Fail {
-    /// Bad command line (exit 2).
+    /// A bad command line.
+    #[error("{0}")]
     Usage(String),
-    /// Runtime failure (exit 1).
+    /// A duration on the command line that is not one.
+    #[error("{opt}: {source}")]
+    Duration {
+        opt: String,
+        source: duration::BadDuration,
+    },
+    /// C, D, T on the command line that the kernel would refuse.
+    #[error(transparent)]
+    Params(#[from] sched::BadParams),
+    /// A `--policy` that is not one.
+    #[error(transparent)]
+    Policy(#[from] sched::BadPolicy),
+    /// A task-set file that cannot be read or is not a task set.
+    #[error(transparent)]
+    TaskSet(#[from] taskset::LoadError),
+    /// The kernel refused a policy, or a task is not there.
+    #[error(transparent)]
+    Sched(#[from] sched::SchedError),
+    /// A task set could not be run.
+    #[error(transparent)]
+    Run(#[from] runner::RunError),
+    /// CMD of `run` could not be executed.
+    #[error("cannot execute '{cmd}': {source}")]
+    Exec { cmd: String, source: std::io::Error },
+    /// An input file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    /// An output file could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    /// An event dump with a line that is not an event.
+    #[error("{path}: {source}")]
+    Events {
+        path: String,
+        source: event::ParseError,
+    },
+    /// Any other failure of the system or of what it was asked.
+    #[error("{0}")]
     Runtime(String),
+}
+
+impl Fail {
+    /// 2 for a bad command line (usage), 1 for a failure.
+    fn exit_code(&self) -> i32 {
+        match self {
+            Fail::Usage(_)
+            | Fail::Duration { .. }
+            | Fail::Params(_)
+            | Fail::Policy(_)
+            | Fail::TaskSet(_) => 2,
+            Fail::Sched(e) if e.is_usage() => 2,
+            _ => 1,
+        }
+    }
 }
 
 type Res<T> = Result<T, Fail>;
@@ -159,59 +218,57 @@ every inversion, and exits 1 if there is one or if no switch could be
 checked.
 ";
 
-struct Args {
-    v: Vec<String>,
-    i: usize,
+/// One command-line token: an option as written (`--deadline`, `-d`; a
+/// `--opt=value` keeps its value for [`value`]) or a plain argument.
+enum Tok {
+    Opt(String),
+    Val(String),
 }
 
-impl Args {
-    fn next(&mut self) -> Option<String> {
-        let a = self.v.get(self.i).cloned();
-        self.i += 1;
-        a
-    }
-    fn value(&mut self, opt: &str) -> Res<String> {
-        match self.next() {
-            Some(v) => Ok(v),
-            None => usage(format!("option {opt} needs a value")),
-        }
-    }
-    fn rest(&mut self) -> Vec<String> {
-        let r = self.v[self.i.min(self.v.len())..].to_vec();
-        self.i = self.v.len();
-        r
+fn next(p: &mut lexopt::Parser) -> Res<Option<Tok>> {
+    Ok(match p.next().map_err(|e| Fail::Usage(e.to_string()))? {
+        None => None,
+        Some(lexopt::Arg::Short(c)) => Some(Tok::Opt(format!("-{c}"))),
+        Some(lexopt::Arg::Long(l)) => Some(Tok::Opt(format!("--{l}"))),
+        Some(lexopt::Arg::Value(v)) => Some(Tok::Val(utf8(v)?)),
+    })
+}
+
+fn utf8(v: std::ffi::OsString) -> Res<String> {
+    v.into_string()
+        .map_err(|v| Fail::Usage(format!("argument {v:?} is not valid UTF-8")))
+}
+
+/// The value of option `opt`: the next argument, whatever it looks like.
+fn value(p: &mut lexopt::Parser, opt: &str) -> Res<String> {
+    match p.value() {
+        Ok(v) => utf8(v),
+        Err(_) => usage(format!("option {opt} needs a value")),
     }
 }
 
-/// Split `--opt=value` into `--opt` + pending value.
-fn split_eq(v: Vec<String>) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut after_dashdash = false;
-    for a in v {
-        if after_dashdash {
-            out.push(a);
-            continue;
-        }
-        if a == "--" {
-            after_dashdash = true;
-            out.push(a);
-            continue;
-        }
-        if a.starts_with("--") {
-            if let Some((k, val)) = a.split_once('=') {
-                out.push(k.to_string());
-                out.push(val.to_string());
-                continue;
-            }
-        }
-        out.push(a);
-    }
-    out
+/// The arguments after the current one, unparsed (a command's own).
+fn rest(p: &mut lexopt::Parser) -> Res<Vec<String>> {
+    let raw = p.raw_args().map_err(|e| Fail::Usage(e.to_string()))?;
+    raw.map(utf8).collect()
 }
 
-fn dur_opt(a: &mut Args, opt: &str) -> Res<u64> {
-    let v = a.value(opt)?;
-    parse_duration(&v).map_err(|e| Fail::Usage(format!("{opt}: {e}")))
+/// Keep `v` as the one positional argument a command takes; a second
+/// one is the usage error `err`.
+fn only_one<T>(slot: &mut Option<T>, v: T, err: &str) -> Res<()> {
+    if slot.is_some() {
+        return usage(err);
+    }
+    *slot = Some(v);
+    Ok(())
+}
+
+fn dur_opt(p: &mut lexopt::Parser, opt: &str) -> Res<u64> {
+    let v = value(p, opt)?;
+    parse_duration(&v).map_err(|source| Fail::Duration {
+        opt: opt.into(),
+        source,
+    })
 }
 
 fn parse_pid(s: &str) -> Res<i32> {
@@ -237,13 +294,13 @@ struct CasioOpts {
 
 impl CasioOpts {
     /// Try to consume a CASIO option; Ok(false) if `opt` is not one.
-    fn take(&mut self, opt: &str, a: &mut Args) -> Res<bool> {
+    fn take(&mut self, opt: &str, p: &mut lexopt::Parser) -> Res<bool> {
         match opt {
-            "--runtime" | "-r" => self.runtime = Some(dur_opt(a, opt)?),
-            "--deadline" | "-d" => self.deadline = Some(dur_opt(a, opt)?),
-            "--period" | "-p" => self.period = Some(dur_opt(a, opt)?),
+            "--runtime" | "-r" => self.runtime = Some(dur_opt(p, opt)?),
+            "--deadline" | "-d" => self.deadline = Some(dur_opt(p, opt)?),
+            "--period" | "-p" => self.period = Some(dur_opt(p, opt)?),
             "--id" => {
-                let v = a.value(opt)?;
+                let v = value(p, opt)?;
                 self.id = Some(
                     v.parse()
                         .map_err(|_| Fail::Usage(format!("--id: invalid id '{v}'")))?,
@@ -265,98 +322,94 @@ impl CasioOpts {
             None => return usage("missing --deadline"),
         };
         let t = self.period.unwrap_or(d);
-        sched::check_casio(self.runtime.unwrap_or(d), d, t).map_err(Fail::Usage)?;
+        sched::check_casio(self.runtime.unwrap_or(d), d, t)?;
         Ok((self.runtime, d, t))
     }
 }
 
-fn cmd_run(mut a: Args) -> Res<()> {
+fn cmd_run(mut p: lexopt::Parser) -> Res<()> {
     let mut o = CasioOpts::default();
     let mut cmd = Vec::new();
-    while let Some(x) = a.next() {
-        if x == "--help" || x == "-h" {
-            print!("{RUN_HELP}");
-            return Ok(());
+    while let Some(t) = next(&mut p)? {
+        match t {
+            Tok::Opt(x) if x == "--help" || x == "-h" => {
+                print!("{RUN_HELP}");
+                return Ok(());
+            }
+            Tok::Opt(x) => {
+                if !o.take(&x, &mut p)? {
+                    return usage(format!("run: unknown option {x} (see casioctl run --help)"));
+                }
+            }
+            // The command, after `--` or at the first plain argument: the
+            // rest is its own.
+            Tok::Val(v) => {
+                cmd.push(v);
+                cmd.extend(rest(&mut p)?);
+                break;
+            }
         }
-        if x == "--" {
-            cmd = a.rest();
-            break;
-        }
-        if o.take(&x, &mut a)? {
-            continue;
-        }
-        if x.starts_with('-') {
-            return usage(format!("run: unknown option {x} (see casioctl run --help)"));
-        }
-        cmd.push(x);
-        cmd.extend(a.rest());
-        break;
     }
     if cmd.is_empty() {
         return usage("run: no command given (casioctl run --deadline D -- CMD ARGS...)");
     }
     let (c, d, t) = o.params()?;
-    sched::set_casio(0, c, d, t, o.id, o.reset_on_fork, o.flags).map_err(Fail::Runtime)?;
+    sched::set_casio(0, c, d, t, o.id, o.reset_on_fork, o.flags)?;
     flush_stdio();
     use std::os::unix::process::CommandExt;
     let e = std::process::Command::new(&cmd[0]).args(&cmd[1..]).exec();
-    rt(format!("cannot execute '{}': {e}", cmd[0]))
+    Err(Fail::Exec {
+        cmd: cmd[0].clone(),
+        source: e,
+    })
 }
 
-fn cmd_get(mut a: Args) -> Res<()> {
+fn cmd_get(mut p: lexopt::Parser) -> Res<()> {
     let mut pid = None;
-    while let Some(x) = a.next() {
-        match x.as_str() {
-            "--help" | "-h" => {
+    while let Some(t) = next(&mut p)? {
+        let s = match t {
+            Tok::Opt(x) if x == "--help" || x == "-h" => {
                 print!("{GET_HELP}");
                 return Ok(());
             }
-            s if s.starts_with('-') && s != "-0" => {
-                return usage(format!("get: unknown option {s}"))
-            }
-            s => {
-                if pid.is_some() {
-                    return usage("get: only one PID");
-                }
-                pid = Some(parse_pid(s)?);
-            }
-        }
+            Tok::Opt(x) if x == "-0" => x,
+            Tok::Opt(x) => return usage(format!("get: unknown option {x}")),
+            Tok::Val(v) => v,
+        };
+        only_one(&mut pid, parse_pid(&s)?, "get: only one PID")?;
     }
     let Some(pid) = pid else {
         return usage("get: missing PID (casioctl get PID)");
     };
-    let s = sched::describe(pid).map_err(Fail::Runtime)?;
+    let s = sched::describe(pid)?;
     print!("{s}");
     Ok(())
 }
 
-fn cmd_set(mut a: Args) -> Res<()> {
+fn cmd_set(mut p: lexopt::Parser) -> Res<()> {
     let mut pid = None;
     let mut o = CasioOpts::default();
     let mut policy = None;
-    while let Some(x) = a.next() {
-        if x == "--help" || x == "-h" {
-            print!("{SET_HELP}");
-            return Ok(());
-        }
-        if o.take(&x, &mut a)? {
-            continue;
-        }
-        if x == "--policy" {
-            let v = a.value("--policy")?;
-            if v.eq_ignore_ascii_case("casio") {
+    while let Some(t) = next(&mut p)? {
+        let x = match t {
+            Tok::Opt(x) if x == "--help" || x == "-h" => {
+                print!("{SET_HELP}");
+                return Ok(());
+            }
+            Tok::Opt(x) if o.take(&x, &mut p)? => continue,
+            Tok::Opt(x) if x == "--policy" => {
+                let v = value(&mut p, "--policy")?;
+                if !v.eq_ignore_ascii_case("casio") {
+                    policy = Some(sched::parse_policy(&v)?);
+                }
                 continue;
             }
-            policy = Some(sched::parse_policy(&v).map_err(Fail::Usage)?);
-            continue;
-        }
-        if x.starts_with('-') {
-            return usage(format!("set: unknown option {x} (see casioctl set --help)"));
-        }
-        if pid.is_some() {
-            return usage("set: only one PID");
-        }
-        pid = Some(parse_pid(&x)?);
+            Tok::Opt(x) => {
+                return usage(format!("set: unknown option {x} (see casioctl set --help)"))
+            }
+            Tok::Val(v) => v,
+        };
+        only_one(&mut pid, parse_pid(&x)?, "set: only one PID")?;
     }
     let Some(pid) = pid else {
         return usage("set: missing PID");
@@ -368,41 +421,35 @@ fn cmd_set(mut a: Args) -> Res<()> {
                     "set: --policy cannot be combined with --deadline/--runtime/--period",
                 );
             }
-            sched::set_other(pid, p, o.reset_on_fork).map_err(Fail::Runtime)?;
+            sched::set_other(pid, p, o.reset_on_fork)?;
         }
         None => {
             if o.deadline.is_none() {
                 return usage("set: give --deadline (SCHED_CASIO) or --policy");
             }
             let (c, d, t) = o.params()?;
-            sched::set_casio(pid, c, d, t, o.id, o.reset_on_fork, o.flags)
-                .map_err(Fail::Runtime)?;
+            sched::set_casio(pid, c, d, t, o.id, o.reset_on_fork, o.flags)?;
         }
     }
-    print!("{}", sched::describe(pid).map_err(Fail::Runtime)?);
+    print!("{}", sched::describe(pid)?);
     Ok(())
 }
 
-fn cmd_stats(mut a: Args) -> Res<()> {
+fn cmd_stats(mut p: lexopt::Parser) -> Res<()> {
     let mut pid = None;
-    while let Some(x) = a.next() {
-        match x.as_str() {
-            "--help" | "-h" => {
+    while let Some(t) = next(&mut p)? {
+        match t {
+            Tok::Opt(x) if x == "--help" || x == "-h" => {
                 print!("{STATS_HELP}");
                 return Ok(());
             }
-            s if s.starts_with('-') => return usage(format!("stats: unknown option {s}")),
-            s => {
-                if pid.is_some() {
-                    return usage("stats: only one PID");
-                }
-                pid = Some(parse_pid(s)?);
-            }
+            Tok::Opt(x) => return usage(format!("stats: unknown option {x}")),
+            Tok::Val(s) => only_one(&mut pid, parse_pid(&s)?, "stats: only one PID")?,
         }
     }
     match pid {
         Some(p) => {
-            print!("{}", sched::stats(p).map_err(Fail::Runtime)?);
+            print!("{}", sched::stats(p)?);
         }
         None => {
             match std::fs::read_to_string(sched::PROC_SCHED_CASIO) {
@@ -431,10 +478,13 @@ fn cmd_stats(mut a: Args) -> Res<()> {
 }
 
 fn write_file(path: &str, data: &str) -> Res<()> {
-    std::fs::write(path, data).map_err(|e| Fail::Runtime(format!("cannot write {path}: {e}")))
+    std::fs::write(path, data).map_err(|source| Fail::Write {
+        path: path.into(),
+        source,
+    })
 }
 
-fn cmd_taskset(mut a: Args) -> Res<()> {
+fn cmd_taskset(mut p: lexopt::Parser) -> Res<()> {
     let mut file = None;
     let mut duration = None;
     let mut cpu = 0usize;
@@ -442,24 +492,31 @@ fn cmd_taskset(mut a: Args) -> Res<()> {
     let mut svg_out = None;
     let mut fail_on_miss = false;
     let mut policy = runner::Policy::Casio;
-    while let Some(x) = a.next() {
+    while let Some(t) = next(&mut p)? {
+        let x = match t {
+            Tok::Opt(x) => x,
+            Tok::Val(s) => {
+                only_one(&mut file, s, "taskset: only one FILE")?;
+                continue;
+            }
+        };
         match x.as_str() {
             "--help" | "-h" => {
                 print!("{TASKSET_HELP}");
                 return Ok(());
             }
-            "--duration" => duration = Some(dur_opt(&mut a, "--duration")?),
+            "--duration" => duration = Some(dur_opt(&mut p, "--duration")?),
             "--cpu" => {
-                let v = a.value("--cpu")?;
+                let v = value(&mut p, "--cpu")?;
                 cpu = v
                     .parse()
                     .map_err(|_| Fail::Usage(format!("--cpu: invalid CPU number '{v}'")))?;
             }
-            "--json" => json = Some(a.value("--json")?),
-            "--svg" => svg_out = Some(a.value("--svg")?),
+            "--json" => json = Some(value(&mut p, "--json")?),
+            "--svg" => svg_out = Some(value(&mut p, "--svg")?),
             "--fail-on-miss" => fail_on_miss = true,
             "--policy" => {
-                policy = match a.value("--policy")?.as_str() {
+                policy = match value(&mut p, "--policy")?.as_str() {
                     "casio" | "edf" => runner::Policy::Casio,
                     "fifo-rm" | "rm" => runner::Policy::FifoRm,
                     v => {
@@ -469,23 +526,17 @@ fn cmd_taskset(mut a: Args) -> Res<()> {
                     }
                 }
             }
-            s if s.starts_with('-') => {
+            s => {
                 return usage(format!(
                     "taskset: unknown option {s} (see casioctl taskset --help)"
                 ))
-            }
-            s => {
-                if file.is_some() {
-                    return usage("taskset: only one FILE");
-                }
-                file = Some(s.to_string());
             }
         }
     }
     let Some(file) = file else {
         return usage("taskset: missing FILE (see casioctl taskset --help)");
     };
-    let ts = taskset::load(&file).map_err(Fail::Usage)?;
+    let ts = taskset::load(&file)?;
     let duration_ns = duration.or(ts.duration).unwrap_or(5_000_000_000);
     if duration_ns == 0 {
         return usage("--duration must be > 0");
@@ -521,8 +572,7 @@ fn cmd_taskset(mut a: Args) -> Res<()> {
             cpu,
             policy,
         },
-    )
-    .map_err(Fail::Runtime)?;
+    )?;
     print!("{}", rec.report());
     if let Some(p) = &json {
         let s = serde_json::to_string_pretty(&rec)
@@ -556,8 +606,10 @@ fn cmd_taskset(mut a: Args) -> Res<()> {
 
 /// What a plot input file holds.
 fn load_gantt(path: &str) -> Res<svg::Gantt> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Fail::Runtime(format!("cannot read {path}: {e}")))?;
+    let text = std::fs::read_to_string(path).map_err(|source| Fail::Read {
+        path: path.into(),
+        source,
+    })?;
     let trimmed = text.trim_start();
     if trimmed.starts_with('{') {
         let rec: record::Record = serde_json::from_str(&text)
@@ -575,33 +627,43 @@ fn load_gantt(path: &str) -> Res<svg::Gantt> {
             .map_err(|e| Fail::Runtime(format!("{path}: not a casioctl trace --json dump: {e}")))?;
         Ok(record::events_to_gantt(&evs))
     } else {
-        let evs = event::parse(&text).map_err(|e| Fail::Runtime(format!("{path}: {e}")))?;
+        let evs = event::parse(&text).map_err(|source| Fail::Events {
+            path: path.into(),
+            source,
+        })?;
         Ok(record::events_to_gantt(&evs))
     }
 }
 
-fn cmd_plot(mut a: Args) -> Res<()> {
+fn cmd_plot(mut p: lexopt::Parser) -> Res<()> {
     let mut input = None;
     let mut out = None;
     let mut width = 1600u32;
     let mut from = None;
     let mut to = None;
-    while let Some(x) = a.next() {
+    while let Some(t) = next(&mut p)? {
+        let x = match t {
+            Tok::Opt(x) => x,
+            Tok::Val(s) => {
+                only_one(&mut input, s, "plot: only one input file")?;
+                continue;
+            }
+        };
         match x.as_str() {
             "--help" | "-h" => {
                 print!("{PLOT_HELP}");
                 return Ok(());
             }
-            "-o" | "--output" => out = Some(a.value("-o")?),
+            "-o" | "--output" => out = Some(value(&mut p, "-o")?),
             "--width" => {
-                let v = a.value("--width")?;
+                let v = value(&mut p, "--width")?;
                 width = match v.parse() {
                     Ok(w) if (300..=100_000).contains(&w) => w,
                     _ => return usage(format!("--width: expected 300..100000 pixels, got '{v}'")),
                 };
             }
             "--from" | "--to" => {
-                let v = a.value(&x)?;
+                let v = value(&mut p, &x)?;
                 let ms: f64 = v
                     .parse()
                     .ok()
@@ -614,13 +676,7 @@ fn cmd_plot(mut a: Args) -> Res<()> {
                     to = Some(ns)
                 }
             }
-            s if s.starts_with('-') => return usage(format!("plot: unknown option {s}")),
-            s => {
-                if input.is_some() {
-                    return usage("plot: only one input file");
-                }
-                input = Some(s.to_string());
-            }
+            s => return usage(format!("plot: unknown option {s}")),
         }
     }
     let Some(input) = input else {
@@ -644,11 +700,15 @@ fn cmd_plot(mut a: Args) -> Res<()> {
     Ok(())
 }
 
-fn cmd_trace(mut a: Args) -> Res<()> {
+fn cmd_trace(mut p: lexopt::Parser) -> Res<()> {
     let mut mode = "text";
     let mut file = None;
     let mut since = 0u64;
-    while let Some(x) = a.next() {
+    while let Some(t) = next(&mut p)? {
+        let x = match t {
+            Tok::Opt(x) => x,
+            Tok::Val(s) => return usage(format!("trace: unexpected argument {s}")),
+        };
         match x.as_str() {
             "--help" | "-h" => {
                 print!("{TRACE_HELP}");
@@ -657,9 +717,9 @@ fn cmd_trace(mut a: Args) -> Res<()> {
             "--json" => mode = "json",
             "--csv" => mode = "csv",
             "--check-edf" => mode = "check-edf",
-            "--file" => file = Some(a.value("--file")?),
+            "--file" => file = Some(value(&mut p, "--file")?),
             "--since" => {
-                let v = a.value("--since")?;
+                let v = value(&mut p, "--since")?;
                 since = v
                     .parse()
                     .map_err(|_| Fail::Usage(format!("--since: invalid time '{v}' (ns)")))?;
@@ -678,9 +738,12 @@ fn cmd_trace(mut a: Args) -> Res<()> {
                 event::PROC_CASIO_EVENT
             ))
         }
-        Err(e) => return rt(format!("cannot read {path}: {e}")),
+        Err(source) => return Err(Fail::Read { path, source }),
     };
-    let mut evs = event::parse(&text).map_err(|e| Fail::Runtime(format!("{path}: {e}")))?;
+    let mut evs = event::parse(&text).map_err(|source| Fail::Events {
+        path: path.clone(),
+        source,
+    })?;
     evs.retain(|e| e.ts_ns >= since);
     if evs.is_empty() && file.is_none() {
         let knob = "/proc/sys/kernel/sched_casio_event_log";
@@ -722,14 +785,14 @@ fn cmd_trace(mut a: Args) -> Res<()> {
     Ok(())
 }
 
-fn real_main(argv: Vec<String>) -> Res<()> {
-    let mut a = Args {
-        v: split_eq(argv),
-        i: 0,
-    };
-    let Some(cmd) = a.next() else {
+fn real_main(argv: Vec<std::ffi::OsString>) -> Res<()> {
+    let mut p = lexopt::Parser::from_args(argv);
+    let Some(t) = next(&mut p)? else {
         eprint!("{MAIN_HELP}");
         return usage("missing command");
+    };
+    let cmd = match t {
+        Tok::Opt(x) | Tok::Val(x) => x,
     };
     match cmd.as_str() {
         "--help" | "-h" | "help" => {
@@ -740,30 +803,82 @@ fn real_main(argv: Vec<String>) -> Res<()> {
             println!("casioctl {}", env!("CARGO_PKG_VERSION"));
             Ok(())
         }
-        "run" => cmd_run(a),
-        "get" => cmd_get(a),
-        "set" => cmd_set(a),
-        "stats" => cmd_stats(a),
-        "taskset" => cmd_taskset(a),
-        "plot" => cmd_plot(a),
-        "trace" => cmd_trace(a),
+        "run" => cmd_run(p),
+        "get" => cmd_get(p),
+        "set" => cmd_set(p),
+        "stats" => cmd_stats(p),
+        "taskset" => cmd_taskset(p),
+        "plot" => cmd_plot(p),
+        "trace" => cmd_trace(p),
         c => usage(format!("unknown command '{c}' (see casioctl --help)")),
     }
 }
 
 fn main() {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
     let code = match real_main(argv) {
         Ok(()) => 0,
-        Err(Fail::Usage(m)) => {
-            eprintln!("casioctl: {m}");
-            2
-        }
-        Err(Fail::Runtime(m)) => {
-            eprintln!("casioctl: {m}");
-            1
+        Err(e) => {
+            eprintln!("casioctl: {e}");
+            e.exit_code()
         }
     };
     flush_stdio();
     std::process::exit(code);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The usage error (exit 2) `casioctl ARGS` ends with.
+    fn usage_of(args: &[&str]) -> String {
+        match real_main(args.iter().map(Into::into).collect()) {
+            Err(e) if e.exit_code() == 2 => e.to_string(),
+            r => panic!("casioctl {args:?}: expected a usage error, got {r:?}"),
+        }
+    }
+
+    #[test]
+    fn command_line_errors() {
+        assert_eq!(usage_of(&[]), "missing command");
+        assert!(usage_of(&["bogus"]).contains("unknown command 'bogus'"));
+        assert!(usage_of(&["--bogus"]).contains("unknown command '--bogus'"));
+        assert!(usage_of(&["run", "--deadline", "10ms"]).contains("no command"));
+        assert!(usage_of(&["run", "--", "true"]).contains("missing --deadline"));
+        assert!(usage_of(&["run", "--deadline"]).contains("option --deadline needs a value"));
+        assert!(usage_of(&["run", "--deadline", "10", "true"]).contains("no unit"));
+        assert!(usage_of(&["run", "--bogus", "true"]).contains("run: unknown option --bogus"));
+        assert!(usage_of(&["run", "--deadline=10ms", "--budget=1", "true"]).contains("--budget"));
+        assert!(usage_of(&["run", "-r", "20ms", "-d10ms", "true"]).contains("C <= D"));
+        assert!(usage_of(&["get"]).contains("missing PID"));
+        assert!(usage_of(&["get", "abc"]).contains("invalid pid 'abc'"));
+        assert!(usage_of(&["get", "-5"]).contains("get: unknown option -5"));
+        assert!(usage_of(&["get", "1", "2"]).contains("only one PID"));
+        assert!(usage_of(&["set", "1", "--policy", "fifo:0"]).contains("out of range"));
+        assert!(usage_of(&["set", "1"]).contains("give --deadline"));
+        assert!(
+            usage_of(&["set", "1", "--policy", "rr:5", "--deadline", "10ms"])
+                .contains("cannot be combined")
+        );
+        assert!(usage_of(&["stats", "-x"]).contains("stats: unknown option -x"));
+        assert!(usage_of(&["taskset"]).contains("missing FILE"));
+        assert!(usage_of(&["taskset", "a", "b"]).contains("only one FILE"));
+        assert!(usage_of(&["taskset", "a", "--policy", "x"]).contains("unknown policy 'x'"));
+        assert!(usage_of(&["taskset", "a", "--cpu", "x"]).contains("invalid CPU number"));
+        assert!(usage_of(&["plot", "in.json"]).contains("missing -o"));
+        assert!(
+            usage_of(&["plot", "in.json", "-o", "x.svg", "--width", "5"]).contains("300..100000")
+        );
+        assert!(usage_of(&["trace", "extra"]).contains("unexpected argument extra"));
+        assert!(usage_of(&["trace", "--since", "x"]).contains("invalid time"));
+    }
+
+    #[test]
+    fn run_takes_the_rest_as_the_command() {
+        // A refused deadline stops before exec: the options were parsed,
+        // and `--x` after the command is the command's.
+        assert!(usage_of(&["run", "--deadline", "5s", "prog", "--x"]).contains("at most"));
+        assert!(usage_of(&["run", "--deadline", "5s", "--", "-prog"]).contains("at most"));
+    }
 }

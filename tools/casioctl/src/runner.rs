@@ -4,9 +4,16 @@
 
 use std::ptr;
 
-use casio_abi::{monotonic_ns, sleep_until_ns, thread_cpu_ns, SCHED_FIFO};
+use casio_abi::{monotonic_ns, sleep_until_ns, thread_cpu_ns, RmTies, SCHED_FIFO};
+use casio_testkit::Shm;
+use nix::sys::mman::{mlockall, MlockAllFlags};
+use nix::sys::prctl::set_pdeathsig;
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::{alarm, fork, ForkResult, Pid};
 
 use crate::record::{JobRecord, Record, SliceRecord, TaskRecord, FORMAT};
+use crate::sched::BadParams;
 use crate::taskset::TaskSet;
 
 /// Scheduling policy for the set.
@@ -87,64 +94,13 @@ struct Area {
     cap_slices: usize,
 }
 
-struct Shm {
-    base: *mut u8,
-    len: usize,
-}
-
-impl Shm {
-    fn new(len: usize) -> Result<Shm, String> {
-        // SAFETY: anonymous shared mapping, checked for failure.
-        let p = unsafe {
-            libc::mmap(
-                ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return Err(format!(
-                "mmap of {len} bytes of shared memory failed: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
-        Ok(Shm {
-            base: p as *mut u8,
-            len,
-        })
-    }
-
-    /// # Safety
-    /// `off` must be in bounds and aligned for T.
-    unsafe fn at<T>(&self, off: usize) -> *mut T {
-        debug_assert!(off + std::mem::size_of::<T>() <= self.len);
-        self.base.add(off) as *mut T
-    }
-}
-
-impl Drop for Shm {
-    fn drop(&mut self) {
-        // SAFETY: unmapping our own mapping.
-        unsafe { libc::munmap(self.base as *mut libc::c_void, self.len) };
-    }
-}
-
-/// Rate-monotonic SCHED_FIFO priorities: shorter period, higher priority
-/// (98 for the shortest, equal periods share a priority).
-pub fn rm_priorities(periods: &[u64]) -> Vec<i32> {
-    let mut uniq: Vec<u64> = periods.to_vec();
-    uniq.sort();
-    uniq.dedup();
-    periods
-        .iter()
-        .map(|p| {
-            let rank = uniq.iter().position(|u| u == p).unwrap() as i32;
-            (98 - rank).max(1)
-        })
-        .collect()
+/// A pointer to the `T` at byte `off` of the shared mapping.
+///
+/// # Safety
+/// `off` must be in bounds and aligned for T.
+unsafe fn shm_at<T>(shm: &Shm, off: usize) -> *mut T {
+    debug_assert!(off + std::mem::size_of::<T>() <= shm.len() * 8);
+    shm.as_ptr().cast::<u8>().add(off).cast()
 }
 
 fn set_errno_stage(h: *mut TaskHdr, stage: u64, e: i32) {
@@ -159,8 +115,8 @@ fn child_error(code: u64, policy: Policy) -> String {
     match stage {
         STAGE_AFFINITY => format!("cannot pin to the CPU: {e}"),
         STAGE_POLICY => match policy {
-            Policy::Casio => crate::sched::explain(e, 0, true),
-            Policy::FifoRm => crate::sched::explain(e, 0, false),
+            Policy::Casio => crate::sched::explain(e, 0, true).to_string(),
+            Policy::FifoRm => crate::sched::explain(e, 0, false).to_string(),
         },
         _ => format!("error {code}"),
     }
@@ -276,25 +232,59 @@ impl ChildCtx {
     }
 }
 
+/// Why a task set could not be run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// `--cpu` names no online CPU.
+    #[error("CPU {cpu} does not exist ({online} online CPUs: 0-{last})", last = .online - 1)]
+    NoSuchCpu {
+        /// The CPU asked for.
+        cpu: usize,
+        /// Online CPUs.
+        online: usize,
+    },
+    /// A task's C, D, T that the kernel would refuse.
+    #[error("task '{task}': {source}")]
+    BadTask {
+        /// The task's name.
+        task: String,
+        /// What is wrong with it.
+        source: BadParams,
+    },
+    /// No shared memory for the records.
+    #[error("{0}")]
+    Shm(String),
+    /// fork() failed.
+    #[error("fork failed: {0}")]
+    Fork(std::io::Error),
+}
+
 /// Run the set and collect the record. Progress notes go to stderr.
-pub fn run(ts: &TaskSet, opts: &RunOpts) -> Result<Record, String> {
+pub fn run(ts: &TaskSet, opts: &RunOpts) -> Result<Record, RunError> {
     let n = ts.tasks.len();
     let ncpu = casio_abi::online_cpus();
     if opts.cpu >= ncpu {
-        return Err(format!(
-            "CPU {} does not exist ({} online CPUs: 0-{})",
-            opts.cpu,
-            ncpu,
-            ncpu - 1
-        ));
+        return Err(RunError::NoSuchCpu {
+            cpu: opts.cpu,
+            online: ncpu,
+        });
     }
     if opts.policy == Policy::Casio {
         for t in &ts.tasks {
-            crate::sched::check_casio(t.runtime, t.deadline, t.period)
-                .map_err(|e| format!("task '{}': {e}", t.name))?;
+            crate::sched::check_casio(t.runtime, t.deadline, t.period).map_err(|source| {
+                RunError::BadTask {
+                    task: t.name.clone(),
+                    source,
+                }
+            })?;
         }
     }
-    let prios = rm_priorities(&ts.tasks.iter().map(|t| t.period).collect::<Vec<_>>());
+    // Rate-monotonic, from 98 down; equal periods share a priority.
+    let periods: Vec<u64> = ts.tasks.iter().map(|t| t.period).collect();
+    let prios: Vec<i32> = casio_abi::rm_priorities(&periods, 98, RmTies::Share)
+        .into_iter()
+        .map(|p| p as i32)
+        .collect();
 
     // Lay out the shared mapping.
     let mut areas = Vec::with_capacity(n);
@@ -317,7 +307,7 @@ pub fn run(ts: &TaskSet, opts: &RunOpts) -> Result<Record, String> {
             cap_slices,
         });
     }
-    let shm = Shm::new(off.max(4096))?;
+    let shm = Shm::new(off.max(4096).div_ceil(8)).map_err(RunError::Shm)?;
 
     // The controller stays off the workload CPU when it can.
     if ncpu >= 2 {
@@ -343,10 +333,10 @@ pub fn run(ts: &TaskSet, opts: &RunOpts) -> Result<Record, String> {
         // SAFETY: the offsets were laid out above within the mapping.
         let ctx = unsafe {
             ChildCtx {
-                hdr: shm.at::<TaskHdr>(a.hdr),
-                jobs: shm.at::<JobShm>(a.jobs),
+                hdr: shm_at::<TaskHdr>(&shm, a.hdr),
+                jobs: shm_at::<JobShm>(&shm, a.jobs),
                 cap_jobs: a.cap_jobs,
-                slices: shm.at::<SliceShm>(a.slices),
+                slices: shm_at::<SliceShm>(&shm, a.slices),
                 cap_slices: a.cap_slices,
                 runtime: t.runtime,
                 period: t.period,
@@ -357,52 +347,45 @@ pub fn run(ts: &TaskSet, opts: &RunOpts) -> Result<Record, String> {
         };
         // SAFETY: single-threaded program; the child only uses raw
         // syscalls and the shared mapping, then _exit()s.
-        let pid = unsafe { libc::fork() };
-        if pid < 0 {
-            let e = std::io::Error::last_os_error();
-            for &p in &pids {
-                // SAFETY: killing our own children.
-                unsafe { libc::kill(p, libc::SIGKILL) };
+        match unsafe { fork() } {
+            Err(e) => {
+                kill_and_reap(&pids);
+                return Err(RunError::Fork(e.into()));
             }
-            reap(&pids);
-            return Err(format!("fork failed: {e}"));
-        }
-        if pid == 0 {
-            // SAFETY: child side; see above.
-            unsafe {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-                libc::alarm(alarm_s);
-                child_main(&ctx, opts, t, prios[i]);
-                libc::_exit(0);
+            Ok(ForkResult::Child) => {
+                // Dies with casioctl, and at the latest at the alarm.
+                let _ = set_pdeathsig(Signal::SIGKILL);
+                alarm::set(alarm_s);
+                // SAFETY: the freshly forked child; see above.
+                unsafe {
+                    child_main(&ctx, opts, t, prios[i]);
+                    libc::_exit(0);
+                }
             }
+            Ok(ForkResult::Parent { child }) => pids.push(child),
         }
-        pids.push(pid);
     }
 
     // Wait for the children, with a last-resort kill.
     let kill_at = hard_stop + 5_000_000_000;
-    let mut left: Vec<i32> = pids.clone();
-    let mut statuses = vec![0i32; n];
+    let mut left: Vec<Pid> = pids.clone();
+    let mut statuses: Vec<Option<WaitStatus>> = vec![None; n];
     while !left.is_empty() {
-        let mut st = 0;
-        // SAFETY: waiting for our own children.
-        let r = unsafe { libc::waitpid(-1, &mut st, libc::WNOHANG) };
-        if r > 0 {
-            if let Some(i) = pids.iter().position(|&p| p == r) {
-                statuses[i] = st;
+        match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) => {}
+            Ok(st) => {
+                if let Some(p) = st.pid() {
+                    if let Some(i) = pids.iter().position(|&q| q == p) {
+                        statuses[i] = Some(st);
+                    }
+                    left.retain(|&q| q != p);
+                }
+                continue;
             }
-            left.retain(|&p| p != r);
-            continue;
-        }
-        if r < 0 {
-            break;
+            Err(_) => break,
         }
         if monotonic_ns() > kill_at {
-            for &p in &left {
-                // SAFETY: killing our own children.
-                unsafe { libc::kill(p, libc::SIGKILL) };
-            }
-            reap(&left);
+            kill_and_reap(&left);
             break;
         }
         casio_abi::sleep_ns(20_000_000);
@@ -414,13 +397,13 @@ pub fn run(ts: &TaskSet, opts: &RunOpts) -> Result<Record, String> {
     for (i, t) in ts.tasks.iter().enumerate() {
         let a = areas[i];
         // SAFETY: every child has exited; the mapping is ours to read.
-        let h: TaskHdr = unsafe { ptr::read_volatile(shm.at::<TaskHdr>(a.hdr)) };
+        let h: TaskHdr = unsafe { ptr::read_volatile(shm_at::<TaskHdr>(&shm, a.hdr)) };
         let nj = (h.njobs as usize).min(a.cap_jobs);
         let ns = (h.nslices as usize).min(a.cap_slices);
         let mut jobs = Vec::with_capacity(nj);
         for j in 0..nj {
             // SAFETY: j < cap_jobs.
-            let s: JobShm = unsafe { ptr::read(shm.at::<JobShm>(a.jobs).add(j)) };
+            let s: JobShm = unsafe { ptr::read(shm_at::<JobShm>(&shm, a.jobs).add(j)) };
             let dl = s.release + t.deadline;
             let finish = (s.finish != 0).then(|| rel(s.finish));
             jobs.push(JobRecord {
@@ -437,7 +420,7 @@ pub fn run(ts: &TaskSet, opts: &RunOpts) -> Result<Record, String> {
         let mut slices = Vec::with_capacity(ns);
         for j in 0..ns {
             // SAFETY: j < cap_slices.
-            let s: SliceShm = unsafe { ptr::read(shm.at::<SliceShm>(a.slices).add(j)) };
+            let s: SliceShm = unsafe { ptr::read(shm_at::<SliceShm>(&shm, a.slices).add(j)) };
             slices.push(SliceRecord {
                 job: s.job as u32,
                 start_ns: rel(s.start),
@@ -448,11 +431,11 @@ pub fn run(ts: &TaskSet, opts: &RunOpts) -> Result<Record, String> {
         if h.error != 0 {
             error = Some(child_error(h.error, opts.policy));
         } else if h.done == 0 {
-            let st = statuses[i];
-            error = Some(if libc::WIFSIGNALED(st) {
-                format!("the task was killed by signal {}", libc::WTERMSIG(st))
-            } else {
-                "the task did not finish".to_string()
+            error = Some(match statuses[i] {
+                Some(WaitStatus::Signaled(_, sig, _)) => {
+                    format!("the task was killed by signal {} ({sig})", sig as i32)
+                }
+                _ => "the task did not finish".to_string(),
             });
         } else if h.abandoned != 0 {
             error = Some(format!(
@@ -468,7 +451,7 @@ pub fn run(ts: &TaskSet, opts: &RunOpts) -> Result<Record, String> {
         tasks.push(TaskRecord {
             name: t.name.clone(),
             id: t.id,
-            pid: pids[i],
+            pid: pids[i].as_raw(),
             runtime_ns: t.runtime,
             deadline_ns: t.deadline,
             period_ns: t.period,
@@ -493,11 +476,13 @@ pub fn run(ts: &TaskSet, opts: &RunOpts) -> Result<Record, String> {
     })
 }
 
-fn reap(pids: &[i32]) {
+/// SIGKILL our children `pids`, then reap them.
+fn kill_and_reap(pids: &[Pid]) {
     for &p in pids {
-        let mut st = 0;
-        // SAFETY: reaping our own child.
-        unsafe { libc::waitpid(p, &mut st, 0) };
+        let _ = kill(p, Signal::SIGKILL);
+    }
+    for &p in pids {
+        let _ = waitpid(p, None);
     }
 }
 
@@ -511,7 +496,7 @@ unsafe fn child_main(ctx: &ChildCtx, opts: &RunOpts, t: &crate::taskset::TaskSpe
         set_errno_stage(h, STAGE_AFFINITY, e.0);
         return;
     }
-    libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE);
+    let _ = mlockall(MlockAllFlags::MCL_CURRENT | MlockAllFlags::MCL_FUTURE);
     // Pre-fault this task's records.
     ptr::write_bytes(ctx.jobs, 0, ctx.cap_jobs);
     ptr::write_bytes(ctx.slices, 0, ctx.cap_slices);
@@ -541,11 +526,6 @@ unsafe fn child_main(ctx: &ChildCtx, opts: &RunOpts, t: &crate::taskset::TaskSpe
 mod tests {
     use super::*;
     use crate::taskset::TaskSpec;
-
-    #[test]
-    fn rm_order() {
-        assert_eq!(rm_priorities(&[100, 50, 200, 50]), vec![97, 98, 96, 98]);
-    }
 
     /// Runs a tiny set under SCHED_NORMAL semantics if CASIO is missing:
     /// the children then fail at the policy stage, which must be reported

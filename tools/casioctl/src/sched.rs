@@ -2,86 +2,136 @@
 //! kernel errors.
 
 use casio_abi::{
-    Errno, SchedAttr, CASIO_MAX_PERIOD, CASIO_MIN_PERIOD, CASIO_MIN_RUNTIME, CASIO_TOP_BIT,
-    SCHED_BATCH, SCHED_CASIO, SCHED_DEADLINE, SCHED_FIFO, SCHED_FLAG_CASIO_BUDGET,
-    SCHED_FLAG_DL_OVERRUN, SCHED_FLAG_RESET_ON_FORK, SCHED_IDLE, SCHED_NORMAL, SCHED_RESET_ON_FORK,
-    SCHED_RR,
+    CasioParams, Errno, ParamError, SchedAttr, CASIO_MAX_PERIOD, CASIO_MIN_PERIOD,
+    CASIO_MIN_RUNTIME, CASIO_TOP_BIT, SCHED_BATCH, SCHED_CASIO, SCHED_DEADLINE, SCHED_FIFO,
+    SCHED_FLAG_CASIO_BUDGET, SCHED_FLAG_DL_OVERRUN, SCHED_FLAG_RESET_ON_FORK, SCHED_IDLE,
+    SCHED_NORMAL, SCHED_RESET_ON_FORK, SCHED_RR,
 };
 
 use crate::duration::format_ns;
 
-/// Message for EPERM.
-pub const EPERM_MSG: &str = "permission denied: SCHED_CASIO needs CAP_SYS_NICE or RLIMIT_RTPRIO 99";
-/// Message for a kernel that refuses valid parameters.
-pub const NO_CASIO_MSG: &str = "this kernel has no SCHED_CASIO (policy 8)";
+/// SCHED_CASIO parameters the kernel would refuse, by the part it
+/// refuses (ns, the period resolved from the deadline when not given).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BadParams {
+    /// D = 0.
+    #[error("invalid deadline 0: the deadline must be > 0")]
+    ZeroDeadline,
+    /// Bit 63 of D.
+    #[error("invalid deadline {0} ns: the top bit must be clear")]
+    DeadlineTopBit(u64),
+    /// Bit 63 of T.
+    #[error("invalid period {0} ns: the top bit must be clear")]
+    PeriodTopBit(u64),
+    /// C < 1024 ns.
+    #[error("invalid runtime {}: the runtime must be at least {CASIO_MIN_RUNTIME} ns", format_ns(*.0))]
+    RuntimeTooSmall(u64),
+    /// C > D.
+    #[error("invalid runtime {}: the runtime must not exceed the deadline {} (C <= D)", format_ns(*.0), format_ns(*.1))]
+    RuntimeAboveDeadline(u64, u64),
+    /// D > T.
+    #[error("invalid deadline {}: the deadline must not exceed the period {} (D <= T)", format_ns(*.0), format_ns(*.1))]
+    DeadlineAbovePeriod(u64, u64),
+    /// T < 100 us.
+    #[error("invalid period {}: the period (= deadline when not given) must be at least 100us", format_ns(*.0))]
+    PeriodTooShort(u64),
+    /// T > 4.194304 s.
+    #[error("invalid period {}: the period (= deadline when not given) must be at most 4.194304s", format_ns(*.0))]
+    PeriodTooLong(u64),
+}
 
 /// Check SCHED_CASIO parameters (ns; `t == 0` means `t = d`) against the
-/// kernel's rule and name the first violated part.
-pub fn check_casio(c: u64, d: u64, t: u64) -> Result<(), String> {
+/// kernel's rule, [`CasioParams::from_attr`], and name the part it refuses.
+pub fn check_casio(c: u64, d: u64, t: u64) -> Result<(), BadParams> {
     let tt = if t == 0 { d } else { t };
-    let f = format_ns;
-    if d == 0 {
-        return Err("invalid deadline 0: the deadline must be > 0".into());
+    debug_assert_eq!(
+        (CASIO_MIN_PERIOD, CASIO_MAX_PERIOD),
+        (100_000, 4_194_304_000)
+    );
+    Err(match CasioParams::from_attr(c, d, t) {
+        Ok(_) => return Ok(()),
+        Err(ParamError::ZeroDeadline) => BadParams::ZeroDeadline,
+        Err(ParamError::TopBitSet) if d & CASIO_TOP_BIT != 0 => BadParams::DeadlineTopBit(d),
+        Err(ParamError::TopBitSet) => BadParams::PeriodTopBit(t),
+        Err(ParamError::RuntimeTooSmall) => BadParams::RuntimeTooSmall(c),
+        Err(ParamError::RuntimeAboveDeadline) => BadParams::RuntimeAboveDeadline(c, d),
+        Err(ParamError::DeadlineAbovePeriod) => BadParams::DeadlineAbovePeriod(d, tt),
+        Err(ParamError::PeriodOutOfRange) if tt < CASIO_MIN_PERIOD => BadParams::PeriodTooShort(tt),
+        Err(ParamError::PeriodOutOfRange) => BadParams::PeriodTooLong(tt),
+    })
+}
+
+/// Why setting or reading the policy of a task failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SchedError {
+    /// Parameters the kernel would refuse; caught before asking it.
+    #[error(transparent)]
+    BadParams(#[from] BadParams),
+    /// EPERM for SCHED_CASIO.
+    #[error("permission denied: SCHED_CASIO needs CAP_SYS_NICE or RLIMIT_RTPRIO 99")]
+    CasioPermission,
+    /// EPERM for another policy.
+    #[error("permission denied: changing the policy of pid {0} needs CAP_SYS_NICE (or a matching RLIMIT_RTPRIO)")]
+    Permission(i32),
+    /// ESRCH.
+    #[error("no such process: pid {0}")]
+    NoSuchProcess(i32),
+    /// EINVAL for parameters that pass the rule: no SCHED_CASIO here.
+    #[error("this kernel has no SCHED_CASIO (policy 8)")]
+    NoCasio,
+    /// EBUSY: admission control.
+    #[error(
+        "the kernel refused the change (EBUSY: admission control: C/T does not fit \
+         the CASIO bandwidth left on all CPUs, or on the one CPU the task is \
+         pinned to; see /proc/sched_casio_bw)"
+    )]
+    Admission,
+    /// Any other errno of a change.
+    #[error("the kernel refused the change: {0} ({text})", text = strerror(*.0))]
+    Refused(Errno),
+    /// sched_getattr() failed.
+    #[error("sched_getattr({0}) failed: {1}")]
+    GetAttr(i32, Errno),
+    /// `stats` of a task under another policy.
+    #[error("pid {pid} is not a SCHED_CASIO task (policy {policy})")]
+    NotCasio {
+        /// The task.
+        pid: i32,
+        /// Its policy's name.
+        policy: &'static str,
+    },
+}
+
+/// The C library's text for an errno ("Operation not permitted").
+fn strerror(e: Errno) -> std::io::Error {
+    std::io::Error::from_raw_os_error(e.0)
+}
+
+impl SchedError {
+    /// Whether the command line was at fault (exit 2) rather than the
+    /// system (exit 1).
+    pub fn is_usage(&self) -> bool {
+        matches!(self, SchedError::BadParams(_))
     }
-    if d & CASIO_TOP_BIT != 0 {
-        return Err(format!(
-            "invalid deadline {d} ns: the top bit must be clear"
-        ));
-    }
-    if t & CASIO_TOP_BIT != 0 {
-        return Err(format!("invalid period {t} ns: the top bit must be clear"));
-    }
-    if c < CASIO_MIN_RUNTIME {
-        return Err(format!(
-            "invalid runtime {}: the runtime must be at least 1024 ns",
-            f(c)
-        ));
-    }
-    if c > d {
-        return Err(format!(
-            "invalid runtime {}: the runtime must not exceed the deadline {} (C <= D)",
-            f(c),
-            f(d)
-        ));
-    }
-    if d > tt {
-        return Err(format!(
-            "invalid deadline {}: the deadline must not exceed the period {} (D <= T)",
-            f(d),
-            f(tt)
-        ));
-    }
-    if tt < CASIO_MIN_PERIOD {
-        return Err(format!(
-            "invalid period {}: the period (= deadline when not given) must be at least 100us",
-            f(tt)
-        ));
-    }
-    if tt > CASIO_MAX_PERIOD {
-        return Err(format!(
-            "invalid period {}: the period (= deadline when not given) must be at most 4.194304s",
-            f(tt)
-        ));
-    }
-    debug_assert!(casio_abi::casio_params_valid(c, d, t));
-    Ok(())
 }
 
 /// Explain an errno from setting a policy on `pid` (0 = self).
-pub fn explain(e: Errno, pid: i32, casio: bool) -> String {
+pub fn explain(e: Errno, pid: i32, casio: bool) -> SchedError {
     match e {
-        Errno::EPERM if casio => EPERM_MSG.into(),
-        Errno::EPERM => format!(
-            "permission denied: changing the policy of pid {pid} needs CAP_SYS_NICE (or a matching RLIMIT_RTPRIO)"
-        ),
-        Errno::ESRCH => format!("no such process: pid {pid}"),
-        Errno::EINVAL if casio => NO_CASIO_MSG.into(),
-        Errno::EBUSY => "the kernel refused the change (EBUSY: admission control: C/T does not fit \
-                         the CASIO bandwidth left on all CPUs, or on the one CPU the task is \
-                         pinned to; see /proc/sched_casio_bw)"
-            .into(),
-        e => format!("the kernel refused the change: {e} ({})", std::io::Error::from_raw_os_error(e.0)),
+        Errno::EPERM if casio => SchedError::CasioPermission,
+        Errno::EPERM => SchedError::Permission(pid),
+        Errno::ESRCH => SchedError::NoSuchProcess(pid),
+        Errno::EINVAL if casio => SchedError::NoCasio,
+        Errno::EBUSY => SchedError::Admission,
+        e => SchedError::Refused(e),
     }
+}
+
+fn getattr(pid: i32) -> Result<SchedAttr, SchedError> {
+    casio_abi::getattr(pid).map_err(|e| match e {
+        Errno::ESRCH => SchedError::NoSuchProcess(pid),
+        e => SchedError::GetAttr(pid, e),
+    })
 }
 
 /// Set SCHED_CASIO on `pid` (0 = self) with runtime `c` (D when `None`),
@@ -98,7 +148,7 @@ pub fn set_casio(
     id: Option<u32>,
     reset_on_fork: bool,
     flags: u64,
-) -> Result<(), String> {
+) -> Result<(), SchedError> {
     let tt = if t == 0 { d } else { t };
     let cc = c.unwrap_or(d);
     check_casio(cc, d, t)?;
@@ -135,6 +185,53 @@ pub fn set_casio(
     })
 }
 
+/// Why a `--policy` argument was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadPolicy {
+    /// FIFO or RR without a priority.
+    #[error("policy '{policy}' needs a {what}, e.g. {policy}:{hi}")]
+    NeedsValue {
+        /// The policy as written.
+        policy: String,
+        /// "priority" or "nice value".
+        what: &'static str,
+        /// The largest value, for the example.
+        hi: i32,
+    },
+    /// A value that is not a number.
+    #[error("invalid {what} '{value}' for policy '{policy}'")]
+    BadValue {
+        /// The policy as written.
+        policy: String,
+        /// "priority" or "nice value".
+        what: &'static str,
+        /// The value as written.
+        value: String,
+    },
+    /// A value outside the policy's range.
+    #[error("{what} {n} out of range {lo}..{hi} for policy '{policy}'")]
+    OutOfRange {
+        /// The policy as written.
+        policy: String,
+        /// "priority" or "nice value".
+        what: &'static str,
+        /// The value.
+        n: i32,
+        /// Smallest valid value.
+        lo: i32,
+        /// Largest valid value.
+        hi: i32,
+    },
+    /// `casio`, which takes --deadline instead.
+    #[error("use --deadline (and --runtime/--period) to set SCHED_CASIO")]
+    Casio,
+    /// A name that is no policy.
+    #[error(
+        "unknown policy '{0}' (expected other[:NICE], batch[:NICE], idle, fifo:PRIO or rr:PRIO)"
+    )]
+    Unknown(String),
+}
+
 /// A non-CASIO policy from the command line.
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
 pub struct OtherPolicy {
@@ -145,51 +242,51 @@ pub struct OtherPolicy {
 }
 
 /// Parse `other[:NICE]`, `normal`, `batch[:NICE]`, `idle`, `fifo:PRIO`, `rr:PRIO`.
-pub fn parse_policy(s: &str) -> Result<OtherPolicy, String> {
+pub fn parse_policy(s: &str) -> Result<OtherPolicy, BadPolicy> {
     let (name, arg) = match s.split_once(':') {
         Some((n, a)) => (n, Some(a)),
         None => (s, None),
     };
-    let num =
-        |a: Option<&str>, what: &str, lo: i32, hi: i32, def: Option<i32>| -> Result<i32, String> {
-            match a {
-                None => {
-                    def.ok_or_else(|| format!("policy '{name}' needs a {what}, e.g. {name}:{hi}"))
-                }
-                Some(v) => {
-                    let n: i32 = v
-                        .parse()
-                        .map_err(|_| format!("invalid {what} '{v}' for policy '{name}'"))?;
-                    if n < lo || n > hi {
-                        Err(format!(
-                            "{what} {n} out of range {lo}..{hi} for policy '{name}'"
-                        ))
-                    } else {
-                        Ok(n)
-                    }
-                }
-            }
-        };
+    let num = |a: Option<&str>,
+               what: &'static str,
+               lo: i32,
+               hi: i32,
+               def: Option<i32>|
+     -> Result<i32, BadPolicy> {
+        let policy = name.to_string();
+        match a {
+            None => def.ok_or(BadPolicy::NeedsValue { policy, what, hi }),
+            Some(v) => match v.parse::<i32>() {
+                Err(_) => Err(BadPolicy::BadValue {
+                    policy,
+                    what,
+                    value: v.to_string(),
+                }),
+                Ok(n) if n < lo || n > hi => Err(BadPolicy::OutOfRange {
+                    policy,
+                    what,
+                    n,
+                    lo,
+                    hi,
+                }),
+                Ok(n) => Ok(n),
+            },
+        }
+    };
     let (policy, value) = match name.to_ascii_lowercase().as_str() {
         "other" | "normal" => (SCHED_NORMAL, num(arg, "nice value", -20, 19, Some(0))?),
         "batch" => (SCHED_BATCH, num(arg, "nice value", -20, 19, Some(0))?),
         "idle" => (SCHED_IDLE, num(arg, "nice value", 0, 0, Some(0))?),
         "fifo" => (SCHED_FIFO, num(arg, "priority", 1, 99, None)?),
         "rr" => (SCHED_RR, num(arg, "priority", 1, 99, None)?),
-        "casio" => {
-            return Err("use --deadline (and --runtime/--period) to set SCHED_CASIO".into())
-        }
-        _ => {
-            return Err(format!(
-                "unknown policy '{s}' (expected other[:NICE], batch[:NICE], idle, fifo:PRIO or rr:PRIO)"
-            ))
-        }
+        "casio" => return Err(BadPolicy::Casio),
+        _ => return Err(BadPolicy::Unknown(s.to_string())),
     };
     Ok(OtherPolicy { policy, value })
 }
 
 /// Apply a non-CASIO policy.
-pub fn set_other(pid: i32, p: OtherPolicy, reset_on_fork: bool) -> Result<(), String> {
+pub fn set_other(pid: i32, p: OtherPolicy, reset_on_fork: bool) -> Result<(), SchedError> {
     let mut a = SchedAttr::new(p.policy);
     match p.policy {
         SCHED_FIFO | SCHED_RR => a.sched_priority = p.value as u32,
@@ -202,11 +299,8 @@ pub fn set_other(pid: i32, p: OtherPolicy, reset_on_fork: bool) -> Result<(), St
 }
 
 /// `key: value` description of a task's policy (from sched_getattr).
-pub fn describe(pid: i32) -> Result<String, String> {
-    let a = casio_abi::getattr(pid).map_err(|e| match e {
-        Errno::ESRCH => format!("no such process: pid {pid}"),
-        e => format!("sched_getattr({pid}) failed: {e}"),
-    })?;
+pub fn describe(pid: i32) -> Result<String, SchedError> {
+    let a = getattr(pid)?;
     Ok(describe_attr(pid, &a))
 }
 
@@ -274,16 +368,13 @@ pub fn parse_stats(text: &str) -> Vec<(String, String)> {
 }
 
 /// Statistics report for one pid.
-pub fn stats(pid: i32) -> Result<String, String> {
-    let a = casio_abi::getattr(pid).map_err(|e| match e {
-        Errno::ESRCH => format!("no such process: pid {pid}"),
-        e => format!("sched_getattr({pid}) failed: {e}"),
-    })?;
+pub fn stats(pid: i32) -> Result<String, SchedError> {
+    let a = getattr(pid)?;
     if a.sched_policy as i32 != SCHED_CASIO {
-        return Err(format!(
-            "pid {pid} is not a SCHED_CASIO task (policy {})",
-            casio_abi::policy_name(a.sched_policy as i32)
-        ));
+        return Err(SchedError::NotCasio {
+            pid,
+            policy: casio_abi::policy_name(a.sched_policy as i32),
+        });
     }
     let mut s = describe_attr(pid, &a);
     match std::fs::read_to_string(stats_path(pid)) {
@@ -337,25 +428,15 @@ mod tests {
     fn casio_rule_messages() {
         assert!(check_casio(2 * MS, 10 * MS, 10 * MS).is_ok());
         assert!(check_casio(2 * MS, 10 * MS, 0).is_ok());
-        assert!(check_casio(0, 0, 0).unwrap_err().contains("deadline 0"));
-        assert!(check_casio(1000, 10 * MS, 0)
-            .unwrap_err()
-            .contains("at least 1024 ns"));
-        assert!(check_casio(20 * MS, 10 * MS, 0)
-            .unwrap_err()
-            .contains("C <= D"));
-        assert!(check_casio(2 * MS, 10 * MS, 5 * MS)
-            .unwrap_err()
-            .contains("D <= T"));
-        assert!(check_casio(2048, 50_000, 0)
-            .unwrap_err()
-            .contains("at least 100us"));
-        assert!(check_casio(MS, 5000 * MS, 0)
-            .unwrap_err()
-            .contains("at most 4.194304s"));
-        assert!(check_casio(MS, 10 * MS, CASIO_TOP_BIT | MS)
-            .unwrap_err()
-            .contains("top bit"));
+        let e = |c, d, t| check_casio(c, d, t).unwrap_err().to_string();
+        assert!(e(0, 0, 0).contains("deadline 0"));
+        assert!(e(1000, 10 * MS, 0).contains("at least 1024 ns"));
+        assert!(e(20 * MS, 10 * MS, 0).contains("C <= D"));
+        assert!(e(2 * MS, 10 * MS, 5 * MS).contains("D <= T"));
+        assert!(e(2048, 50_000, 0).contains("at least 100us"));
+        assert!(e(MS, 5000 * MS, 0).contains("at most 4.194304s"));
+        assert!(e(MS, 10 * MS, CASIO_TOP_BIT | MS).contains("top bit"));
+        assert!(e(MS, CASIO_TOP_BIT | MS, 0).contains("invalid deadline"));
         // Agrees with the ABI crate's rule.
         for c in [0, 1023, 1024, MS, 10 * MS, 200 * MS] {
             for d in [0, 50_000, 100_000, MS, 10 * MS, 100 * MS, 5000 * MS] {
@@ -407,15 +488,12 @@ mod tests {
                 value: 5
             })
         );
-        assert!(parse_policy("fifo")
-            .unwrap_err()
-            .contains("needs a priority"));
-        assert!(parse_policy("fifo:100")
-            .unwrap_err()
-            .contains("out of range"));
-        assert!(parse_policy("bogus")
-            .unwrap_err()
-            .contains("unknown policy"));
+        let e = |s| parse_policy(s).unwrap_err().to_string();
+        assert!(e("fifo").contains("needs a priority"));
+        assert_eq!(e("fifo"), "policy 'fifo' needs a priority, e.g. fifo:99");
+        assert!(e("fifo:100").contains("out of range"));
+        assert_eq!(e("rr:x"), "invalid priority 'x' for policy 'rr'");
+        assert!(e("bogus").contains("unknown policy"));
     }
 
     #[test]
@@ -441,7 +519,7 @@ mod tests {
             ]
         );
         // This test process is not under SCHED_CASIO.
-        let e = stats(0).unwrap_err();
+        let e = stats(0).unwrap_err().to_string();
         assert!(e.contains("is not a SCHED_CASIO task"), "{e}");
     }
 }

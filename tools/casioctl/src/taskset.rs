@@ -343,10 +343,37 @@ pub fn parse(text: &str, fmt: Format) -> Result<TaskSet, String> {
     }
 }
 
+/// Why a task-set file could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not a valid task set (the message names the line).
+    #[error("{path}: {msg}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// What is wrong, and where.
+        msg: String,
+    },
+}
+
 /// Read and parse a task-set file; errors name the file.
-pub fn load(path: &str) -> Result<TaskSet, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
-    parse(&text, format_for(path)).map_err(|e| format!("{path}: {e}"))
+pub fn load(path: &str) -> Result<TaskSet, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+        path: path.into(),
+        source,
+    })?;
+    parse(&text, format_for(path)).map_err(|msg| LoadError::Parse {
+        path: path.into(),
+        msg,
+    })
 }
 
 #[cfg(test)]
