@@ -50,6 +50,25 @@ bool casio_cap(u64 *runtime, u64 *period)
 	return true;
 }
 
+/*
+ * CASIO time counts against the RT bandwidth too, as deadline time does:
+ * CASIO and RT tasks together may not take more than
+ * sched_rt_runtime_us of each period, so that they leave the fair class,
+ * and with it the kworkers that CPU hotplug and RCU wait for, its share.
+ * Called with the rq lock held.
+ */
+void casio_account_rt(struct rq *rq, u64 delta)
+{
+	struct rt_rq *rt_rq = &rq->rt;
+
+	if (!rt_bandwidth_enabled())
+		return;
+	raw_spin_lock(&rt_rq->rt_runtime_lock);
+	if (sched_rt_bandwidth_account(rt_rq))
+		rt_rq->rt_time += delta;
+	raw_spin_unlock(&rt_rq->rt_runtime_lock);
+}
+
 /* The cap of one CPU, in units of BW_UNIT; U64_MAX if there is none. */
 static u64 casio_cpu_cap_bw(void)
 {
@@ -126,6 +145,15 @@ int casio_bw_change(struct task_struct *p, int policy, const struct sched_attr *
 {
 	u64 new_bw = casio_policy(policy) ? casio_attr_bw(attr) : 0;
 	int ret;
+
+	/*
+	 * A dead task (a zombie not yet reaped) gave its share back when it
+	 * last switched out, in casio_task_dead_bw(), and nothing would give
+	 * back a new one: it reserves nothing. p->pi_lock orders this against
+	 * do_task_dead() setting the state.
+	 */
+	if (READ_ONCE(p->__state) == TASK_DEAD)
+		new_bw = 0;
 
 	raw_spin_lock(&casio_bw_lock);
 	ret = __casio_bw_move(p, new_bw, casio_pinned_cpu(&p->cpus_mask), true);

@@ -532,13 +532,13 @@ unsafe extern "C" fn casio_timer_fn(timer: *mut bindings::hrtimer) -> bindings::
     let mut raw = unsafe { bindings::task_rq_lock(p, &mut rf) };
     // SAFETY: `p` is valid and a task of the locked rq.
     let casio = unsafe { is_casio_task(p) };
-    // SAFETY: the lock of `raw` is held.
-    if casio && unsafe { (*raw).online == 0 } {
+    // SAFETY: the lock of `raw` is held, and with it the state of `p`.
+    if casio && unsafe { (*raw).online == 0 && stranded(raw, p) } {
         // The CPU went offline with `p` waiting for its release, off the
         // queue the core emptied: `p` moves to an active CPU first.
         // SAFETY: the rq lock is unpinned while it may be dropped, and
-        // the lock held afterwards is pinned; `p` waits, so it is not
-        // running, and its locks are held.
+        // the lock held afterwards is pinned; `p` waits and is not on a
+        // CPU, and its locks are held.
         unsafe {
             bindings::rq_unpin_lock(raw, &mut rf);
             raw = offline_migration(raw, p);
@@ -567,6 +567,26 @@ unsafe extern "C" fn casio_timer_fn(timer: *mut bindings::hrtimer) -> bindings::
     // the timer again, that arming took its own.
     unsafe { bindings::put_task_struct(p) };
     bindings::hrtimer_restart_HRTIMER_NORESTART
+}
+
+/// Whether `p`, of the offline `rq`, waits for its release and is off
+/// every CPU: nothing else moves it, as the core moves only the tasks
+/// the CPU picks while it goes down. A task that just yielded is still
+/// current until it switches out; a task whose deadline timer fires
+/// runs or is queued, and the core moves it.
+///
+/// # Safety
+///
+/// `p` is a task of `rq`, whose lock is held.
+unsafe fn stranded(rq: *mut bindings::rq, p: *mut bindings::task_struct) -> bool {
+    // SAFETY: forwarded from the caller; these fields change under the
+    // rq lock.
+    unsafe {
+        (*entity(p)).waiting_release != 0
+            && on_rq_queued(p)
+            && (*p).on_cpu == 0
+            && (*rq).curr != p
+    }
 }
 
 /// # Safety
@@ -636,8 +656,12 @@ fn update_curr(rq: &mut Rq<'_>) {
     if delta <= 0 {
         return;
     }
-    // SAFETY: `curr` is the running task of the locked rq.
-    unsafe { bindings::update_current_exec_runtime(curr, now, delta as u64) };
+    // SAFETY: `curr` is the running task of the locked rq; the RT
+    // bandwidth has its own lock, taken inside the rq lock.
+    unsafe {
+        bindings::update_current_exec_runtime(curr, now, delta as u64);
+        bindings::casio_account_rt(rq.as_ptr(), delta as u64);
+    }
     // SAFETY: `curr` is a CASIO task of the locked rq.
     unsafe { enforce_budget(rq, curr) };
     charge_cap(rq, now, delta as u64);
