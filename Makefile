@@ -28,7 +28,7 @@ casio_flavor = $(if $(filter 1 y yes on true,$(1)),debug,base)
 # the Python unit tests of the bench report.
 EDF_CRATE := rust_casio/edf
 
-.PHONY: help setup kernel guest initramfs run shell test host-test boot-tests check-bisect bench bench-quick \
+.PHONY: help setup kernel guest initramfs run shell test host-test boot-tests check-bisect bench bench-quick fuzz \
 	judge-selftest clean kernel-clean distclean
 
 help:
@@ -42,6 +42,8 @@ help:
 	@echo "  make host-test    only the host-side tests"
 	@echo "  make bench        benchmarks in one boot, rewrites bench/REPORT.md (bench-quick: short)"
 	@echo "  make check-bisect build after every patch, CASIO on and off (slow)"
+	@echo "  make fuzz         1,000,000 random calls with hotplug, then 1,000 tasks (FUZZ_SEED=, FUZZ_CALLS=)"
+	@echo "  make kernel CASIO=n  the stock kernel of the same base and config (bzImage.stock-*)"
 	@echo "  make boot-tests   boot the guest tests on the already built kernel"
 	@echo "  make clean | kernel-clean | distclean"
 	@echo "cache: $(CASIO_CACHE)"
@@ -108,6 +110,24 @@ bench-quick:
 	$(MAKE) setup
 	DEBUG=$(RUN_DEBUG) scripts/build-kernel.sh
 	BZIMAGE=$(CASIO_CACHE)/bzImage.$(call casio_flavor,$(RUN_DEBUG)) bench/run.sh --quick
+
+# The long fuzz (README, reliability): FUZZ_CALLS random calls on 4 vCPUs
+# with hotplug, then the stress run of 1,000 periodic tasks for 60 s. Both
+# are judged like the other modes: exit status 0 and no splat.
+FUZZ_SEED ?= 0
+FUZZ_CALLS ?= 1000000
+FUZZ_SECS ?= 3000
+FUZZ_TASKS ?= 1000
+fuzz:
+	$(MAKE) setup
+	DEBUG=$(TEST_DEBUG) scripts/build-kernel.sh
+	$(MAKE) initramfs
+	BZIMAGE=$(CASIO_CACHE)/bzImage.$(call casio_flavor,$(TEST_DEBUG)) QEMU_SMP=4 \
+		QEMU_TIMEOUT=$$(($(FUZZ_SECS) + 600)) CONSOLE_LOG=$(CASIO_CACHE)/logs/console-fuzz.log \
+		CASIO_ARGS=--seed,$(FUZZ_SEED),--calls,$(FUZZ_CALLS),--secs,$(FUZZ_SECS) qemu/run.sh fuzz
+	BZIMAGE=$(CASIO_CACHE)/bzImage.$(call casio_flavor,$(TEST_DEBUG)) QEMU_SMP=4 \
+		QEMU_TIMEOUT=900 CONSOLE_LOG=$(CASIO_CACHE)/logs/console-fuzz-stress.log \
+		CASIO_ARGS=--seed,$(FUZZ_SEED),--stress,$(FUZZ_TASKS),--secs,60 qemu/run.sh fuzz
 
 # Slow: builds the kernel after every patch with CASIO on and off.
 check-bisect:

@@ -14,7 +14,8 @@
 #  4. make LLVM=1 bzImage with the pinned Rust toolchain and ccache.
 #
 # Env: KERNEL_SRC, KERNEL_TARBALL, CASIO_CACHE (default ~/.cache/casio),
-#      DEBUG=0|1, JOBS (default nproc), ALLOW_MISSING_CASIO=1 (tolerate a
+#      DEBUG=0|1, CASIO=n (the stock kernel: no series, no CASIO options;
+#      bzImage.stock-<flavor>), JOBS (default nproc), ALLOW_MISSING_CASIO=1 (tolerate a
 #      missing CONFIG_SCHED_CASIO_POLICY), CASIO_CCACHE=0 (no ccache),
 #      PATCH_FUZZ (default 0), CASIO_RESYNC=1 (re-create the patched mirror),
 #      CASIO_PATCHES_DIR (default patches/), KCONFIG_ONLY=1 (stop after config).
@@ -30,6 +31,10 @@ DEBUG="${DEBUG:-0}"
 JOBS="${JOBS:-$(nproc)}"
 PATCH_FUZZ="${PATCH_FUZZ:-0}"
 case "$DEBUG" in 1|y|yes|on|true) DEBUG=1; flavor=debug ;; *) DEBUG=0; flavor=base ;; esac
+# CASIO=n builds the reference kernel: the same base, config and toolchain
+# without the series and its options (flavor stock-base or stock-debug), in
+# a source mirror of its own, for "is it CASIO's fault?" comparisons.
+case "${CASIO:-y}" in n|no|0|off|false) CASIO=n; flavor="stock-$flavor" ;; *) CASIO=y ;; esac
 
 find_kernel_toolchain || die "kernel Rust toolchain not found (rustc $CASIO_RUST_TOOLCHAIN via rustup, bindgen $CASIO_BINDGEN_VERSION): run scripts/setup.sh (make setup)"
 command -v ld.lld >/dev/null || die "ld.lld not found: run scripts/setup.sh (make setup)"
@@ -85,7 +90,10 @@ case "$version" in 6.1.*) ;; *) warn "kernel version $version is not 6.1.y; CASI
 
 KDIR="$CASIO_CACHE/linux-$version"
 PRISTINE="$KDIR/pristine"
-SRC="$KDIR/src"
+# The stock kernel keeps its own mirror (src-stock), so that switching
+# between the two does not rebuild everything that the series touches.
+msfx=; [ "$CASIO" = n ] && msfx=-stock
+SRC="$KDIR/src$msfx"
 BUILD="$KDIR/build-$flavor"
 LOGF="$KDIR/build-$flavor.log"
 mkdir -p "$KDIR" "$BUILD"
@@ -140,7 +148,10 @@ if [ -s "$SERIES" ]; then
 		patches+=("$name"); strips+=("$p")
 	done < <(sed -e 's/#.*//' "$SERIES")
 fi
-if [ ${#patches[@]} -eq 0 ]; then
+if [ "$CASIO" = n ]; then
+	patches=() strips=()
+	log "CASIO=n: the stock kernel, without the series"
+elif [ ${#patches[@]} -eq 0 ]; then
 	log "NOTE: patches/series is missing or empty: building the kernel without CASIO patches"
 else
 	log "patch series: ${#patches[@]} patches"
@@ -180,7 +191,7 @@ apply_series() { # dir
 	done
 }
 
-new_touched="$KDIR/src.touched.new"
+new_touched="$SRC.touched.new"
 : >"$new_touched"
 for i in "${!patches[@]}"; do
 	touched_files "$SERIES_DIR/${patches[$i]}" "${strips[$i]}" >>"$new_touched" ||
@@ -190,14 +201,14 @@ sort -u -o "$new_touched" "$new_touched"
 
 STAGE="$KDIR/stage"
 rm -rf "$STAGE"
-if [ "$full_resync" = 1 ] || [ ! -f "$KDIR/src.touched" ] || [ -e "$KDIR/src.dirty" ] || [ ! -f "$SRC/Makefile" ]; then
+if [ "$full_resync" = 1 ] || [ ! -f "$SRC.touched" ] || [ -e "$SRC.dirty" ] || [ ! -f "$SRC/Makefile" ]; then
 	# Full path: stage = pristine + series, then copy into the mirror only the
 	# files whose content differs (rsync --checksum without -t keeps mtimes of
 	# unchanged files), deleting files that are gone.
 	log "staging pristine + series (full)"
 	cp -a --reflink=auto "$PRISTINE" "$STAGE"
 	apply_series "$STAGE"
-	touch "$KDIR/src.dirty"
+	touch "$SRC.dirty"
 	if [ ! -d "$SRC" ]; then
 		# First time: the staged tree becomes the mirror (everything is new anyway).
 		mv "$STAGE" "$SRC"
@@ -218,7 +229,7 @@ else
 		fi
 	done <"$new_touched"
 	apply_series "$STAGE"
-	touch "$KDIR/src.dirty"
+	touch "$SRC.dirty"
 	nchg=0
 	while IFS= read -r f; do
 		want=
@@ -239,11 +250,11 @@ else
 			d=$(dirname "$f")
 			while [ "$d" != . ] && rmdir "$SRC/$d" 2>/dev/null; do d=$(dirname "$d"); done
 		fi
-	done < <(sort -u "$new_touched" "$KDIR/src.touched")
+	done < <(sort -u "$new_touched" "$SRC.touched")
 	log "source mirror: $nchg files changed by the series update"
 fi
-mv -f "$new_touched" "$KDIR/src.touched"
-rm -f "$KDIR/src.dirty"
+mv -f "$new_touched" "$SRC.touched"
+rm -f "$SRC.dirty"
 rm -rf "$STAGE"
 
 # ---- 3. configuration -------------------------------------------------------------------
@@ -258,6 +269,11 @@ fi
 log "rustavailable: $(printf '%s' "$ra" | grep -v '^\*\*\*$' | tr '\n' ' ' | sed 's/\*\*\* //g' | cut -c1-160)"
 
 fragments=("$CASIO_ROOT/config/qemu-x86_64.config" "$CASIO_ROOT/Kconfig.fragment")
+if [ "$CASIO" = n ]; then
+	# Kconfig.fragment without the options the series adds.
+	grep -v '^CONFIG_SCHED_CASIO_' "$CASIO_ROOT/Kconfig.fragment" >"$KDIR/Kconfig.stock"
+	fragments=("$CASIO_ROOT/config/qemu-x86_64.config" "$KDIR/Kconfig.stock")
+fi
 [ "$DEBUG" = 1 ] && fragments+=("$CASIO_ROOT/config/debug.config")
 for f in "${fragments[@]}"; do [ -f "$f" ] || die "config fragment $f missing"; done
 
@@ -289,10 +305,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 		echo "[kernel] CONFIG_RUST did not stick; 'make rustavailable' says:" >&2
 		"${MK[@]}" rustavailable >&2 || true
 	fi
-	if [ ${#missing[@]} -eq 1 ] && [ "$casio_missing" = 1 ] && [ "${ALLOW_MISSING_CASIO:-0}" = 1 ]; then
-		warn "CONFIG_SCHED_CASIO_POLICY does not exist in this tree (are the CASIO patches in patches/series?); continuing because ALLOW_MISSING_CASIO=1"
+	# Only options of the series missing (every CONFIG_SCHED_CASIO_*)?
+	others=$(printf '%s\n' "${missing[@]}" | grep -vc '^CONFIG_SCHED_CASIO_' || true)
+	if [ "$others" = 0 ] && [ "$casio_missing" = 1 ] && [ "${ALLOW_MISSING_CASIO:-0}" = 1 ]; then
+		warn "the CASIO options do not exist in this tree (are the CASIO patches in patches/series?); continuing because ALLOW_MISSING_CASIO=1"
 	else
-		[ "$casio_missing" = 1 ] && echo "[kernel] CONFIG_SCHED_CASIO_POLICY comes from the CASIO patches (patches/series); set ALLOW_MISSING_CASIO=1 to build without it" >&2
+		[ "$casio_missing" = 1 ] && echo "[kernel] CONFIG_SCHED_CASIO_POLICY comes from the CASIO patches (patches/series); CASIO=n builds the stock kernel, ALLOW_MISSING_CASIO=1 tolerates a tree without them" >&2
 		die "${#missing[@]} requested config option(s) missing (see above; full log: $LOGF)"
 	fi
 else

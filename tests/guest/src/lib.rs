@@ -14,6 +14,7 @@ pub mod harness;
 pub mod kernel;
 pub mod pi;
 pub mod proc;
+pub mod regress;
 pub mod rt;
 pub mod smp;
 pub mod suite;

@@ -101,6 +101,21 @@ pub const TESTS: &[Test] = &[
         desc: "200 periodic CASIO tasks, FIFO/CFS load, affinity/policy churn, hotplug loop",
         run: t_stress,
     },
+    Test {
+        name: "smp_same_prio_class_switch",
+        desc: "a queued task switched 300 times between CASIO and FIFO 99 next to RT tasks",
+        run: crate::regress::t_same_prio_class_switch,
+    },
+    Test {
+        name: "smp_budget_hotplug",
+        desc: "a budgeted CASIO task keeps running while its CPU goes offline and online",
+        run: crate::regress::t_budget_across_hotplug,
+    },
+    Test {
+        name: "smp_fair_share_casio_rt",
+        desc: "CASIO and FIFO hogs on one CPU leave SCHED_NORMAL its 5%",
+        run: crate::regress::t_fair_share_under_casio_and_rt,
+    },
 ];
 
 /// Fewest online CPUs the tests accept.
@@ -279,7 +294,7 @@ pub fn bring_all_online() -> Vec<String> {
 }
 
 /// Brings every CPU back online when dropped (also on a panic).
-struct OnlineGuard;
+pub(crate) struct OnlineGuard;
 
 impl Drop for OnlineGuard {
     fn drop(&mut self) {
@@ -291,7 +306,7 @@ impl Drop for OnlineGuard {
 
 /// Take `cpu` offline, retrying EBUSY for up to `timeout_ns`; returns how
 /// many EBUSY it got.
-fn offline(cpu: usize, timeout_ns: u64) -> Result<u32, String> {
+pub(crate) fn offline(cpu: usize, timeout_ns: u64) -> Result<u32, String> {
     let end = monotonic_ns() + timeout_ns;
     let mut busy = 0;
     loop {
@@ -311,7 +326,7 @@ fn offline(cpu: usize, timeout_ns: u64) -> Result<u32, String> {
     }
 }
 
-fn online(cpu: usize) -> Result<(), String> {
+pub(crate) fn online(cpu: usize) -> Result<(), String> {
     set_cpu_online(cpu, true).map_err(|e| format!("bringing CPU {cpu} online: {}", Errno(e)))
 }
 
@@ -456,10 +471,10 @@ fn check_no_new_splat(f: &mut Fails, before: usize) {
 
 /// CPUs of a test: `n` online, the controller's `ctl` (the last one) and
 /// the workload CPUs `work` (all others).
-struct Ctx {
-    n: usize,
-    ctl: usize,
-    work: Vec<usize>,
+pub(crate) struct Ctx {
+    pub(crate) n: usize,
+    pub(crate) ctl: usize,
+    pub(crate) work: Vec<usize>,
 }
 
 impl Ctx {
@@ -471,7 +486,7 @@ impl Ctx {
 
 /// Every CPU online, at least [`MIN_CPUS`] of them, numbered 0..n-1; the
 /// caller pinned to the last one.
-fn setup() -> Result<Ctx, String> {
+pub(crate) fn setup() -> Result<Ctx, String> {
     for m in bring_all_online() {
         diag!("{m}");
     }
@@ -683,7 +698,7 @@ fn wait_state(
     })
 }
 
-fn set_aff(pid: i32, cpus: &[usize], who: &str) -> Result<(), String> {
+pub(crate) fn set_aff(pid: i32, cpus: &[usize], who: &str) -> Result<(), String> {
     sys(
         &format!("sched_setaffinity({who}, {cpus:?})"),
         set_affinity_cpus(pid, cpus),
@@ -2449,6 +2464,12 @@ fn t_pinned_admission() -> TestResult {
         SCHED_NORMAL,
     );
     f.eq("pinned_bw of CPU a with the forker", shm.get(1), share(80));
+    // A dead task gives its share back when it last switches out, which
+    // may come just after its parent reaped it.
+    let end = monotonic_ns() + SEC;
+    while pinned(a)? != share(60) && monotonic_ns() < end {
+        sleep_ns(10 * MS);
+    }
     f.eq("pinned_bw of CPU a after the forker", pinned(a)?, share(60));
 
     // Unpinning frees the CPU's share.

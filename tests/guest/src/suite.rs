@@ -102,6 +102,11 @@ pub const TESTS: &[Test] = &[
     crate::events::TRACEPOINTS,
     crate::events::PROC_REGISTER,
     crate::events::QUEUE_BENCH_SCALING,
+    Test {
+        name: "zombie_reserves_nothing",
+        desc: "sched_setattr(SCHED_CASIO) on an unreaped zombie leaves no bandwidth behind",
+        run: crate::regress::t_zombie_reserves_nothing,
+    },
 ];
 
 // ---------------------------------------------------------------------------

@@ -1,0 +1,217 @@
+//! Regression tests of the failures `casio-fuzz` found: the smallest
+//! sequence of operations that showed each one. See the README's
+//! reliability section.
+
+use casio_abi::{
+    getattr, monotonic_ns, setattr, sleep_ns, Errno, SchedAttr, SCHED_CASIO,
+    SCHED_FLAG_CASIO_BUDGET, SCHED_FIFO, SCHED_NORMAL,
+};
+
+use crate::harness::TestResult;
+use crate::proc::spawn;
+use crate::rt::read_bw;
+use crate::smp::{cpu_ns, offline, online, set_aff, setup, OnlineGuard};
+use crate::suite::{spin_until, sys, Fails};
+use crate::{MS, SEC};
+
+/// A task that spins until killed.
+fn spin_forever() -> Result<(), String> {
+    loop {
+        spin_until(monotonic_ns() + SEC);
+    }
+}
+
+/// SCHED_CASIO and SCHED_FIFO 99 have the same priority, 0. The core
+/// keeps a task in place (DEQUEUE_SAVE without DEQUEUE_MOVE) when a
+/// policy change leaves the effective priority as it was, which is only
+/// right while the class stays: a queued task switched between the two
+/// stayed on the RT priority list of the class it left, or was counted
+/// by RT without being on its list, and the next RT push, pull or pick
+/// crashed. Switches a queued, migratable task back and forth next to
+/// RT tasks that make the CPU RT-overloaded.
+pub(crate) fn t_same_prio_class_switch() -> TestResult {
+    let cx = setup()?;
+    let (x, y) = (cx.work[0], cx.work[1]);
+    let mut f = Fails::default();
+    // On x: a CASIO task with the earliest deadline, so that the others
+    // stay queued; two FIFO tasks that may also run on y make x
+    // RT-overloaded, so that RT pushes and pulls go on meanwhile.
+    let blocker = spawn("CASIO blocker", spin_forever)?;
+    set_aff(blocker.pid(), &[x], "blocker")?;
+    sys(
+        "blocker CASIO 5/10 ms",
+        setattr(blocker.pid(), &SchedAttr::casio(5 * MS, 10 * MS, 10 * MS), 0),
+    )?;
+    let mut rt = vec![];
+    for prio in [40, 60] {
+        let r = spawn("FIFO spinner", spin_forever)?;
+        set_aff(r.pid(), &[x, y], "FIFO spinner")?;
+        sys("FIFO spinner", casio_abi::setscheduler(r.pid(), SCHED_FIFO, prio))?;
+        rt.push(r);
+    }
+    let v = spawn("switched task", spin_forever)?;
+    set_aff(v.pid(), &[x, y], "switched task")?;
+    let casio = SchedAttr::casio(MS, 100 * MS, 100 * MS);
+    let fifo99 = SchedAttr::rt(SCHED_FIFO, 99);
+    for i in 0..300 {
+        let (what, a) = if i % 2 == 0 {
+            ("SCHED_CASIO", &casio)
+        } else {
+            ("SCHED_FIFO 99", &fifo99)
+        };
+        if let Err(e) = setattr(v.pid(), a, 0) {
+            f.push(format!("switch {i} to {what}: {e}"));
+            break;
+        }
+        if i % 50 == 0 {
+            sleep_ns(MS);
+        }
+    }
+    f.eq(
+        "policy after the switches",
+        getattr(v.pid()).map(|a| a.sched_policy as i32),
+        Ok(SCHED_FIFO),
+    );
+    // Every task still runs: the RT class still picks its tasks.
+    let before: Vec<u64> = [&blocker, &v, &rt[0], &rt[1]]
+        .iter()
+        .map(|c| cpu_ns(c.pid()).unwrap_or(0))
+        .collect();
+    sys("blocker SCHED_NORMAL", setattr(blocker.pid(), &SchedAttr::new(SCHED_NORMAL), 0))?;
+    sleep_ns(300 * MS);
+    for (i, c) in [&blocker, &v, &rt[0], &rt[1]].iter().enumerate() {
+        let now = cpu_ns(c.pid())?;
+        // FIFO 99 and 60 own x and y; FIFO 40 and the blocker may starve.
+        if i == 1 || i == 3 {
+            f.check(now > before[i], || {
+                format!("task {i} did not run after the switches")
+            });
+        }
+    }
+    f.finish()
+}
+
+/// A zombie (exited, not yet reaped) gave its bandwidth back when it last
+/// switched out; a SCHED_CASIO `sched_setattr()` on it before it is
+/// reaped reserved bandwidth that nothing gave back.
+pub(crate) fn t_zombie_reserves_nothing() -> TestResult {
+    let mut f = Fails::default();
+    let (total0, _, unit) = read_bw()?;
+    let mut child = spawn("exits at once", || Ok(()))?;
+    let pid = child.pid();
+    // Wait for the zombie, without reaping it.
+    let end = monotonic_ns() + 5 * SEC;
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat.rsplit_once(") ").map(|(_, r)| &r[..1]).unwrap_or("?");
+        if state == "Z" {
+            break;
+        }
+        if monotonic_ns() > end {
+            return Err(format!("child {pid} not a zombie after 5 s (state {state})"));
+        }
+        sleep_ns(5 * MS);
+    }
+    let r = setattr(pid, &SchedAttr::casio(20 * MS, 100 * MS, 100 * MS), 0);
+    f.check(r.is_ok() || r == Err(Errno::ESRCH), || {
+        format!("setattr of a zombie: {r:?}, want success or ESRCH")
+    });
+    let after = read_bw()?.0;
+    f.eq("total_bw with a CASIO zombie", after, total0);
+    child.join(5 * SEC)?;
+    let reaped = read_bw()?.0;
+    f.eq("total_bw after the zombie is reaped", reaped, total0);
+    if reaped != total0 {
+        f.push(format!(
+            "{} of a CPU leaked",
+            (reaped as f64 - total0 as f64) / unit as f64
+        ));
+    }
+    f.finish()
+}
+
+/// A budgeted CASIO task keeps running and being throttled while its CPU
+/// goes offline and online: the timer that releases a throttled job moves
+/// a task off an offline CPU only once it has switched out, never a task
+/// that still runs there (which then ran on two CPUs at once).
+pub(crate) fn t_budget_across_hotplug() -> TestResult {
+    let cx = setup()?;
+    let _guard = OnlineGuard;
+    let x = cx.work[1];
+    let mut f = Fails::default();
+    let task = spawn("budgeted spinner", spin_forever)?;
+    set_aff(task.pid(), &cx.work, "budgeted spinner")?;
+    let mut a = SchedAttr::casio(300_000, MS, MS);
+    a.sched_flags = SCHED_FLAG_CASIO_BUDGET;
+    sys("CASIO 0.3/1 ms with a budget", setattr(task.pid(), &a, 0))?;
+    for cycle in 0..3 {
+        // Put the task on x, then take x away under it.
+        set_aff(task.pid(), &[x], "budgeted spinner")?;
+        sleep_ns(50 * MS);
+        set_aff(task.pid(), &cx.work, "budgeted spinner")?;
+        let t0 = cpu_ns(task.pid())?;
+        match offline(x, 10 * SEC) {
+            Ok(_) => {}
+            Err(e) => {
+                f.push(format!("cycle {cycle}: {e}"));
+                break;
+            }
+        }
+        sleep_ns(100 * MS);
+        online(x)?;
+        sleep_ns(100 * MS);
+        let t1 = cpu_ns(task.pid())?;
+        f.check(t1 > t0, || {
+            format!("cycle {cycle}: the task did not run across the offline/online")
+        });
+    }
+    f.eq(
+        "policy at the end",
+        getattr(task.pid()).map(|a| a.sched_policy as i32),
+        Ok(SCHED_CASIO),
+    );
+    f.finish()
+}
+
+/// CASIO time counts against the RT bandwidth, as DEADLINE time does, so
+/// that CASIO and RT hogs together leave the fair class its 5%; before,
+/// each had its own 95% and SCHED_NORMAL tasks (and the kworkers that
+/// hotplug and RCU wait for) got nothing.
+pub(crate) fn t_fair_share_under_casio_and_rt() -> TestResult {
+    let cx = setup()?;
+    let x = cx.work[0];
+    let casio = spawn("CASIO hog", spin_forever)?;
+    let fifo = spawn("FIFO hog", spin_forever)?;
+    let fair = spawn("SCHED_NORMAL hog", spin_forever)?;
+    for (c, who) in [(&casio, "CASIO hog"), (&fifo, "FIFO hog"), (&fair, "fair hog")] {
+        set_aff(c.pid(), &[x], who)?;
+    }
+    sys("FIFO 50", casio_abi::setscheduler(fifo.pid(), SCHED_FIFO, 50))?;
+    sys(
+        "CASIO 900/1000 ms",
+        setattr(casio.pid(), &SchedAttr::casio(900 * MS, SEC, SEC), 0),
+    )?;
+    let t0 = monotonic_ns();
+    let c0 = [cpu_ns(casio.pid())?, cpu_ns(fifo.pid())?, cpu_ns(fair.pid())?];
+    sleep_ns(3 * SEC);
+    let wall = monotonic_ns() - t0;
+    let c1 = [cpu_ns(casio.pid())?, cpu_ns(fifo.pid())?, cpu_ns(fair.pid())?];
+    let share = |i: usize| (c1[i] - c0[i]) as f64 / wall as f64;
+    crate::diag!(
+        "over {} ms: CASIO {:.3}, FIFO {:.3}, SCHED_NORMAL {:.3} of CPU {x}",
+        wall / MS,
+        share(0),
+        share(1),
+        share(2)
+    );
+    let mut f = Fails::default();
+    f.check(share(2) >= 0.02, || {
+        format!(
+            "SCHED_NORMAL got {:.3} of the CPU under CASIO {:.3} and FIFO {:.3}, want at least 0.02",
+            share(2),
+            share(0),
+            share(1)
+        )
+    });
+    f.finish()
+}
