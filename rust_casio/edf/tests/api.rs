@@ -63,6 +63,9 @@ fn c_layout() {
     assert_eq!(size_of::<EdfTree>(), 2 * w + 8);
     assert_eq!(size_of::<EdfQueue>(), 2 * w + 16);
     assert_eq!(size_of::<CasioParams>(), 24);
+    // The CBS wake-up rule needs no per-job field beyond these.
+    assert_eq!(size_of::<Job>(), 48);
+    assert_eq!(size_of::<JobStats>(), 56);
     assert_eq!(align_of::<EdfNode>(), align_of::<u64>().max(w));
 }
 
@@ -222,4 +225,68 @@ fn yield_sequence() {
     assert_eq!(job.deadline, now + 500_000);
     assert_eq!(stats.deadline_misses, 1);
     assert_eq!(stats.max_lateness_ns, p.period + 300_000 - p.deadline);
+}
+
+/// The synchronous start of issue 16, at the core level: five tasks with
+/// D = 700, 300, 900, 100, 500 ms (C = 40 ms, T = 2D) get their first job
+/// when they set the policy at s, block at once and all wake at
+/// t0 = s + 300 ms. Whoever still has a deadline ahead has all of its
+/// runtime left, more than C/D of the time until that deadline, so by the
+/// CBS wake-up rule every task gets a new job at t0 and EDF runs them in
+/// the order of t0 + D. (Keeping the old deadlines would have run the
+/// D = 500 ms task, due at s + 500 ms, before the D = 300 ms one, due at
+/// t0 + 300 ms = s + 600 ms.)
+#[test]
+fn synchronous_start_releases_every_job_at_the_wake_up() {
+    const MS: u64 = 1_000_000;
+    const US: u64 = 1_000;
+    let ds = [700 * MS, 300 * MS, 900 * MS, 100 * MS, 500 * MS];
+    let params: Vec<CasioParams> = ds
+        .iter()
+        .map(|&d| CasioParams::from_attr(40 * MS, d, 2 * d).unwrap())
+        .collect();
+    let n = ds.len();
+    let s = 10_000 * MS;
+    let t0 = s + 300 * MS;
+    let mut jobs = vec![Job::default(); n];
+    let mut stats = vec![JobStats::default(); n];
+    let mut exec = vec![0u64; n];
+    for i in 0..n {
+        // Setting the policy at s releases the first job; the tasks then
+        // run 50 us of set-up each, in turn, and sleep until t0.
+        assert!(jobs[i].wake_up(&mut stats[i], s, exec[i], &params[i]));
+        assert_eq!(jobs[i].deadline, s + ds[i]);
+        exec[i] += 50 * US;
+        jobs[i].last_block = s + (i as u64 + 1) * 50 * US;
+    }
+    let nodes: Vec<EdfNode> = (0..n).map(|_| EdfNode::new()).collect();
+    let mut q = EdfQueue::new();
+    for i in 0..n {
+        assert!(
+            jobs[i].wake_up(&mut stats[i], t0, exec[i], &params[i]),
+            "task D = {} ms keeps its first job",
+            ds[i] / MS
+        );
+        assert_eq!((jobs[i].release, jobs[i].deadline), (t0, t0 + ds[i]));
+        // SAFETY: the node is unlinked and outlives its use in `q`.
+        unsafe { q.enqueue(NonNull::from(&nodes[i]), jobs[i].deadline) };
+    }
+    let mut order = Vec::new();
+    while let Some(e) = q.earliest() {
+        let i = nodes.iter().position(|m| NonNull::from(m) == e).unwrap();
+        order.push(ds[i] / MS);
+        // SAFETY: `e` is queued in `q`.
+        unsafe { q.dequeue(e) };
+    }
+    assert_eq!(order, [100, 300, 500, 700, 900]);
+    for (i, st) in stats.iter().enumerate() {
+        // The first job ended, on time, when the task went to sleep.
+        assert_eq!(
+            (st.jobs_released, st.jobs_completed, st.deadline_misses),
+            (2, 1, 0),
+            "task D = {} ms",
+            ds[i] / MS
+        );
+        assert_eq!((st.total_exec_ns, st.max_lateness_ns), (50 * US, 0));
+    }
 }
