@@ -582,10 +582,7 @@ unsafe fn stranded(rq: *mut bindings::rq, p: *mut bindings::task_struct) -> bool
     // SAFETY: forwarded from the caller; these fields change under the
     // rq lock.
     unsafe {
-        (*entity(p)).waiting_release != 0
-            && on_rq_queued(p)
-            && (*p).on_cpu == 0
-            && (*rq).curr != p
+        (*entity(p)).waiting_release != 0 && on_rq_queued(p) && (*p).on_cpu == 0 && (*rq).curr != p
     }
 }
 

@@ -45,10 +45,11 @@ const LOG_SYSCTL: &str = "/proc/sys/kernel/sched_casio_event_log";
 /// CASIO task waiting for its release dies at the release, at most one
 /// period (4.2 s) later; TCG adds the rest.
 const REAP_BOUND_NS: u64 = 30 * SEC;
-/// Run time of each SCHED_DEADLINE worker per period; four of them, the
-/// coordinator and the unprivileged worker fit one CPU, so that hotplug
-/// can take all others offline.
-const WORKER_DL: (u64, u64) = (3 * MS, 20 * MS);
+/// Run time of each SCHED_DEADLINE worker per period: four of them, the
+/// coordinator and the unprivileged worker fit two CPUs, so that hotplug
+/// may take all others offline (the DEADLINE admission refuses the
+/// last one with EBUSY).
+const WORKER_DL: (u64, u64) = (5 * MS, 20 * MS);
 const COORD_DL: (u64, u64) = (MS, 20 * MS);
 /// Kernel log words that mean a splat; see qemu/judge-log.sh.
 const SPLAT_WORDS: [&str; 12] = [
@@ -139,7 +140,11 @@ impl Op {
 /// A weighted random operation among those `allowed` (a bit per entry of
 /// [`OPS`]).
 pub fn pick_op(r: &mut Rng, allowed: u32) -> Op {
-    let ops = || OPS.iter().enumerate().filter(|(i, _)| allowed & 1 << i != 0);
+    let ops = || {
+        OPS.iter()
+            .enumerate()
+            .filter(|(i, _)| allowed & 1 << i != 0)
+    };
     let total: u64 = ops().map(|(_, (_, w))| w).sum();
     let mut x = r.below(total.max(1));
     for (_, &(op, w)) in ops() {
@@ -1528,7 +1533,9 @@ mod tests {
     fn ops_follow_the_seed_and_cover_all() {
         let seq = |s| {
             let mut r = Rng::new(s);
-            (0..2000).map(|_| pick_op(&mut r, u32::MAX)).collect::<Vec<_>>()
+            (0..2000)
+                .map(|_| pick_op(&mut r, u32::MAX))
+                .collect::<Vec<_>>()
         };
         assert_eq!(seq(7), seq(7));
         assert_ne!(seq(7), seq(8));

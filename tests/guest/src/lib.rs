@@ -8,6 +8,7 @@
 //! the tests themselves.
 
 pub mod budget;
+pub mod cbs;
 pub mod events;
 pub mod fuzz;
 pub mod harness;

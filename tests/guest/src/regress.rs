@@ -3,8 +3,8 @@
 //! reliability section.
 
 use casio_abi::{
-    getattr, monotonic_ns, setattr, sleep_ns, Errno, SchedAttr, SCHED_CASIO,
-    SCHED_FLAG_CASIO_BUDGET, SCHED_FIFO, SCHED_NORMAL,
+    getattr, monotonic_ns, setattr, sleep_ns, Errno, SchedAttr, SCHED_CASIO, SCHED_FIFO,
+    SCHED_FLAG_CASIO_BUDGET, SCHED_NORMAL,
 };
 
 use crate::harness::TestResult;
@@ -40,13 +40,20 @@ pub(crate) fn t_same_prio_class_switch() -> TestResult {
     set_aff(blocker.pid(), &[x], "blocker")?;
     sys(
         "blocker CASIO 5/10 ms",
-        setattr(blocker.pid(), &SchedAttr::casio(5 * MS, 10 * MS, 10 * MS), 0),
+        setattr(
+            blocker.pid(),
+            &SchedAttr::casio(5 * MS, 10 * MS, 10 * MS),
+            0,
+        ),
     )?;
     let mut rt = vec![];
     for prio in [40, 60] {
         let r = spawn("FIFO spinner", spin_forever)?;
         set_aff(r.pid(), &[x, y], "FIFO spinner")?;
-        sys("FIFO spinner", casio_abi::setscheduler(r.pid(), SCHED_FIFO, prio))?;
+        sys(
+            "FIFO spinner",
+            casio_abi::setscheduler(r.pid(), SCHED_FIFO, prio),
+        )?;
         rt.push(r);
     }
     let v = spawn("switched task", spin_forever)?;
@@ -77,7 +84,10 @@ pub(crate) fn t_same_prio_class_switch() -> TestResult {
         .iter()
         .map(|c| cpu_ns(c.pid()).unwrap_or(0))
         .collect();
-    sys("blocker SCHED_NORMAL", setattr(blocker.pid(), &SchedAttr::new(SCHED_NORMAL), 0))?;
+    sys(
+        "blocker SCHED_NORMAL",
+        setattr(blocker.pid(), &SchedAttr::new(SCHED_NORMAL), 0),
+    )?;
     sleep_ns(300 * MS);
     for (i, c) in [&blocker, &v, &rt[0], &rt[1]].iter().enumerate() {
         let now = cpu_ns(c.pid())?;
@@ -108,7 +118,9 @@ pub(crate) fn t_zombie_reserves_nothing() -> TestResult {
             break;
         }
         if monotonic_ns() > end {
-            return Err(format!("child {pid} not a zombie after 5 s (state {state})"));
+            return Err(format!(
+                "child {pid} not a zombie after 5 s (state {state})"
+            ));
         }
         sleep_ns(5 * MS);
     }
@@ -183,19 +195,34 @@ pub(crate) fn t_fair_share_under_casio_and_rt() -> TestResult {
     let casio = spawn("CASIO hog", spin_forever)?;
     let fifo = spawn("FIFO hog", spin_forever)?;
     let fair = spawn("SCHED_NORMAL hog", spin_forever)?;
-    for (c, who) in [(&casio, "CASIO hog"), (&fifo, "FIFO hog"), (&fair, "fair hog")] {
+    for (c, who) in [
+        (&casio, "CASIO hog"),
+        (&fifo, "FIFO hog"),
+        (&fair, "fair hog"),
+    ] {
         set_aff(c.pid(), &[x], who)?;
     }
-    sys("FIFO 50", casio_abi::setscheduler(fifo.pid(), SCHED_FIFO, 50))?;
+    sys(
+        "FIFO 50",
+        casio_abi::setscheduler(fifo.pid(), SCHED_FIFO, 50),
+    )?;
     sys(
         "CASIO 900/1000 ms",
         setattr(casio.pid(), &SchedAttr::casio(900 * MS, SEC, SEC), 0),
     )?;
     let t0 = monotonic_ns();
-    let c0 = [cpu_ns(casio.pid())?, cpu_ns(fifo.pid())?, cpu_ns(fair.pid())?];
+    let c0 = [
+        cpu_ns(casio.pid())?,
+        cpu_ns(fifo.pid())?,
+        cpu_ns(fair.pid())?,
+    ];
     sleep_ns(3 * SEC);
     let wall = monotonic_ns() - t0;
-    let c1 = [cpu_ns(casio.pid())?, cpu_ns(fifo.pid())?, cpu_ns(fair.pid())?];
+    let c1 = [
+        cpu_ns(casio.pid())?,
+        cpu_ns(fifo.pid())?,
+        cpu_ns(fair.pid())?,
+    ];
     let share = |i: usize| (c1[i] - c0[i]) as f64 / wall as f64;
     crate::diag!(
         "over {} ms: CASIO {:.3}, FIFO {:.3}, SCHED_NORMAL {:.3} of CPU {x}",

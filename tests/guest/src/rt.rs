@@ -3,10 +3,10 @@
 //!
 //! The contract under test: job times are CLOCK_MONOTONIC ns; setting the
 //! policy releases the first job; `sched_yield()` ends the job and sleeps
-//! until the next release `max(r + T, now)`; a task that blocks and wakes
-//! before its deadline with runtime left keeps its job, otherwise its
-//! wake-up starts a new one (with D = T, as here, "before the deadline" is
-//! "before `r + T`"); a miss is counted once per job, by a timer at the
+//! until the next release `max(r + T, now)`; a task that blocks keeps its
+//! job on waking only while the runtime it has left fits its bandwidth
+//! until the deadline (the CBS rule: `(C - used) * D <= (d - now) * C`),
+//! otherwise its wake-up starts a new one; a miss is counted once per job, by a timer at the
 //! deadline if the job is still ready or running, or when the job ends
 //! after its deadline. Admission control: see `admission_control`.
 //!
@@ -1220,9 +1220,33 @@ fn t_wake_before_release_keeps_job() -> TestResult {
             "setattr CASIO 40/200/200ms",
             setattr(0, &casio_attr(40 * MS, T, T), 0),
         )?;
-        // Start from a fresh job: yield once.
+        // A job that blocks right after its release with most of C left
+        // does not fit its bandwidth on waking (the CBS rule): new job.
         burn_cpu(MS);
         sys("sched_yield", sched_yield())?;
+        let s0 = read_stat(0)?;
+        let n0 = s0.n("jobs_released");
+        sleep_ns(60 * MS);
+        let woke0 = monotonic_ns();
+        let s1 = read_stat(0)?;
+        diag!("used ~1 ms, slept 60 ms: {}", s1.brief());
+        f.eq(
+            "after blocking 60 ms with 39 of 40 ms left: jobs_released",
+            s1.n("jobs_released"),
+            n0 + 1,
+        );
+        let rel = s1.n("job_release_ns");
+        f.check(rel <= woke0 && woke0 <= rel + WAKE_MARGIN, || {
+            format!(
+                "renewed job released {:.1} ms before the wake-up seen at {woke0}",
+                woke0 as f64 / 1e6 - rel as f64 / 1e6
+            )
+        });
+        // A fresh job that runs 30 ms and blocks 20 ms keeps its job: with
+        // used >= 30 ms, (C - used) * D <= (d - now) * C holds until
+        // r + D - (C - used) * D / C = r + 150 ms.
+        sys("sched_yield", sched_yield())?;
+        let t0 = thread_cpu_ns();
         let s1 = read_stat(0)?;
         let (r, d, n) = (
             s1.n("job_release_ns"),
@@ -1230,18 +1254,23 @@ fn t_wake_before_release_keeps_job() -> TestResult {
             s1.n("jobs_released"),
         );
         stat_invariants(&mut f, "job start", &s1, T);
-        // Block 50 ms, well before r + T: same job.
-        sleep_ns(50 * MS);
+        burn_cpu(30 * MS);
+        let used = thread_cpu_ns() - t0;
+        sleep_ns(20 * MS);
         let woke = monotonic_ns();
         let s2 = read_stat(0)?;
+        let c = 40 * MS;
+        let limit = r + T - (c - used.min(c)) * (T / MS) / (c / MS);
         diag!(
-            "slept 50ms, woke at r{:+.1}ms: {}",
+            "used {:.1} ms, slept 20 ms, woke at r{:+.1}ms (keeps the job until r{:+.1}ms): {}",
+            used as f64 / 1e6,
             dms(woke, r),
+            dms(limit, r),
             s2.brief()
         );
-        if woke < r + T - 20 * MS {
+        if woke + 5 * MS < limit {
             f.eq(
-                "after a 50ms sleep: (job_release, job_deadline, jobs_released, jobs_completed)",
+                "after running 30 ms and a 20 ms sleep: (job_release, job_deadline, jobs_released, jobs_completed)",
                 (
                     s2.n("job_release_ns"),
                     s2.n("job_deadline_ns"),
@@ -1252,8 +1281,9 @@ fn t_wake_before_release_keeps_job() -> TestResult {
             );
         } else {
             f.push(format!(
-                "50ms sleep woke only at r{:+.1}ms (host too slow to test)",
-                dms(woke, r)
+                "20 ms sleep woke only at r{:+.1}ms, past r{:+.1}ms (host too slow to test)",
+                dms(woke, r),
+                dms(limit, r)
             ));
         }
         // Finish the kept job: the next release is r + T, not wake + T.
