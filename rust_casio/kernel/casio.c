@@ -50,25 +50,6 @@ bool casio_cap(u64 *runtime, u64 *period)
 	return true;
 }
 
-/*
- * CASIO time counts against the RT bandwidth too, as deadline time does:
- * CASIO and RT tasks together may not take more than
- * sched_rt_runtime_us of each period, so that they leave the fair class,
- * and with it the kworkers that CPU hotplug and RCU wait for, its share.
- * Called with the rq lock held.
- */
-void casio_account_rt(struct rq *rq, u64 delta)
-{
-	struct rt_rq *rt_rq = &rq->rt;
-
-	if (!rt_bandwidth_enabled())
-		return;
-	raw_spin_lock(&rt_rq->rt_runtime_lock);
-	if (sched_rt_bandwidth_account(rt_rq))
-		rt_rq->rt_time += delta;
-	raw_spin_unlock(&rt_rq->rt_runtime_lock);
-}
-
 /* The cap of one CPU, in units of BW_UNIT; U64_MAX if there is none. */
 static u64 casio_cpu_cap_bw(void)
 {

@@ -653,12 +653,8 @@ fn update_curr(rq: &mut Rq<'_>) {
     if delta <= 0 {
         return;
     }
-    // SAFETY: `curr` is the running task of the locked rq; the RT
-    // bandwidth has its own lock, taken inside the rq lock.
-    unsafe {
-        bindings::update_current_exec_runtime(curr, now, delta as u64);
-        bindings::casio_account_rt(rq.as_ptr(), delta as u64);
-    }
+    // SAFETY: `curr` is the running task of the locked rq.
+    unsafe { bindings::update_current_exec_runtime(curr, now, delta as u64) };
     // SAFETY: `curr` is a CASIO task of the locked rq.
     unsafe { enforce_budget(rq, curr) };
     charge_cap(rq, now, delta as u64);
