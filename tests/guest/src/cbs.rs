@@ -7,6 +7,7 @@ use casio_abi::{burn_cpu, monotonic_ns, setattr, sleep_until_ns, SchedAttr};
 
 use crate::harness::TestResult;
 use crate::proc::{join_all, spawn, Child, Shm};
+use crate::rt::read_stat;
 use crate::suite::{pin_harness, pin_work, rel_ms, sys, Fails, JOIN_NS};
 use crate::{diag, MS, SEC};
 
@@ -115,15 +116,9 @@ pub(crate) fn t_sleep_periodic_set() -> TestResult {
                     k += 1;
                 }
                 shm.set(slot(i, 0), k);
-                let s = std::fs::read_to_string("/proc/self/sched_casio")
-                    .map_err(|e| format!("/proc/self/sched_casio: {e}"))?;
-                let field = |name: &str| -> u64 {
-                    s.lines()
-                        .find_map(|l| l.strip_prefix(name)?.strip_prefix(": ")?.parse().ok())
-                        .unwrap_or(u64::MAX)
-                };
-                shm.set(slot(i, 3), field("deadline_misses"));
-                shm.set(slot(i, 4), field("jobs_completed"));
+                let s = read_stat(0)?;
+                shm.set(slot(i, 3), s.n("deadline_misses"));
+                shm.set(slot(i, 4), s.n("jobs_completed"));
                 Ok(())
             },
         )?);

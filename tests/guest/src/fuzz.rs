@@ -34,6 +34,7 @@ use casio_testkit::rng::Rng;
 use casio_testkit::shm::Shm;
 
 use crate::kernel::kernel_log;
+use crate::rt::read_stat;
 use crate::smp::{bring_all_online, possible_cpus, read_cpus_file, set_cpu_online};
 use crate::{MS, SEC};
 
@@ -1079,17 +1080,11 @@ fn check_fresh_task() -> Result<String, String> {
                 sched_yield().map_err(|e| format!("yield: {e}"))?;
                 jobs += 1;
             }
-            let s = std::fs::read_to_string("/proc/self/sched_casio")
-                .map_err(|e| format!("/proc/self/sched_casio: {e}"))?;
-            let field = |k: &str| -> u64 {
-                s.lines()
-                    .find_map(|l| l.strip_prefix(k)?.strip_prefix(": ")?.parse().ok())
-                    .unwrap_or(u64::MAX)
-            };
+            let s = read_stat(0)?;
             let (rel, done, miss) = (
-                field("jobs_released"),
-                field("jobs_completed"),
-                field("deadline_misses"),
+                s.n("jobs_released"),
+                s.n("jobs_completed"),
+                s.n("deadline_misses"),
             );
             if done != jobs || rel < done || rel > done + 1 || jobs < 20 || miss > 2 {
                 return Err(format!(
@@ -1181,7 +1176,9 @@ fn final_checks(rep: &mut Report, pgid: i32) {
 // ---------------------------------------------------------------------
 // The runs
 
-fn setup(cfg: &Config) -> Result<i32, String> {
+/// Makes the run a process group of its own, whose orphans we reap; its
+/// id.
+fn setup(cfg: &Config) -> i32 {
     // SAFETY: plain syscalls on ourselves.
     unsafe {
         libc::setpgid(0, 0);
@@ -1193,19 +1190,12 @@ fn setup(cfg: &Config) -> Result<i32, String> {
         online_cpus(),
         possible_cpus().map(|c| c.len()).unwrap_or(0)
     );
-    Ok(getpid())
+    getpid()
 }
 
-/// The syscall fuzzer; returns the exit status.
-pub fn fuzz(cfg: &Config) -> i32 {
-    let mut rep = Report::default();
-    let pgid = match setup(cfg) {
-        Ok(p) => p,
-        Err(e) => {
-            rep.check("setup", Err(e));
-            return rep.finish();
-        }
-    };
+/// The syscall fuzzer: the churn, then whether every call answered as
+/// documented.
+fn fuzz(cfg: &Config) -> Result<String, String> {
     let ops: Vec<&str> = (OPS.iter().enumerate())
         .filter(|(i, _)| cfg.ops & 1 << i != 0)
         .map(|(_, (op, _))| op.short())
@@ -1311,12 +1301,7 @@ pub fn fuzz(cfg: &Config) -> i32 {
         }
         Ok(format!("{calls} calls in {secs:.0} s"))
     };
-    let r = run();
-    // Back to a plain task, so the checks do not depend on our bandwidth.
-    let _ = setattr(0, &SchedAttr::new(SCHED_NORMAL), 0);
-    rep.check("random churn: every result as documented", r);
-    final_checks(&mut rep, pgid);
-    rep.finish()
+    run()
 }
 
 // Stress slots: per task, its own count of jobs, then what
@@ -1332,15 +1317,7 @@ const T_SLOTS: usize = 5;
 /// CPU so that hotplug may take every other CPU away, each with jobs of
 /// 0.1 ms ended by `sched_yield()`, for `cfg.secs`, while CPUs 1.. go
 /// offline and online in turn.
-pub fn stress(cfg: &Config) -> i32 {
-    let mut rep = Report::default();
-    let pgid = match setup(cfg) {
-        Ok(p) => p,
-        Err(e) => {
-            rep.check("setup", Err(e));
-            return rep.finish();
-        }
-    };
+fn stress(cfg: &Config) -> Result<String, String> {
     let n = cfg.stress;
     let period = 250 * MS;
     let runtime = (period * 8 / 10 / n as u64).max(1024 * 2);
@@ -1366,15 +1343,12 @@ pub fn stress(cfg: &Config) -> i32 {
                     }
                     shm.fetch_add(slot(i, T_YIELDS), 1);
                 }
-                let s = std::fs::read_to_string("/proc/self/sched_casio").unwrap_or_default();
-                let field = |k: &str| -> u64 {
-                    s.lines()
-                        .find_map(|l| l.strip_prefix(k)?.strip_prefix(": ")?.parse().ok())
-                        .unwrap_or(u64::MAX)
+                let Ok(s) = read_stat(0) else {
+                    return 5;
                 };
-                shm.set(slot(i, T_RELEASED), field("jobs_released"));
-                shm.set(slot(i, T_COMPLETED), field("jobs_completed"));
-                shm.set(slot(i, T_MISSED), field("deadline_misses"));
+                shm.set(slot(i, T_RELEASED), s.n("jobs_released"));
+                shm.set(slot(i, T_COMPLETED), s.n("jobs_completed"));
+                shm.set(slot(i, T_MISSED), s.n("deadline_misses"));
                 shm.set(slot(i, T_DONE), 1);
                 0
             })?);
@@ -1487,11 +1461,7 @@ pub fn stress(cfg: &Config) -> i32 {
             Err(errs.join("; "))
         }
     };
-    let r = run();
-    let _ = setattr(0, &SchedAttr::new(SCHED_NORMAL), 0);
-    rep.check("stress: no task lost, every job counted", r);
-    final_checks(&mut rep, pgid);
-    rep.finish()
+    run()
 }
 
 /// `casio-fuzz` main.
@@ -1506,11 +1476,18 @@ pub fn main(args: &[String]) -> i32 {
     if cfg.seed == 0 {
         cfg.seed = monotonic_ns() ^ ((getpid() as u64) << 32) | 1;
     }
-    if cfg.stress > 0 {
-        stress(&cfg)
+    let mut rep = Report::default();
+    let pgid = setup(&cfg);
+    let (name, r) = if cfg.stress > 0 {
+        ("stress: no task lost, every job counted", stress(&cfg))
     } else {
-        fuzz(&cfg)
-    }
+        ("random churn: every result as documented", fuzz(&cfg))
+    };
+    // Back to a plain task, so the checks do not depend on our bandwidth.
+    let _ = setattr(0, &SchedAttr::new(SCHED_NORMAL), 0);
+    rep.check(name, r);
+    final_checks(&mut rep, pgid);
+    rep.finish()
 }
 
 #[cfg(test)]
