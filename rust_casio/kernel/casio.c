@@ -50,6 +50,38 @@ bool casio_cap(u64 *runtime, u64 *period)
 	return true;
 }
 
+/*
+ * CASIO shares the RT bandwidth, sched_rt_runtime_us of every
+ * sched_rt_period_us on each CPU, with the RT class, and its time counts
+ * in it as deadline time does: deadline, CASIO and RT tasks together
+ * leave the fair class the rest of each period, and with it the RCU and
+ * hotplug kthreads. Within the budget CASIO runs before RT. Charges
+ * @delta ns of CASIO time to @rq's budget; returns whether it is used up,
+ * which stops CASIO and RT there until the RT period timer refills it.
+ * Called with the rq lock held.
+ */
+bool casio_rt_charge(struct rq *rq, u64 delta)
+{
+	struct rt_rq *rt_rq = &rq->rt;
+	bool exceeded;
+
+	if (!rt_bandwidth_enabled())
+		return false;
+	start_rt_bandwidth(sched_rt_bandwidth(rt_rq));
+	raw_spin_lock(&rt_rq->rt_runtime_lock);
+	if (sched_rt_bandwidth_account(rt_rq))
+		rt_rq->rt_time += delta;
+	exceeded = sched_rt_runtime_exceeded(rt_rq);
+	raw_spin_unlock(&rt_rq->rt_runtime_lock);
+	return exceeded;
+}
+
+/* Whether the RT bandwidth of @rq is used up, which stops CASIO too. */
+bool casio_rt_throttled(struct rq *rq)
+{
+	return rt_bandwidth_enabled() && rt_rq_throttled(&rq->rt);
+}
+
 /* The cap of one CPU, in units of BW_UNIT; U64_MAX if there is none. */
 static u64 casio_cpu_cap_bw(void)
 {

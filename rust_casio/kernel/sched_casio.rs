@@ -204,9 +204,15 @@ impl<'a> Rq<'a> {
         }
     }
 
+    /// Whether the CPU's cap or the RT bandwidth it shares stops CASIO.
+    fn throttled(&mut self) -> bool {
+        // SAFETY: the rq is valid and locked.
+        self.casio().cap.is_throttled() || unsafe { bindings::casio_rt_throttled(self.as_ptr()) }
+    }
+
     /// Whether this CPU has CASIO tasks it may run now.
     fn has_runnable(&mut self) -> bool {
-        !self.casio().cap.is_throttled() && !self.queue().is_empty()
+        !self.throttled() && !self.queue().is_empty()
     }
 
     fn resched_curr(&self) {
@@ -658,6 +664,10 @@ fn update_curr(rq: &mut Rq<'_>) {
     // SAFETY: `curr` is a CASIO task of the locked rq.
     unsafe { enforce_budget(rq, curr) };
     charge_cap(rq, now, delta as u64);
+    // SAFETY: the rq is locked.
+    if unsafe { bindings::casio_rt_charge(rq.as_ptr(), delta as u64) } {
+        rq.resched_curr();
+    }
 }
 
 /// Acts on a job of `p` that used up its runtime: the task is sent
@@ -958,7 +968,7 @@ pub unsafe extern "C" fn casio_check_preempt_curr(
 pub unsafe extern "C" fn casio_pick_task(rq: *mut bindings::rq) -> *mut bindings::task_struct {
     // SAFETY: the core passes its locked runqueue.
     let mut rq = unsafe { Rq::from_raw(rq) };
-    if rq.casio().cap.is_throttled() {
+    if rq.throttled() {
         return ptr::null_mut();
     }
     match rq.queue().earliest() {

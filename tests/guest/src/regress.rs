@@ -184,3 +184,61 @@ pub(crate) fn t_budget_across_hotplug() -> TestResult {
     );
     f.finish()
 }
+
+/// CASIO shares the RT bandwidth, as DEADLINE time counts in it, so that
+/// CASIO and RT hogs together leave the fair class its 5%; before, each
+/// had its own 95% and SCHED_NORMAL tasks (among them the RCU and hotplug
+/// kthreads) got nothing.
+pub(crate) fn t_fair_share_under_casio_and_rt() -> TestResult {
+    let cx = setup()?;
+    let x = cx.work[0];
+    let casio = spawn("CASIO hog", spin_forever)?;
+    let fifo = spawn("FIFO hog", spin_forever)?;
+    let fair = spawn("SCHED_NORMAL hog", spin_forever)?;
+    for (c, who) in [
+        (&casio, "CASIO hog"),
+        (&fifo, "FIFO hog"),
+        (&fair, "fair hog"),
+    ] {
+        set_aff(c.pid(), &[x], who)?;
+    }
+    sys(
+        "FIFO 50",
+        casio_abi::setscheduler(fifo.pid(), SCHED_FIFO, 50),
+    )?;
+    sys(
+        "CASIO 900/1000 ms",
+        setattr(casio.pid(), &SchedAttr::casio(900 * MS, SEC, SEC), 0),
+    )?;
+    let t0 = monotonic_ns();
+    let c0 = [
+        cpu_ns(casio.pid())?,
+        cpu_ns(fifo.pid())?,
+        cpu_ns(fair.pid())?,
+    ];
+    sleep_ns(3 * SEC);
+    let wall = monotonic_ns() - t0;
+    let c1 = [
+        cpu_ns(casio.pid())?,
+        cpu_ns(fifo.pid())?,
+        cpu_ns(fair.pid())?,
+    ];
+    let share = |i: usize| (c1[i] - c0[i]) as f64 / wall as f64;
+    crate::diag!(
+        "over {} ms: CASIO {:.3}, FIFO {:.3}, SCHED_NORMAL {:.3} of CPU {x}",
+        wall / MS,
+        share(0),
+        share(1),
+        share(2)
+    );
+    let mut f = Fails::default();
+    f.check(share(2) >= 0.02, || {
+        format!(
+            "SCHED_NORMAL got {:.3} of the CPU under CASIO {:.3} and FIFO {:.3}, want at least 0.02",
+            share(2),
+            share(0),
+            share(1)
+        )
+    });
+    f.finish()
+}

@@ -111,6 +111,11 @@ pub const TESTS: &[Test] = &[
         desc: "a budgeted CASIO task keeps running while its CPU goes offline and online",
         run: crate::regress::t_budget_across_hotplug,
     },
+    Test {
+        name: "smp_fair_share_casio_rt",
+        desc: "CASIO and FIFO hogs on one CPU leave SCHED_NORMAL its 5%",
+        run: crate::regress::t_fair_share_under_casio_and_rt,
+    },
 ];
 
 /// Fewest online CPUs the tests accept.
@@ -714,8 +719,10 @@ fn job_deadline(pid: i32) -> Result<u64, String> {
 }
 
 /// Turns the CASIO cap off while alive (RT throttling stays as it is).
-fn cap_off() -> Result<Restore, String> {
-    Restore::set(CASIO_RUNTIME_PATH, "-1")
+/// No CASIO cap and no RT bandwidth (which CASIO shares): nothing stops
+/// the CASIO tasks of a test that samples what runs.
+fn cap_off() -> Result<crate::kernel::ThrottleOff, String> {
+    crate::kernel::ThrottleOff::new()
 }
 
 fn pct(part: u64, whole: u64) -> f64 {
