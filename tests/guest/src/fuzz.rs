@@ -177,6 +177,9 @@ pub struct Config {
     /// Victims only spin, yield, sleep and fork: no PI futexes and no
     /// policy changes of their own.
     pub simple_victims: bool,
+    /// The stress run's tasks are SCHED_FIFO sleepers instead: the same
+    /// load for a stock kernel, to compare hotplug times against.
+    pub fifo: bool,
 }
 
 impl Default for Config {
@@ -192,12 +195,13 @@ impl Default for Config {
             stress: 0,
             ops: (1 << OPS.len()) - 1,
             simple_victims: false,
+            fifo: false,
         }
     }
 }
 
 pub const USAGE: &str = "usage: casio-fuzz [--seed N] [--calls N] [--secs N] [--victims N] \
-[--workers N] [--no-hotplug] [--dl] [--simple-victims] [--ops a:b:...] [--stress TASKS]
+[--workers N] [--no-hotplug] [--dl] [--simple-victims] [--ops a:b:...] [--stress TASKS [--fifo]]
 ops: setattr casio other get affinity stop register cap log hotplug read kill";
 
 fn num(s: Option<&String>, what: &str) -> Result<u64, String> {
@@ -224,6 +228,7 @@ pub fn parse_args(args: &[String]) -> Result<Config, String> {
             "--no-hotplug" => c.hotplug = false,
             "--dl" => c.dl = true,
             "--simple-victims" => c.simple_victims = true,
+            "--fifo" => c.fifo = true,
             "--ops" => {
                 let list = it.next().ok_or("--ops needs a value")?;
                 c.ops = 0;
@@ -1313,6 +1318,25 @@ const T_MISSED: usize = 3;
 const T_DONE: usize = 4;
 const T_SLOTS: usize = 5;
 
+/// The reference load of `--stress N --fifo`, which also runs on a stock
+/// kernel: a SCHED_FIFO 50 task that runs `runtime / 2` per period and
+/// sleeps until its next one; it counts its jobs in `jobs`.
+fn fifo_stress_task(shm: &Shm, jobs: usize, runtime: u64, period: u64) -> i32 {
+    if casio_abi::setscheduler(0, SCHED_FIFO, 50).is_err() {
+        return 3;
+    }
+    let mut next = monotonic_ns();
+    while shm.get(S_STOP) == 0 {
+        let t = thread_cpu_ns();
+        while thread_cpu_ns() - t < runtime / 2 {}
+        shm.fetch_add(jobs, 1);
+        next += period;
+        casio_abi::sleep_until_ns(next);
+    }
+    shm.set(jobs + T_DONE - T_YIELDS, 1);
+    0
+}
+
 /// The stress run: `cfg.stress` periodic CASIO tasks, together 80% of one
 /// CPU so that hotplug may take every other CPU away, each with jobs of
 /// 0.1 ms ended by `sched_yield()`, for `cfg.secs`, while CPUs 1.. go
@@ -1332,6 +1356,9 @@ fn stress(cfg: &Config) -> Result<String, String> {
         for i in 0..n {
             let shm = &shm;
             pids.push(fork_with(move || {
+                if cfg.fifo {
+                    return fifo_stress_task(shm, slot(i, T_YIELDS), runtime, period);
+                }
                 if setattr(0, &SchedAttr::casio(runtime, period, period), 0).is_err() {
                     return 3;
                 }
@@ -1403,7 +1430,10 @@ fn stress(cfg: &Config) -> Result<String, String> {
                 shm.get(slot(i, T_COMPLETED)),
                 shm.get(slot(i, T_MISSED)),
             );
-            if shm.get(slot(i, T_DONE)) == 1 && (done != y || rel < done || rel > done + 1) {
+            if !cfg.fifo
+                && shm.get(slot(i, T_DONE)) == 1
+                && (done != y || rel < done || rel > done + 1)
+            {
                 mismatched.push(format!(
                     "task {i}: {y} yields, released {rel}, completed {done}"
                 ));
