@@ -346,7 +346,8 @@ if [ -n "${CCACHE_DIR:-}" ]; then
 	log "ccache (this build): $((cc_h1 - cc_h0)) hits, $((cc_m1 - cc_m0)) misses ($CCACHE_DIR)"
 fi
 ln -sfn "$BZ" "$CASIO_CACHE/bzImage.$flavor"
-ln -sfn "$BZ" "$CASIO_CACHE/bzImage"
+# The stock kernel is only for comparisons: "the latest build" stays CASIO's.
+[ "$CASIO" = y ] && ln -sfn "$BZ" "$CASIO_CACHE/bzImage"
 cp -f "$BUILD/.config" "$CASIO_CACHE/config.$flavor"
 log "bzImage: $BZ"
 log "linked as $CASIO_CACHE/bzImage and $CASIO_CACHE/bzImage.$flavor"
