@@ -1734,6 +1734,20 @@ pub(crate) fn read_bw() -> Result<(u64, i64, u64), String> {
     ))
 }
 
+/// `total_bw` once it is `want`, or after 1 s: a dead task gives its share
+/// back when it last switches out, which may come just after its parent
+/// reaped it (as for SCHED_DEADLINE).
+fn bw_settles(want: u64) -> Result<u64, String> {
+    let end = casio_abi::monotonic_ns() + SEC;
+    loop {
+        let bw = read_bw()?.0;
+        if bw == want || casio_abi::monotonic_ns() > end {
+            return Ok(bw);
+        }
+        casio_abi::sleep_ns(10 * MS);
+    }
+}
+
 /// `pinned_bw` of `/proc/sched_casio_bw`: the share pinned to each
 /// possible CPU.
 pub(crate) fn read_pinned_bw() -> Result<Vec<u64>, String> {
@@ -1889,14 +1903,14 @@ fn t_admission_control() -> TestResult {
     );
     f.eq(
         "total_bw after the forker's exit",
-        read_bw()?.0,
+        bw_settles(share(20, unit) + share(40, unit))?,
         share(20, unit) + share(40, unit),
     );
 
     for mut k in kids {
         k.kill();
     }
-    f.eq("total_bw after every CASIO task exited", read_bw()?.0, 0);
+    f.eq("total_bw after every CASIO task exited", bw_settles(0)?, 0);
     f.finish()
 }
 
