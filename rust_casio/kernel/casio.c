@@ -67,7 +67,9 @@ bool casio_rt_charge(struct rq *rq, u64 delta)
 
 	if (!rt_bandwidth_enabled())
 		return false;
-	start_rt_bandwidth(sched_rt_bandwidth(rt_rq));
+	/* The period timer's lock is global: take it only to start it. */
+	if (!READ_ONCE(sched_rt_bandwidth(rt_rq)->rt_period_active))
+		start_rt_bandwidth(sched_rt_bandwidth(rt_rq));
 	raw_spin_lock(&rt_rq->rt_runtime_lock);
 	if (sched_rt_bandwidth_account(rt_rq))
 		rt_rq->rt_time += delta;

@@ -36,6 +36,7 @@ use casio_testkit::shm::Shm;
 use crate::kernel::kernel_log;
 use crate::rt::read_stat;
 use crate::smp::{bring_all_online, possible_cpus, read_cpus_file, set_cpu_online};
+use crate::suite::spin_until;
 use crate::{MS, SEC};
 
 /// The CASIO cap sysctl, restored at the end.
@@ -402,19 +403,12 @@ fn pi_critical_section(shm: &Shm, head: &mut RobustListHead, r: &mut Rng, i: usi
         shm.at(S_NODE + i).store(head_addr as u64, Ordering::SeqCst);
         head.next = node | 1;
         head.list_op_pending = 0;
-        spin_for(r.below(2 * MS));
+        spin_until(monotonic_ns() + r.below(2 * MS));
         head.list_op_pending = node | 1;
         head.next = head_addr;
         let _ = futex_pi(word, libc::FUTEX_UNLOCK_PI, None);
     }
     head.list_op_pending = 0;
-}
-
-fn spin_for(ns: u64) {
-    let end = monotonic_ns() + ns;
-    while monotonic_ns() < end {
-        std::hint::spin_loop();
-    }
 }
 
 // ---------------------------------------------------------------------
@@ -426,7 +420,7 @@ fn victim(shm: &Shm, seed: u64, simple: bool) -> i32 {
     let head = robust_init();
     loop {
         match r.below(if simple { 6 } else { 9 }) {
-            0 | 1 => spin_for(r.below(20 * MS)),
+            0 | 1 => spin_until(monotonic_ns() + r.below(20 * MS)),
             2 => {
                 let _ = sched_yield();
             }
@@ -438,7 +432,7 @@ fn victim(shm: &Shm, seed: u64, simple: bool) -> i32 {
                 let spin = r.below(2 * MS);
                 let yield_too = r.below(2) == 0;
                 if let Ok(pid) = fork_with(|| {
-                    spin_for(spin);
+                    spin_until(monotonic_ns() + spin);
                     if yield_too {
                         let _ = sched_yield();
                     }
@@ -1072,7 +1066,6 @@ fn check_nr_running() -> Result<String, String> {
 /// `sched_yield()`, must be released, completed and (nearly) all on time;
 /// then a task of 90% of a CPU must be admitted pinned to each online CPU.
 fn check_fresh_task() -> Result<String, String> {
-    let shm = Shm::new(4)?;
     let pid = fork_with(|| {
         let run = || -> Result<(), String> {
             setattr(0, &SchedAttr::casio(4 * MS, 40 * MS, 40 * MS), 0)
@@ -1119,7 +1112,6 @@ fn check_fresh_task() -> Result<String, String> {
         // SAFETY: waits for our own child.
         let r = unsafe { libc::waitpid(pid, &mut st, libc::WNOHANG) };
         if r == pid {
-            drop(shm);
             return if libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0 {
                 Ok("25 jobs of 1/40 ms, then 90% admitted on each CPU".into())
             } else {
