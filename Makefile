@@ -122,12 +122,16 @@ fuzz:
 	$(MAKE) setup
 	DEBUG=$(TEST_DEBUG) scripts/build-kernel.sh
 	$(MAKE) initramfs
+	rc=0; \
 	BZIMAGE=$(CASIO_CACHE)/bzImage.$(call casio_flavor,$(TEST_DEBUG)) QEMU_SMP=4 \
 		QEMU_TIMEOUT=$$(($(FUZZ_SECS) + 600)) CONSOLE_LOG=$(CASIO_CACHE)/logs/console-fuzz.log \
-		CASIO_ARGS=--seed,$(FUZZ_SEED),--calls,$(FUZZ_CALLS),--secs,$(FUZZ_SECS) qemu/run.sh fuzz
+		CASIO_ARGS=--seed,$(FUZZ_SEED),--calls,$(FUZZ_CALLS),--secs,$(FUZZ_SECS) \
+		qemu/run.sh fuzz || rc=1; \
 	BZIMAGE=$(CASIO_CACHE)/bzImage.$(call casio_flavor,$(TEST_DEBUG)) QEMU_SMP=4 \
 		QEMU_TIMEOUT=900 CONSOLE_LOG=$(CASIO_CACHE)/logs/console-fuzz-stress.log \
-		CASIO_ARGS=--seed,$(FUZZ_SEED),--stress,$(FUZZ_TASKS),--secs,60 qemu/run.sh fuzz
+		CASIO_ARGS=--seed,$(FUZZ_SEED),--stress,$(FUZZ_TASKS),--secs,60 \
+		qemu/run.sh fuzz || rc=1; \
+	exit $$rc
 
 # Slow: builds the kernel after every patch with CASIO on and off.
 check-bisect:

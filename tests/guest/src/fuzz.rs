@@ -22,7 +22,7 @@
 //! periodic CASIO tasks with hotplug cycling instead, and checks that no
 //! task is lost and every job is counted.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use casio_abi::{
     getattr, monotonic_ns, online_cpus, sched_yield, set_affinity_cpus, setattr, sleep_ns,
@@ -41,6 +41,17 @@ use crate::{MS, SEC};
 
 /// The CASIO cap sysctl, restored at the end.
 const CAP_SYSCTL: &str = "/proc/sys/kernel/sched_casio_runtime_us";
+
+/// A kernel without the series (`make kernel CASIO=n`): the same churn
+/// runs with SCHED_FIFO 99, CASIO's place among the RT priorities, in
+/// place of SCHED_CASIO, and the checks of CASIO's own state are left
+/// out. This is the reference for "is it CASIO's fault?".
+fn stock_kernel() -> bool {
+    STOCK.load(Ordering::Relaxed)
+}
+
+/// Set once by `main()`, before anything forks.
+static STOCK: AtomicBool = AtomicBool::new(false);
 /// The event-log sysctl, restored at the end.
 const LOG_SYSCTL: &str = "/proc/sys/kernel/sched_casio_event_log";
 /// How long every task may take to die and be reaped after SIGKILL: a
@@ -454,7 +465,13 @@ fn victim(shm: &Shm, seed: u64, simple: bool) -> i32 {
                 // The victim changes its own policy.
                 let a = if r.below(2) == 0 {
                     let t = (2 + r.below(50)) * MS;
-                    SchedAttr::casio(t / 10, t, t)
+                    if stock_kernel() {
+                        let mut a = SchedAttr::new(SCHED_FIFO);
+                        a.sched_priority = 99;
+                        a
+                    } else {
+                        SchedAttr::casio(t / 10, t, t)
+                    }
                 } else {
                     SchedAttr::new(SCHED_NORMAL)
                 };
@@ -500,8 +517,13 @@ fn random_policy(r: &mut Rng, dl: bool) -> i32 {
         14 => 9,
         _ => r.next_u64() as i32,
     };
-    if p == SCHED_DEADLINE && !dl {
+    let p = if p == SCHED_DEADLINE && !dl {
         SCHED_CASIO
+    } else {
+        p
+    };
+    if p == SCHED_CASIO && stock_kernel() {
+        SCHED_FIFO
     } else {
         p
     }
@@ -637,6 +659,11 @@ impl Worker<'_> {
                     0 => SCHED_CASIO | SCHED_RESET_ON_FORK,
                     _ => SCHED_CASIO,
                 };
+                if stock_kernel() {
+                    let fifo = SCHED_FIFO | (policy & SCHED_RESET_ON_FORK);
+                    let _ = casio_abi::setscheduler(pid, fifo, 99);
+                    return;
+                }
                 let r = casio_abi::set_casio_param(pid, policy, &p);
                 let valid = p.sched_priority == 0
                     && casio_abi::casio_params_valid(p.deadline, p.deadline, p.deadline);
@@ -850,7 +877,12 @@ fn unprivileged(shm: &Shm, seed: u64, sentinels: [i32; 2], end_ns: u64) -> i32 {
     while shm.get(S_STOP) == 0 && monotonic_ns() < end_ns {
         let k = r.below(2) as usize;
         let pid = sentinels[k];
-        let (what, res): (&str, Result<(), Errno>) = match r.below(8) {
+        // A stock kernel has neither the CASIO calls nor their files.
+        let op = match r.below(8) {
+            0 | 1 | 6 if stock_kernel() => 2,
+            op => op,
+        };
+        let (what, res): (&str, Result<(), Errno>) = match op {
             0 => {
                 let t = (1 + r.below(100)) * MS;
                 (
@@ -889,6 +921,7 @@ fn unprivileged(shm: &Shm, seed: u64, sentinels: [i32; 2], end_ns: u64) -> i32 {
             ),
             _ => {
                 let (file, v) = match r.below(3) {
+                    _ if stock_kernel() => ("/sys/devices/system/cpu/cpu1/online", "0"),
                     0 => (CAP_SYSCTL, "-1"),
                     1 => (LOG_SYSCTL, "1"),
                     _ => ("/sys/devices/system/cpu/cpu1/online", "0"),
@@ -1158,15 +1191,21 @@ fn final_checks(rep: &mut Report, pgid: i32) {
     for m in bring_all_online().into_iter().chain(restore_sysctls()) {
         println!("# {m}");
     }
-    let (total, pinned) = check_bw();
-    rep.check("no admitted bandwidth left (total_bw)", total);
-    rep.check("no bandwidth left pinned to any CPU (pinned_bw)", pinned);
-    rep.check("no CASIO task queued on any CPU", check_queues());
+    if stock_kernel() {
+        println!("# stock kernel: the checks of CASIO's state are left out");
+    } else {
+        let (total, pinned) = check_bw();
+        rep.check("no admitted bandwidth left (total_bw)", total);
+        rep.check("no bandwidth left pinned to any CPU (pinned_bw)", pinned);
+        rep.check("no CASIO task queued on any CPU", check_queues());
+    }
     rep.check("nr_running back to idle", check_nr_running());
-    rep.check(
-        "a fresh periodic task and admission still right",
-        check_fresh_task(),
-    );
+    if !stock_kernel() {
+        rep.check(
+            "a fresh periodic task and admission still right",
+            check_fresh_task(),
+        );
+    }
     rep.check("no splat in the kernel log", check_log());
 }
 
@@ -1182,10 +1221,15 @@ fn setup(cfg: &Config) -> i32 {
         libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     }
     println!(
-        "# casio-fuzz: seed {:#x}, {} CPUs online of {}",
+        "# casio-fuzz: seed {:#x}, {} CPUs online of {}{}",
         cfg.seed,
         online_cpus(),
-        possible_cpus().map(|c| c.len()).unwrap_or(0)
+        possible_cpus().map(|c| c.len()).unwrap_or(0),
+        if stock_kernel() {
+            ", stock kernel: SCHED_FIFO 99 in place of SCHED_CASIO"
+        } else {
+            ""
+        }
     );
     getpid()
 }
@@ -1498,6 +1542,10 @@ pub fn main(args: &[String]) -> i32 {
     if cfg.seed == 0 {
         cfg.seed = monotonic_ns() ^ ((getpid() as u64) << 32) | 1;
     }
+    STOCK.store(
+        !std::path::Path::new("/proc/sched_casio_bw").exists(),
+        Ordering::Relaxed,
+    );
     let mut rep = Report::default();
     let pgid = setup(&cfg);
     let (name, r) = if cfg.stress > 0 {
