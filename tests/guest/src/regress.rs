@@ -9,7 +9,10 @@ use casio_abi::{
 
 use crate::harness::TestResult;
 use crate::proc::spawn;
-use crate::rt::read_bw;
+use casio_testkit::shm::Shm;
+
+use crate::proc::flush_stdio;
+use crate::rt::{read_bw, read_pinned_bw};
 use crate::smp::{cpu_ns, offline, online, set_aff, setup, OnlineGuard};
 use crate::suite::{spin_until, sys, Fails};
 use crate::{MS, SEC};
@@ -240,5 +243,91 @@ pub(crate) fn t_fair_share_under_casio_and_rt() -> TestResult {
             share(1)
         )
     });
+    f.finish()
+}
+
+/// The priority field of `/proc/self/stat`: `prio - 100`, so -100 for
+/// a CASIO task and `-1 - rt_priority` for an RT one.
+fn own_stat_prio() -> Option<i64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let (_, rest) = stat.rsplit_once(") ")?;
+    rest.split_whitespace().nth(15)?.parse().ok()
+}
+
+/// A child takes its policy from the parent when the parent is copied,
+/// and its priority a little later, in sched_fork(). A parent switched
+/// from SCHED_CASIO to SCHED_FIFO in between gave a CASIO child the FIFO
+/// priority: the child ran in the RT class, and died there without giving
+/// back the bandwidth it had been admitted with. Forks in a loop while
+/// another CPU flips the forker between the two policies: every CASIO
+/// child must have the CASIO priority, and all bandwidth must come back.
+pub(crate) fn t_fork_during_policy_change() -> TestResult {
+    const S_FORKS: usize = 0;
+    const S_BAD: usize = 1;
+    const S_FLIPS: usize = 2;
+    let cx = setup()?;
+    let (x, y) = (cx.work[0], cx.work[1]);
+    let mut f = Fails::default();
+    let total0 = read_bw()?.0;
+    let pinned0 = read_pinned_bw()?;
+    let shm = Shm::new(3)?;
+    let casio = SchedAttr::casio(MS, 100 * MS, 100 * MS);
+    let fifo = SchedAttr::rt(SCHED_FIFO, 83);
+    let mut forker = spawn("forker", || loop {
+        flush_stdio();
+        // SAFETY: the child only reads its own state and exits.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            let bad =
+                casio_abi::getscheduler(0) == Ok(SCHED_CASIO) && own_stat_prio() != Some(-100);
+            // SAFETY: leaves the child without running the parent's atexit.
+            unsafe { libc::_exit(if bad { 3 } else { 0 }) };
+        }
+        if pid < 0 {
+            return Err(format!("fork: {}", Errno::last()));
+        }
+        let mut st = 0;
+        // SAFETY: waits for our own child.
+        while unsafe { libc::waitpid(pid, &mut st, 0) } < 0 && Errno::last() == Errno::EINTR {}
+        if libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 3 {
+            shm.fetch_add(S_BAD, 1);
+        }
+        shm.fetch_add(S_FORKS, 1);
+    })?;
+    set_aff(forker.pid(), &[x], "forker")?;
+    sys("forker CASIO 1/100 ms", setattr(forker.pid(), &casio, 0))?;
+    let target = forker.pid();
+    let mut flipper = spawn("policy flipper", || loop {
+        for a in [&fifo, &casio] {
+            match setattr(target, a, 0) {
+                Ok(()) | Err(Errno::EBUSY) => {}
+                Err(e) => return Err(format!("flip the forker's policy: {e}")),
+            }
+        }
+        shm.fetch_add(S_FLIPS, 1);
+    })?;
+    set_aff(flipper.pid(), &[y], "policy flipper")?;
+    sleep_ns(3 * SEC);
+    flipper.kill();
+    forker.kill();
+    let _ = flipper.join(5 * SEC);
+    let _ = forker.join(5 * SEC);
+    let (forks, bad, flips) = (shm.get(S_FORKS), shm.get(S_BAD), shm.get(S_FLIPS));
+    f.check(forks >= 50 && flips >= 50, || {
+        format!("only {forks} forks and {flips} policy flips in 3 s")
+    });
+    f.check(bad == 0, || {
+        format!("{bad} of {forks} CASIO children had another class's priority")
+    });
+    let end = monotonic_ns() + SEC;
+    let (total, pinned) = loop {
+        let (t, p) = (read_bw()?.0, read_pinned_bw()?);
+        if (t == total0 && p == pinned0) || monotonic_ns() > end {
+            break (t, p);
+        }
+        sleep_ns(10 * MS);
+    };
+    f.eq("total_bw after forker and children died", total, total0);
+    f.eq("pinned_bw after forker and children died", pinned, pinned0);
     f.finish()
 }

@@ -116,6 +116,11 @@ pub const TESTS: &[Test] = &[
         desc: "CASIO and FIFO hogs on one CPU leave SCHED_NORMAL its 5%",
         run: crate::regress::t_fair_share_under_casio_and_rt,
     },
+    Test {
+        name: "smp_fork_during_policy_change",
+        desc: "forks while another CPU flips the forker CASIO <-> FIFO: children keep their class, no bandwidth leaks",
+        run: crate::regress::t_fork_during_policy_change,
+    },
 ];
 
 /// Fewest online CPUs the tests accept.
