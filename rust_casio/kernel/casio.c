@@ -381,6 +381,17 @@ void casio_cpus_clear(struct rq *rq)
 }
 
 /*
+ * Whether a CASIO task allowed on @mask may be sent to @cpu: a CPU going
+ * offline leaves cpu_active_mask first, and stays in the CASIO sets until
+ * it is offline; a task sent there in between is pushed away again by
+ * the core (balance_push), and the churn delayed hotplug by seconds.
+ */
+static bool casio_cpu_usable(int cpu, const struct cpumask *mask)
+{
+	return cpumask_test_cpu(cpu, mask) && cpu_active(cpu);
+}
+
+/*
  * A CPU where p, by @deadline, should run: p's own CPU or another
  * allowed one without CASIO tasks, else the allowed CPU whose earliest
  * deadline is the latest, if later than @deadline; -1 if none. Only the
@@ -395,11 +406,15 @@ int casio_find_cpu(struct task_struct *p, u64 deadline)
 
 	raw_spin_lock_irqsave(&cc->lock, flags);
 	cpu = task_cpu(p);
-	if (!cpumask_test_cpu(cpu, cc->free) || !cpumask_test_cpu(cpu, p->cpus_ptr))
-		cpu = cpumask_first_and(cc->free, p->cpus_ptr);
+	if (!cpumask_test_cpu(cpu, cc->free) || !casio_cpu_usable(cpu, p->cpus_ptr)) {
+		for_each_cpu_and(cpu, cc->free, p->cpus_ptr) {
+			if (cpu_active(cpu))
+				break;
+		}
+	}
 	if (cpu >= nr_cpu_ids) {
 		cpu = casio_cpuheap_latest(cc, &latest);
-		if (cpu < 0 || latest <= deadline || !cpumask_test_cpu(cpu, p->cpus_ptr))
+		if (cpu < 0 || latest <= deadline || !casio_cpu_usable(cpu, p->cpus_ptr))
 			cpu = -1;
 	}
 	raw_spin_unlock_irqrestore(&cc->lock, flags);
@@ -431,12 +446,17 @@ void casio_set_overload(struct rq *rq, bool overloaded)
 	}
 }
 
-/* The next CPU after @prev with CASIO tasks to push, or -1. */
+/*
+ * The next CPU after @prev with CASIO tasks to push, or -1; none for a
+ * CPU going offline, which must not pull what it would push away again.
+ */
 int casio_next_overloaded(struct rq *rq, int prev)
 {
 	struct casio_cpus *cc = &rq->rd->casio;
 	int cpu;
 
+	if (!cpu_active(rq->cpu))
+		return -1;
 	if (prev < 0) {
 		if (!atomic_read(&cc->nr_overloaded))
 			return -1;

@@ -1346,31 +1346,50 @@ fn fuzz(cfg: &Config) -> Result<String, String> {
 }
 
 // Stress slots: per task, its own count of jobs, then what
-// /proc/self/sched_casio said at the end.
+// /proc/PID/sched_casio said once it stopped.
 const T_YIELDS: usize = 0;
 const T_RELEASED: usize = 1;
 const T_COMPLETED: usize = 2;
 const T_MISSED: usize = 3;
 const T_DONE: usize = 4;
-const T_SLOTS: usize = 5;
+const T_CPU_NS: usize = 5;
+const T_SLOTS: usize = 6;
 
 /// The reference load of `--stress N --fifo`, which also runs on a stock
 /// kernel: a SCHED_FIFO 50 task that runs `runtime / 2` per period and
-/// sleeps until its next one; it counts its jobs in `jobs`.
+/// sleeps until its next one; it counts its jobs in `jobs`, and the jobs
+/// done after the end of their period as missed.
 fn fifo_stress_task(shm: &Shm, jobs: usize, runtime: u64, period: u64) -> i32 {
     if casio_abi::setscheduler(0, SCHED_FIFO, 50).is_err() {
         return 3;
     }
     let mut next = monotonic_ns();
+    let cpu0 = thread_cpu_ns();
     while shm.get(S_STOP) == 0 {
         let t = thread_cpu_ns();
         while thread_cpu_ns() - t < runtime / 2 {}
         shm.fetch_add(jobs, 1);
+        // Late as a CASIO job would be: done after its release + period.
+        if monotonic_ns() > next + period {
+            shm.fetch_add(jobs + T_MISSED - T_YIELDS, 1);
+        }
         next += period;
         casio_abi::sleep_until_ns(next);
     }
+    shm.set(jobs + T_CPU_NS - T_YIELDS, thread_cpu_ns() - cpu0);
     shm.set(jobs + T_DONE - T_YIELDS, 1);
-    0
+    park()
+}
+
+/// Blocks until killed. A stopped stress task waits here, so that its
+/// counts stay as they are while the coordinator reads them: a task that
+/// read its own file could block in the read and have the job it woke in
+/// renewed by the CBS rule.
+fn park() -> ! {
+    loop {
+        // SAFETY: plain syscall.
+        unsafe { libc::pause() };
+    }
 }
 
 /// The stress run: `cfg.stress` periodic CASIO tasks, together 80% of one
@@ -1398,6 +1417,7 @@ fn stress(cfg: &Config) -> Result<String, String> {
                 if setattr(0, &SchedAttr::casio(runtime, period, period), 0).is_err() {
                     return 3;
                 }
+                let cpu0 = thread_cpu_ns();
                 while shm.get(S_STOP) == 0 {
                     let t = thread_cpu_ns();
                     while thread_cpu_ns() - t < runtime / 2 {}
@@ -1406,14 +1426,9 @@ fn stress(cfg: &Config) -> Result<String, String> {
                     }
                     shm.fetch_add(slot(i, T_YIELDS), 1);
                 }
-                let Ok(s) = read_stat(0) else {
-                    return 5;
-                };
-                shm.set(slot(i, T_RELEASED), s.n("jobs_released"));
-                shm.set(slot(i, T_COMPLETED), s.n("jobs_completed"));
-                shm.set(slot(i, T_MISSED), s.n("deadline_misses"));
+                shm.set(slot(i, T_CPU_NS), thread_cpu_ns() - cpu0);
                 shm.set(slot(i, T_DONE), 1);
-                0
+                park()
             })?);
         }
         make_deadline(COORD_DL.0, COORD_DL.1, true)?;
@@ -1442,15 +1457,44 @@ fn stress(cfg: &Config) -> Result<String, String> {
         for m in bring_all_online() {
             println!("# {m}");
         }
+        for l in std::fs::read_to_string("/proc/sched_casio")
+            .unwrap_or_default()
+            .lines()
+        {
+            println!("# {l}");
+        }
         shm.set(S_STOP, 1);
+        // Every task stops and parks; then its counts are read, and it is
+        // killed.
+        let stop_end = monotonic_ns() + REAP_BOUND_NS;
+        while (0..n).any(|i| shm.get(slot(i, T_DONE)) == 0) && monotonic_ns() < stop_end {
+            sleep_ns(20 * MS);
+        }
         let mut st_bad = vec![];
+        for (i, &pid) in pids.iter().enumerate() {
+            if cfg.fifo || shm.get(slot(i, T_DONE)) == 0 {
+                continue;
+            }
+            match read_stat(pid) {
+                Ok(s) => {
+                    shm.set(slot(i, T_RELEASED), s.n("jobs_released"));
+                    shm.set(slot(i, T_COMPLETED), s.n("jobs_completed"));
+                    shm.set(slot(i, T_MISSED), s.n("deadline_misses"));
+                }
+                Err(e) => st_bad.push(format!("{pid}: {e}")),
+            }
+        }
+        for &pid in &pids {
+            let _ = kill(pid, libc::SIGKILL);
+        }
         let reap_end = monotonic_ns() + REAP_BOUND_NS;
         let mut left: Vec<i32> = pids.clone();
         while !left.is_empty() && monotonic_ns() < reap_end {
             while let Some((pid, st)) = reap_any() {
                 if let Some(i) = left.iter().position(|&p| p == pid) {
                     left.swap_remove(i);
-                    if st != 0 {
+                    let killed = libc::WIFSIGNALED(st) && libc::WTERMSIG(st) == libc::SIGKILL;
+                    if !killed {
                         st_bad.push(format!("{pid}:{st:#x}"));
                     }
                 }
@@ -1458,6 +1502,8 @@ fn stress(cfg: &Config) -> Result<String, String> {
             sleep_ns(20 * MS);
         }
         let (mut jobs, mut misses, mut mismatched) = (0u64, 0u64, vec![]);
+        let mut renewed = 0;
+        let cpu_ns: u64 = (0..n).map(|i| shm.get(slot(i, T_CPU_NS))).sum();
         let mut idle = 0;
         for i in 0..n {
             let y = shm.get(slot(i, T_YIELDS));
@@ -1466,9 +1512,12 @@ fn stress(cfg: &Config) -> Result<String, String> {
                 shm.get(slot(i, T_COMPLETED)),
                 shm.get(slot(i, T_MISSED)),
             );
+            // A job also ends when the CBS rule renews it on a wake-up,
+            // which a task blocked by a page fault or a migration sees.
+            renewed += (done == y + 1) as u64;
             if !cfg.fifo
                 && shm.get(slot(i, T_DONE)) == 1
-                && (done != y || rel < done || rel > done + 1)
+                && (done < y || done > y + 1 || rel < done || rel > done + 1)
             {
                 mismatched.push(format!(
                     "task {i}: {y} yields, released {rel}, completed {done}"
@@ -1480,9 +1529,12 @@ fn stress(cfg: &Config) -> Result<String, String> {
         }
         let reported = (0..n).filter(|&i| shm.get(slot(i, T_DONE)) == 1).count();
         println!(
-            "# {jobs} jobs, {misses} missed, {cycles} offline/online cycles ({busy} EBUSY, longest \
-             write {} ms)",
-            longest / MS
+            "# {jobs} jobs, {misses} missed, {renewed} tasks with one job renewed on a wake-up, \
+             {cycles} offline/online cycles ({busy} EBUSY, longest write {} ms); the tasks used \
+             {} ms of CPU, {} us a job",
+            longest / MS,
+            cpu_ns / MS,
+            cpu_ns / jobs.max(1) / 1000
         );
         let mut errs = vec![];
         if !left.is_empty() {
@@ -1493,7 +1545,7 @@ fn stress(cfg: &Config) -> Result<String, String> {
             ));
         }
         if reported != n {
-            errs.push(format!("{} of {n} tasks reported their counts", reported));
+            errs.push(format!("{} of {n} tasks stopped", reported));
         }
         if idle != 0 {
             errs.push(format!("{idle} tasks never completed a job"));
