@@ -1178,6 +1178,9 @@ fn check_log() -> Result<String, String> {
 
 fn restore_sysctls() -> Vec<String> {
     let mut out = vec![];
+    if stock_kernel() {
+        return out;
+    }
     for (path, v) in [(CAP_SYSCTL, "950000"), (LOG_SYSCTL, "0")] {
         if let Err(e) = write_file(path, v) {
             out.push(format!("restore {path}: {}", Errno(e)));
@@ -1261,8 +1264,12 @@ fn fuzz(cfg: &Config) -> Result<String, String> {
             spawn_victim(&shm, cfg, i, seeds.next_u64())?;
         }
         let casio_sentinel = fork_with(sentinel)?;
-        setattr(casio_sentinel, &SchedAttr::casio(MS, 100 * MS, 100 * MS), 0)
-            .map_err(|e| format!("CASIO sentinel: {e}"))?;
+        let sentinel_attr = if stock_kernel() {
+            SchedAttr::rt(SCHED_FIFO, 99)
+        } else {
+            SchedAttr::casio(MS, 100 * MS, 100 * MS)
+        };
+        setattr(casio_sentinel, &sentinel_attr, 0).map_err(|e| format!("CASIO sentinel: {e}"))?;
         let normal_sentinel = fork_with(sentinel)?;
         // On CPU 0, which never goes offline, their affinity reads stay.
         for p in [casio_sentinel, normal_sentinel] {
