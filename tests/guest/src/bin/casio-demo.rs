@@ -18,7 +18,7 @@ use casio_abi::{
     monotonic_ns, online_cpus, set_affinity_cpu, set_casio, setscheduler, sleep_until_ns,
     thread_cpu_ns, SCHED_NORMAL,
 };
-use casio_guest_tests::proc::{join_all, spawn, wait_for, Child, Shm};
+use casio_guest_tests::common::proc::{join_all, spawn, wait_for, Child, Shm};
 use casio_guest_tests::timeline::{finish_order_line, gantt_axis, gantt_row, Slice, SliceRecorder};
 use casio_guest_tests::{MS, SEC};
 use casio_testkit::sysctl::Restore;

@@ -1106,7 +1106,7 @@ fn t_kernel_trace_edf() -> TestResult {
 /// the mono clock, and `casioctl trace --check-edf --file` reads it.
 fn t_ftrace_trace_edf() -> TestResult {
     let tracing = "/sys/kernel/tracing";
-    casio_guest_tests::events::mount_tracefs()?;
+    casio_guest_tests::tests::events::mount_tracefs()?;
     let w = |file: &str, v: &str| {
         std::fs::write(format!("{tracing}/{file}"), v)
             .map_err(|e| format!("write {v:?} to {tracing}/{file}: {e}"))

@@ -3,13 +3,16 @@
 //! runtime it has left fits its bandwidth until the deadline, otherwise
 //! its wake-up releases a new job with deadline now + D.
 
-use casio_abi::{burn_cpu, monotonic_ns, setattr, sleep_until_ns, SchedAttr};
+use casio_abi::*;
 
+use crate::common::*;
 use crate::harness::TestResult;
-use crate::proc::{join_all, spawn, Child, Shm};
-use crate::rt::read_stat;
-use crate::suite::{pin_harness, pin_work, rel_ms, sys, Fails, JOIN_NS};
 use crate::{diag, MS, SEC};
+
+crate::tests! {
+    sleep_periodic_set: "U=0.9 set of clock_nanosleep loops on CPU 0 for 4 s: no miss beyond jitter (CBS)" => t_sleep_periodic_set,
+    sync_start_order: "5 tasks set at creation, all woken at a common T0: finish in T0 + D order (CBS)" => t_sync_start_order,
+}
 
 /// The synchronous start: five tasks with D = 700, 300, 900,
 /// 100, 500 ms (C = 40 ms, T = 2D) set SCHED_CASIO when they are created,

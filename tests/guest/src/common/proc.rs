@@ -65,7 +65,7 @@ pub fn diag(msg: &str) {
 /// `diag!("fmt", args...)`: formatted [`diag`].
 #[macro_export]
 macro_rules! diag {
-    ($($arg:tt)*) => { $crate::proc::diag(&format!($($arg)*)) };
+    ($($arg:tt)*) => { $crate::common::proc::diag(&format!($($arg)*)) };
 }
 
 /// Flush Rust's stdio buffers (before fork).

@@ -7,18 +7,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use casio_abi::*;
 
-use crate::harness::{Test, TestResult};
-use crate::kernel::ThrottleOff;
-use crate::proc::{join_all, spawn, Shm};
-use crate::suite::{pin_harness, pin_work, spin_until, sys, Fails};
+use crate::common::*;
+use crate::harness::TestResult;
 use crate::{diag, MS, SEC};
 
-/// See the module documentation.
-pub const PI_BOOST_AHEAD_OF_RT: Test = Test {
-    name: "pi_boost_ahead_of_rt",
-    desc: "CFS owner of a PI futex a CASIO task waits on runs ahead of a FIFO 99 spinner",
-    run: t_pi_boost_ahead_of_rt,
-};
+crate::tests! {
+    pi_boost_ahead_of_rt: "CFS owner of a PI futex a CASIO task waits on runs ahead of a FIFO 99 spinner" => t_pi_boost_ahead_of_rt,
+}
 
 const FUTEX_LOCK_PI: libc::c_int = 6;
 const FUTEX_UNLOCK_PI: libc::c_int = 7;

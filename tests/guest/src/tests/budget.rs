@@ -10,27 +10,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use casio_abi::*;
 
-use crate::harness::{Test, TestResult};
-use crate::kernel::{read_runtime, ThrottleOff, CASIO_RUNTIME_PATH};
-use crate::proc::{join_all, spawn, Shm};
-use crate::rt::{read_global, read_stat, G_CAP_THROTTLES};
-use crate::suite::{ms, pin_harness, pin_work, spin_until, sys, Fails};
+use crate::common::*;
+use crate::harness::TestResult;
 use crate::{diag, MS, SEC};
 
-/// See the module documentation.
-pub const BUDGET_THROTTLE: Test = Test {
-    name: "budget_throttle",
-    desc:
-        "C=10 D=T=100ms spinner: budget flag caps it near C/T with SIGXCPU per job; flags checked",
-    run: t_budget_throttle,
-};
-/// See [`BUDGET_THROTTLE`].
-pub const CAP_THROTTLES_RUNAWAY: Test = Test {
-    name: "cap_throttles_runaway",
-    desc:
-        "default 95% cap: a CFS task shares a CPU with a spinning CASIO task; none with the cap off",
-    run: t_cap_throttles_runaway,
-};
+crate::tests! {
+    budget_throttle: "C=10 D=T=100ms spinner: budget flag caps it near C/T with SIGXCPU per job; flags checked" => t_budget_throttle,
+    cap_throttles_runaway: "default 95% cap: a CFS task shares a CPU with a spinning CASIO task; none with the cap off" => t_cap_throttles_runaway,
+}
 
 const JOIN_NS: u64 = 20 * SEC;
 const SIGXCPU_FLAGS: u64 = SCHED_FLAG_DL_OVERRUN;
@@ -255,7 +242,7 @@ fn t_cap_throttles_runaway() -> TestResult {
     let work = 0;
     // The RT bandwidth, which CASIO shares, would stop the spinner too:
     // only the cap is under test here.
-    let _rt = casio_testkit::sysctl::Restore::set(crate::kernel::RT_RUNTIME_PATH, "-1")?;
+    let _rt = casio_testkit::sysctl::Restore::set(RT_RUNTIME_PATH, "-1")?;
     let g0 = read_global()?;
 
     // Cap on: 2 s are two windows of 1 s, each leaving 50 ms to CFS.

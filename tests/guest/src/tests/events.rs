@@ -1,27 +1,21 @@
 //! Tests of the CASIO event log, `/proc/casio_event`, and of the
 //! `sched_casio_*` tracepoints.
 
-use casio_abi::event::{self, Event, Kind, TaskRef};
-use casio_abi::*;
 use casio_testkit::sysctl::Restore;
 
-use crate::harness::{Test, TestResult};
-use crate::proc::{spawn, Shm};
-use crate::suite::{drop_privileges, pin_harness, pin_work, sleeper, sys, write_errno, Fails};
+use casio_abi::event::{self, Event, Kind, TaskRef};
+use casio_abi::*;
+
+use crate::common::*;
+use crate::harness::TestResult;
 use crate::{diag, MS, SEC};
 
-/// See the module documentation.
-pub const CASIO_EVENT_LOG: Test = Test {
-    name: "casio_event_log",
-    desc: "/proc/casio_event: a 10-job task's releases, ends, switches; root only; reads consume nothing",
-    run: t_casio_event_log,
-};
-/// See [`CASIO_EVENT_LOG`].
-pub const TRACEPOINTS: Test = Test {
-    name: "tracepoints",
-    desc: "sched_casio_* tracepoints in tracefs record a periodic task",
-    run: t_tracepoints,
-};
+crate::tests! {
+    casio_event_log: "/proc/casio_event: a 10-job task's releases, ends, switches; root only; reads consume nothing" => t_casio_event_log,
+    tracepoints: "sched_casio_* tracepoints in tracefs record a periodic task" => t_tracepoints,
+    proc_register: "pid to /proc/casio/add and /proc/process_sched_add: CASIO with the default deadline; errnos" => t_proc_register,
+    queue_bench_scaling: "debugfs queue self-benchmark: requeue grows like log n from 10 to 10,000 tasks, pick flat" => t_queue_bench_scaling,
+}
 
 const EVENT_PATH: &str = event::PROC_CASIO_EVENT;
 const JOBS: u64 = 10;
@@ -241,13 +235,6 @@ fn t_tracepoints() -> TestResult {
     f.finish()
 }
 
-/// See [`CASIO_EVENT_LOG`].
-pub const PROC_REGISTER: Test = Test {
-    name: "proc_register",
-    desc: "pid to /proc/casio/add and /proc/process_sched_add: CASIO with the default deadline; errnos",
-    run: t_proc_register,
-};
-
 const DEFAULT_DEADLINE_SYSCTL: &str = "/proc/sys/kernel/sched_casio_default_deadline_us";
 
 fn t_proc_register() -> TestResult {
@@ -274,7 +261,7 @@ fn t_proc_register() -> TestResult {
             (100 * MS, 100 * MS, 100 * MS),
         );
     }
-    match crate::rt::read_stat(a.pid()) {
+    match read_stat(a.pid()) {
         Ok(s) => f.eq("registered task reserves bandwidth", s.n("reserved"), 0),
         Err(e) => f.push(e),
     }
@@ -350,14 +337,6 @@ fn t_proc_register() -> TestResult {
     drop((a, b));
     f.finish()
 }
-
-/// See [`CASIO_EVENT_LOG`].
-pub const QUEUE_BENCH_SCALING: Test = Test {
-    name: "queue_bench_scaling",
-    desc:
-        "debugfs queue self-benchmark: requeue grows like log n from 10 to 10,000 tasks, pick flat",
-    run: t_queue_bench_scaling,
-};
 
 const QUEUE_BENCH: &str = "/sys/kernel/debug/sched_casio/queue_bench";
 

@@ -1,0 +1,285 @@
+//! Spinning CASIO workloads on a shared board (SMP tests).
+
+use casio_abi::*;
+
+use crate::common::*;
+use crate::{MS, SEC};
+
+/// Phases a test can tell its workload processes about.
+pub const NPH: usize = 12;
+/// Global slots of a [`Board`].
+pub const B_STOP: usize = 0;
+pub const B_GO: usize = 1;
+pub const B_PHASE: usize = 2;
+pub const B_T0: usize = 3;
+pub const B_TASKS: usize = 8;
+/// Slots of one task on a [`Board`].
+pub const R_READY: usize = 0;
+pub const R_CMD: usize = 1;
+pub const R_STATE: usize = 2;
+pub const R_TIME: usize = 3;
+pub const R_MASK: usize = 4;
+pub const PER_TASK: usize = R_MASK + NPH;
+
+/// R_STATE values.
+pub const ST_SLEEPING: u64 = 1;
+pub const ST_SPINNING: u64 = 2;
+pub const ST_BLOCKED: u64 = 3;
+/// R_CMD: block (sleep until the stop flag).
+pub const CMD_BLOCK: u64 = 1;
+
+/// How a spinner starts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// Sleep-poll (1 ms) until the go flag, then spin.
+    Go,
+    /// Wait for T0 to be published, sleep until T0 (TIMER_ABSTIME), spin.
+    AtT0,
+}
+
+/// Shared memory of a test's workload processes: a stop flag, a go flag,
+/// the current phase, T0, and per task a ready flag, a command, a state,
+/// a time stamp and the set of CPUs it ran on in each phase.
+pub struct Board {
+    pub shm: Shm,
+    pub ntasks: usize,
+}
+
+impl Board {
+    pub fn new(ntasks: usize) -> Result<Board, String> {
+        Ok(Board {
+            shm: Shm::new(B_TASKS + PER_TASK * ntasks)?,
+            ntasks,
+        })
+    }
+    pub fn slot(i: usize, r: usize) -> usize {
+        B_TASKS + PER_TASK * i + r
+    }
+    pub fn get(&self, i: usize, r: usize) -> u64 {
+        self.shm.get(Board::slot(i, r))
+    }
+    pub fn set(&self, i: usize, r: usize, v: u64) {
+        self.shm.set(Board::slot(i, r), v)
+    }
+    pub fn stopped(&self) -> bool {
+        self.shm.get(B_STOP) != 0
+    }
+    pub fn stop(&self) {
+        self.shm.set(B_STOP, 1)
+    }
+    pub fn go(&self) {
+        self.shm.set(B_GO, 1)
+    }
+    pub fn phase(&self) -> u64 {
+        self.shm.get(B_PHASE)
+    }
+    pub fn set_phase(&self, p: usize) {
+        assert!(p < NPH);
+        self.shm.set(B_PHASE, p as u64)
+    }
+    pub fn set_t0(&self, t0: u64) {
+        self.shm.set(B_T0, t0)
+    }
+    /// CPUs task `i` ran on in phase `p`.
+    pub fn mask(&self, i: usize, p: usize) -> u64 {
+        self.get(i, R_MASK + p)
+    }
+    /// Record the CPU the caller runs on in its task's mask of the current
+    /// phase.  The phase is read before and after the CPU: only a reading
+    /// that lies wholly inside one phase counts, so a CPU seen before a
+    /// change the controller made (and then announced) never lands in the
+    /// mask of the phase after it.
+    pub fn record_cpu(&self, i: usize) -> (u64, usize, bool) {
+        let p1 = self.phase();
+        let c = getcpu();
+        let p2 = self.phase();
+        if p1 != p2 || p1 as usize >= NPH || c >= 64 {
+            return (p1, c, false);
+        }
+        let slot = Board::slot(i, R_MASK + p1 as usize);
+        let bit = 1u64 << c;
+        if self.shm.get(slot) & bit == 0 {
+            self.shm
+                .at(slot)
+                .fetch_or(bit, std::sync::atomic::Ordering::SeqCst);
+        }
+        (p1, c, true)
+    }
+}
+
+/// Body of a spinner: announce readiness, start as `start` says, then spin
+/// (recording CPUs) until the stop flag, or block on command.
+pub fn spinner(b: &Board, i: usize, start: Start) -> Result<(), String> {
+    b.set(i, R_READY, 1);
+    match start {
+        Start::Go => {
+            while b.shm.get(B_GO) == 0 {
+                if b.stopped() {
+                    return Ok(());
+                }
+                sleep_ns(MS);
+            }
+        }
+        Start::AtT0 => {
+            let t0 = loop {
+                let t = b.shm.get(B_T0);
+                if t != 0 {
+                    break t;
+                }
+                if b.stopped() {
+                    return Ok(());
+                }
+                sleep_ns(MS);
+            };
+            b.set(i, R_STATE, ST_SLEEPING);
+            sleep_until_ns(t0);
+        }
+    }
+    b.set(i, R_TIME, monotonic_ns());
+    b.set(i, R_STATE, ST_SPINNING);
+    let mut it = 0u32;
+    loop {
+        it = it.wrapping_add(1);
+        if it.is_multiple_of(16) {
+            if b.stopped() {
+                return Ok(());
+            }
+            if b.get(i, R_CMD) == CMD_BLOCK {
+                b.set(i, R_TIME, monotonic_ns());
+                b.set(i, R_STATE, ST_BLOCKED);
+                while !b.stopped() {
+                    sleep_ns(5 * MS);
+                }
+                return Ok(());
+            }
+        }
+        b.record_cpu(i);
+    }
+}
+
+/// Fork one spinner per label, task `i` of the board for label `i`.
+pub fn spawn_spinners(b: &Board, labels: &[String], start: Start) -> Result<Vec<Child>, String> {
+    assert!(labels.len() <= b.ntasks);
+    let mut kids = Vec::new();
+    for (i, l) in labels.iter().enumerate() {
+        kids.push(spawn(l, move || spinner(b, i, start))?);
+    }
+    Ok(kids)
+}
+
+/// Wait until every task `0..kids.len()` of the board is ready.
+pub fn wait_ready(b: &Board, kids: &mut [Child], what: &str) -> Result<(), String> {
+    let n = kids.len();
+    let mut refs: Vec<&mut Child> = kids.iter_mut().collect();
+    wait_for(what, &mut refs, 10 * SEC, || {
+        (0..n).all(|i| b.get(i, R_READY) != 0)
+    })
+}
+
+/// Wait until every task in `which` is in `state`.
+pub fn wait_state(
+    b: &Board,
+    kids: &mut [Child],
+    which: &[usize],
+    state: u64,
+    what: &str,
+    timeout_ns: u64,
+) -> Result<(), String> {
+    let mut refs: Vec<&mut Child> = kids.iter_mut().collect();
+    wait_for(what, &mut refs, timeout_ns, || {
+        which.iter().all(|&i| b.get(i, R_STATE) == state)
+    })
+}
+
+/// SCHED_CASIO with the 2011 block (C = D = T = `d`, reserves nothing).
+pub fn set_legacy(pid: i32, id: u32, d: u64, who: &str) -> Result<(), String> {
+    sys(
+        &format!("sched_setscheduler({who}, CASIO, D={}ms)", ms(d)),
+        set_casio(pid, id, d),
+    )
+}
+
+/// The absolute deadline of `pid`'s current job.
+pub fn job_deadline(pid: i32) -> Result<u64, String> {
+    read_stat(pid)?.get("job_deadline_ns")
+}
+
+/// Turns the CASIO cap off while alive (RT throttling stays as it is).
+/// No CASIO cap and no RT bandwidth (which CASIO shares): nothing stops
+/// the CASIO tasks of a test that samples what runs.
+pub fn cap_off() -> Result<ThrottleOff, String> {
+    ThrottleOff::new()
+}
+
+pub fn pct(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        100.0 * part as f64 / whole as f64
+    }
+}
+
+/// CPU-time deltas of `pids` over a window of `len_ns` starting now:
+/// (deltas, actual window length).
+pub fn measure(pids: &[i32], len_ns: u64) -> Result<(Vec<u64>, u64), String> {
+    let c0 = cpu_all(pids)?;
+    let t0 = monotonic_ns();
+    sleep_ns(len_ns);
+    let c1 = cpu_all(pids)?;
+    let t1 = monotonic_ns();
+    Ok((c1.iter().zip(&c0).map(|(a, b)| a - b).collect(), t1 - t0))
+}
+
+/// Start `n` spinners that go to sleep on CPU `c0` (pinned) with legacy
+/// deadlines `dl(i)`, are then allowed on `cpus` while asleep, and wake
+/// together at T0 (returned): a kernel without SMP placement keeps them
+/// all on c0.
+pub fn start_spread(
+    b: &Board,
+    labels: &[String],
+    c0: usize,
+    cpus: &[usize],
+    dl: impl Fn(usize) -> u64,
+) -> Result<(Vec<Child>, u64), String> {
+    let mut kids = spawn_spinners(b, labels, Start::AtT0)?;
+    wait_ready(b, &mut kids, "spinners ready")?;
+    for (i, k) in kids.iter().enumerate() {
+        set_aff(k.pid(), &[c0], &labels[i])?;
+        set_legacy(k.pid(), 1 + i as u32, dl(i), &labels[i])?;
+    }
+    let t0 = monotonic_ns() + 600 * MS;
+    b.set_t0(t0);
+    let all: Vec<usize> = (0..kids.len()).collect();
+    wait_state(
+        b,
+        &mut kids,
+        &all,
+        ST_SLEEPING,
+        "spinners asleep until T0",
+        5 * SEC,
+    )?;
+    for (i, k) in kids.iter().enumerate() {
+        set_aff(k.pid(), cpus, &labels[i])?;
+    }
+    if monotonic_ns() + 50 * MS > t0 {
+        return Err(
+            "set-up too slow: T0 came before every spinner was allowed on all workload CPUs".into(),
+        );
+    }
+    Ok((kids, t0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn board_phases() {
+        let b = Board::new(2).unwrap();
+        b.set_phase(3);
+        let (p, c, ok) = b.record_cpu(1);
+        assert!(ok && p == 3);
+        assert_eq!(b.mask(1, 3), 1u64 << c);
+        assert_eq!(b.mask(0, 3), 0);
+    }
+}

@@ -1,0 +1,325 @@
+//! EDF order on one CPU, preemption across classes and the class order.
+
+use casio_abi::*;
+use casio_testkit::rng::shuffled;
+
+use crate::common::*;
+use crate::harness::TestResult;
+use crate::{diag, MS, SEC};
+
+crate::tests! {
+    edf_order: "5 CASIO tasks on CPU 0 finish in deadline order (2 creation orders)" => t_edf_order,
+    preempt_fifo: "waking CASIO task preempts a SCHED_FIFO 99 spinner" => t_preempt_fifo,
+    preempt_cfs: "waking CASIO task preempts a SCHED_NORMAL hog" => t_preempt_cfs,
+    dl_preempts_casio: "waking SCHED_DEADLINE task preempts a CASIO spinner" => t_dl_preempts_casio,
+    class_order: "kernel log has the class-order boot line" => t_class_order,
+}
+
+// ---------------------------------------------------------------------------
+// c. EDF order
+// ---------------------------------------------------------------------------
+
+const EDF_N: usize = 5;
+const EDF_BURN: u64 = 30 * MS;
+
+fn edf_deadline(k: usize) -> u64 {
+    1000 * MS + 200 * MS * k as u64
+}
+
+/// Run the EDF experiment with tasks created in `order`; returns the
+/// failure reason, if any.
+fn edf_run(order: &[usize]) -> TestResult {
+    // Slots: 0 T0, 1 ready count, 2 finish counter, 3 late flag,
+    // 10+k set time of task k, 20+pos task (k+1) finishing at position pos,
+    // 30+k finish time of task k.
+    let shm = Shm::new(40)?;
+    let mut kids: Vec<Child> = Vec::new();
+    for &k in order {
+        let shm = &shm;
+        kids.push(spawn(&format!("edf task {k}"), move || {
+            pin_work()?;
+            sys("set_casio", set_casio(0, k as u32, edf_deadline(k)))?;
+            shm.set(10 + k, monotonic_ns());
+            shm.fetch_add(1, 1);
+            let t0 = wait_t0(shm, 0)?;
+            if monotonic_ns() + 5 * MS > t0 {
+                shm.set(3, 1);
+            }
+            sleep_until_ns(t0);
+            let fin = burn_cpu(EDF_BURN);
+            let pos = shm.fetch_add(2, 1) as usize;
+            if pos < 10 {
+                shm.set(20 + pos, k as u64 + 1);
+            }
+            shm.set(30 + k, fin);
+            Ok(())
+        })?);
+    }
+    {
+        let mut refs: Vec<&mut Child> = kids.iter_mut().collect();
+        wait_for("edf tasks ready", &mut refs, 10 * SEC, || {
+            shm.get(1) >= EDF_N as u64
+        })?;
+    }
+    let t0 = monotonic_ns() + 200 * MS;
+    shm.set(0, t0);
+    join_all(&mut kids, JOIN_NS)?;
+    if shm.get(3) != 0 {
+        return Err("setup too slow: a task saw T0 too late".into());
+    }
+    let finish: Vec<usize> = (0..EDF_N)
+        .map(|p| shm.get(20 + p) as usize)
+        .map(|v| v.wrapping_sub(1))
+        .collect();
+    // Each task slept from setting the policy to T0 with all its runtime
+    // left, so its wake-up releases a new job (the CBS rule): the
+    // absolute deadlines are T0 + D, in the order of D.
+    let expected: Vec<usize> = (0..EDF_N).collect();
+    let times: Vec<String> = (0..EDF_N)
+        .map(|k| {
+            format!(
+                "task{k}(D={}ms) done at T0+{:.1}ms",
+                edf_deadline(k) / MS,
+                rel_ms(shm.get(30 + k), t0)
+            )
+        })
+        .collect();
+    diag!("creation order {order:?}: {}", times.join(", "));
+    if finish != expected {
+        return Err(format!(
+            "creation order {order:?}: finish order {finish:?} != deadline order {expected:?}"
+        ));
+    }
+    Ok(())
+}
+
+fn t_edf_order() -> TestResult {
+    pin_harness();
+    let first = shuffled(EDF_N, 0xCA510);
+    let mut second = first.clone();
+    second.reverse();
+    let mut f = Fails::default();
+    for order in [first, second] {
+        if let Err(e) = edf_run(&order) {
+            f.push(e);
+        }
+    }
+    f.finish()
+}
+
+// ---------------------------------------------------------------------------
+// d. CASIO preempts FIFO 99 and CFS
+// ---------------------------------------------------------------------------
+
+const PRE_GAPS: GapLog = GapLog { base: 8, cap: 4096 };
+
+fn preempt_run(hog_policy: i32, hog_prio: i32) -> TestResult {
+    let hog_name = policy_name(hog_policy);
+    let _rt = ThrottleOff::new()?;
+    pin_harness();
+    // Slots: 0 T0, 1 casio ready, 2 hog ready, 3 casio finish, 4 casio wake.
+    let shm = Shm::new(PRE_GAPS.base + PRE_GAPS.slots())?;
+    let wake_off = 500 * MS;
+    let spin_len = 2 * SEC;
+    let mut casio = spawn("casio task", || {
+        pin_work()?;
+        sys("set_casio D=100ms", set_casio(0, 1, 100 * MS))?;
+        shm.set(1, 1);
+        let t0 = wait_t0(&shm, 0)?;
+        sleep_until_ns(t0 + wake_off);
+        shm.set(4, monotonic_ns());
+        let fin = burn_cpu(50 * MS);
+        shm.set(3, fin);
+        Ok(())
+    })?;
+    wait_for("casio task ready", &mut [&mut casio], 10 * SEC, || {
+        shm.get(1) != 0
+    })?;
+    let mut hog = spawn(&format!("{hog_name} hog"), || {
+        pin_work()?;
+        sys(
+            &format!("setscheduler {hog_name} {hog_prio}"),
+            setscheduler(0, hog_policy, hog_prio),
+        )?;
+        shm.set(2, 1);
+        let t0 = wait_t0(&shm, 0)?;
+        sleep_until_ns(t0);
+        PRE_GAPS.spin(&shm, t0 + spin_len, None, MS);
+        Ok(())
+    })?;
+    wait_for("hog ready", &mut [&mut hog, &mut casio], 10 * SEC, || {
+        shm.get(2) != 0
+    })?;
+    let t0 = monotonic_ns() + 200 * MS;
+    shm.set(0, t0);
+    let r1 = hog.join(JOIN_NS);
+    let r2 = casio.join(JOIN_NS);
+    r1?;
+    r2?;
+
+    let fin = shm.get(3);
+    let wake = shm.get(4);
+    let (spin_start, spin_end) = PRE_GAPS.span(&shm);
+    let (max_gap, max_at) = PRE_GAPS.max_gap(&shm);
+    let gaps = PRE_GAPS.gaps(&shm);
+    diag!(
+        "{hog_name} hog spun T0+{:.1}..T0+{:.1}ms, {} gaps >1ms, max {:.1}ms at T0+{:.1}ms; casio woke T0+{:.1}ms, finished T0+{:.1}ms",
+        rel_ms(spin_start, t0),
+        rel_ms(spin_end, t0),
+        gaps.len(),
+        ms(max_gap),
+        rel_ms(max_at, t0),
+        rel_ms(wake, t0),
+        rel_ms(fin, t0)
+    );
+    if spin_end < t0 + spin_len - 100 * MS {
+        return Err(format!(
+            "hog spun only until T0+{:.1}ms",
+            rel_ms(spin_end, t0)
+        ));
+    }
+    let mut f = Fails::default();
+    f.check(fin + 500 * MS < spin_end, || {
+        format!(
+            "CASIO task finished at T0+{:.1}ms, not before the {hog_name} hog's end (T0+{:.1}ms) - 500ms",
+            rel_ms(fin, t0),
+            rel_ms(spin_end, t0)
+        )
+    });
+    f.check(max_gap >= 40 * MS, || {
+        format!(
+            "{hog_name} hog never stalled >= 40ms (largest gap {:.1}ms)",
+            ms(max_gap)
+        )
+    });
+    f.check(gap_covering(&gaps, fin, 40 * MS).is_some(), || {
+        format!(
+            "no >= 40ms stall of the {hog_name} hog around the CASIO finish time T0+{:.1}ms",
+            rel_ms(fin, t0)
+        )
+    });
+    f.finish()
+}
+
+fn t_preempt_fifo() -> TestResult {
+    preempt_run(SCHED_FIFO, 99)
+}
+
+fn t_preempt_cfs() -> TestResult {
+    preempt_run(SCHED_NORMAL, 0)
+}
+
+// ---------------------------------------------------------------------------
+// e. DEADLINE preempts CASIO
+// ---------------------------------------------------------------------------
+
+fn t_dl_preempts_casio() -> TestResult {
+    // Disabling RT throttling also disables SCHED_DEADLINE admission
+    // control, which otherwise refuses DEADLINE tasks pinned to one CPU.
+    let _rt = ThrottleOff::new()?;
+    pin_harness();
+    // Slots: 0 T0, 1 dl ready, 2 spinner ready, 3 dl finish, 4 dl wake.
+    let shm = Shm::new(PRE_GAPS.base + PRE_GAPS.slots())?;
+    let wake_off = 300 * MS;
+    let spin_len = 1500 * MS;
+    let mut dl = spawn("deadline task", || {
+        pin_work()?;
+        sys(
+            "setattr SCHED_DEADLINE 30/100/100ms",
+            setattr(0, &SchedAttr::deadline(30 * MS, 100 * MS, 100 * MS), 0),
+        )?;
+        shm.set(1, 1);
+        let t0 = wait_t0(&shm, 0)?;
+        sleep_until_ns(t0 + wake_off);
+        shm.set(4, monotonic_ns());
+        let fin = burn_cpu(10 * MS);
+        shm.set(3, fin);
+        Ok(())
+    })?;
+    wait_for("deadline task ready", &mut [&mut dl], 10 * SEC, || {
+        shm.get(1) != 0
+    })?;
+    let mut spinner = spawn("casio spinner", || {
+        pin_work()?;
+        sys("set_casio D=2s", set_casio(0, 1, 2 * SEC))?;
+        shm.set(2, 1);
+        let t0 = wait_t0(&shm, 0)?;
+        sleep_until_ns(t0);
+        PRE_GAPS.spin(&shm, t0 + spin_len, None, MS);
+        Ok(())
+    })?;
+    wait_for(
+        "casio spinner ready",
+        &mut [&mut spinner, &mut dl],
+        10 * SEC,
+        || shm.get(2) != 0,
+    )?;
+    let t0 = monotonic_ns() + 200 * MS;
+    shm.set(0, t0);
+    let r1 = spinner.join(JOIN_NS);
+    let r2 = dl.join(JOIN_NS);
+    r1?;
+    r2?;
+
+    let fin = shm.get(3);
+    let wake = shm.get(4);
+    let (spin_start, spin_end) = PRE_GAPS.span(&shm);
+    let (max_gap, max_at) = PRE_GAPS.max_gap(&shm);
+    let gaps = PRE_GAPS.gaps(&shm);
+    diag!(
+        "casio spinner spun T0+{:.1}..T0+{:.1}ms, {} gaps >1ms, max {:.1}ms at T0+{:.1}ms; deadline task woke T0+{:.1}ms, finished T0+{:.1}ms",
+        rel_ms(spin_start, t0),
+        rel_ms(spin_end, t0),
+        gaps.len(),
+        ms(max_gap),
+        rel_ms(max_at, t0),
+        rel_ms(wake, t0),
+        rel_ms(fin, t0)
+    );
+    if spin_end < t0 + spin_len - 100 * MS {
+        return Err(format!(
+            "casio spinner spun only until T0+{:.1}ms",
+            rel_ms(spin_end, t0)
+        ));
+    }
+    let mut f = Fails::default();
+    f.check(fin + 500 * MS < spin_end, || {
+        format!(
+            "DEADLINE task finished at T0+{:.1}ms, not before the CASIO spinner's end (T0+{:.1}ms) - 500ms",
+            rel_ms(fin, t0),
+            rel_ms(spin_end, t0)
+        )
+    });
+    f.check(gap_covering(&gaps, fin, 8 * MS).is_some(), || {
+        format!(
+            "no >= 8ms stall of the CASIO spinner around the DEADLINE finish time T0+{:.1}ms (largest gap {:.1}ms)",
+            rel_ms(fin, t0),
+            ms(max_gap)
+        )
+    });
+    f.finish()
+}
+
+// ---------------------------------------------------------------------------
+// f. class order boot line
+// ---------------------------------------------------------------------------
+
+fn t_class_order() -> TestResult {
+    let log = kernel::kernel_log()?;
+    if log.iter().any(|l| l.contains(CLASS_ORDER_BOOT_LINE)) {
+        return Ok(());
+    }
+    let related: Vec<&String> = log
+        .iter()
+        .filter(|l| l.contains("casio") || l.contains("CASIO"))
+        .take(5)
+        .collect();
+    for l in &related {
+        diag!("kernel log: {l}");
+    }
+    Err(format!(
+        "{:?} not found in {} kernel log lines",
+        CLASS_ORDER_BOOT_LINE,
+        log.len()
+    ))
+}
