@@ -5,29 +5,42 @@ use casio_abi::*;
 use crate::common::*;
 use crate::{MS, SEC};
 
-/// Per-task slots of a periodic set: 0 ready, 1 jobs done, 2 finished,
-/// 3..6 stats at T0 (released, completed, misses), 6..10 at the end
-/// (released, completed, misses, max lateness), 10 jobs on a wrong CPU,
-/// 11 CPU mask, 12 CPU time.
-pub const PS: usize = 16 + MAX_CPUS;
-pub const P_READY: usize = 0;
-pub const P_JOBS: usize = 1;
-pub const P_DONE: usize = 2;
-pub const P_START: usize = 3;
-pub const P_END: usize = 6;
-pub const P_WRONG: usize = 10;
-pub const P_MASK: usize = 11;
-pub const P_CPU: usize = 12;
-/// Bit j: the task's miss count grew during its job j (read at the start
-/// of job j + 1 and at the end; jobs 0..63).
-pub const P_MISSED: usize = 13;
-/// Jobs started on CPU c (c < MAX_CPUS) at slot P_PER_CPU + c.
-pub const P_PER_CPU: usize = 16;
 /// CPUs whose jobs a periodic task counts one by one.
 pub const MAX_CPUS: usize = 8;
-/// Global slots after the tasks: T0, stop.
-pub const P_T0: usize = 0;
-pub const P_STOP: usize = 1;
+
+shm_record! {
+    /// What a periodic task of a [`PSet`] reports.
+    pub struct PeriodicSlots {
+        pub ready: Slot,
+        /// Jobs done so far.
+        pub jobs: Slot,
+        /// Finished.
+        pub done: Slot,
+        /// Stats at T0: released, completed, misses.
+        pub start: [Slot; 3],
+        /// Stats at the end: released, completed, misses, max lateness.
+        pub end: [Slot; 4],
+        /// Jobs that ran on a CPU outside the task's set.
+        pub wrong: Slot,
+        /// The CPUs it ran on.
+        pub mask: Slot,
+        /// Its CPU time.
+        pub cpu: Slot,
+        /// Bit j: the task's miss count grew during its job j (read at the
+        /// start of job j + 1 and at the end; jobs 0..63).
+        pub missed: Slot,
+        /// Jobs started on CPU c (c < [`MAX_CPUS`]).
+        pub per_cpu: [Slot; MAX_CPUS],
+    }
+}
+
+shm_record! {
+    /// What the controller tells every task of a [`PSet`].
+    pub struct PeriodicHead {
+        pub t0: Slot,
+        pub stop: Slot,
+    }
+}
 
 /// A periodic CASIO task: its CPUs, C and T (D = T), and when it stops.
 #[derive(Clone, Debug)]
@@ -44,26 +57,31 @@ pub struct PTask {
 /// run jobs of "burn C; yield" until `horizon` after T0, `p.jobs` jobs, or
 /// the stop flag; report its own statistics and check that the kernel
 /// counted exactly the jobs it ran.
-pub fn periodic(s: &Shm, base: usize, g: usize, p: &PTask, horizon: u64) -> Result<(), String> {
+pub fn periodic(
+    me: &PeriodicSlots,
+    head: &PeriodicHead,
+    p: &PTask,
+    horizon: u64,
+) -> Result<(), String> {
     sys("sched_setaffinity", set_affinity_cpus(0, &p.cpus))?;
     sys(
         &format!("setattr CASIO {}/{}/{}ms", ms(p.c), ms(p.t), ms(p.t)),
         setattr(0, &SchedAttr::casio(p.c, p.t, p.t), 0),
     )?;
-    s.set(base + P_READY, 1);
-    let t0 = wait_published(s, g + P_T0, 20 * SEC).ok_or("T0 never published")?;
+    me.ready.set(1);
+    let t0 = wait_published(&head.t0, 20 * SEC).ok_or("T0 never published")?;
     sleep_until_ns(t0);
     let st = read_stat(0)?;
-    s.set(base + P_START, st.n("jobs_released"));
-    s.set(base + P_START + 1, st.n("jobs_completed"));
-    s.set(base + P_START + 2, st.n("deadline_misses"));
+    me.start[0].set(st.n("jobs_released"));
+    me.start[1].set(st.n("jobs_completed"));
+    me.start[2].set(st.n("deadline_misses"));
     let cpu0 = thread_cpu_ns();
     let mut jobs = 0u64;
     let (mut mask, mut wrong) = (0u64, 0u64);
     let mut misses = st.n("deadline_misses");
     let mut missed = 0u64;
     loop {
-        if s.get(g + P_STOP) != 0
+        if head.stop.get() != 0
             || (p.jobs > 0 && jobs >= p.jobs)
             || (p.jobs == 0 && monotonic_ns() >= t0 + horizon)
         {
@@ -72,7 +90,7 @@ pub fn periodic(s: &Shm, base: usize, g: usize, p: &PTask, horizon: u64) -> Resu
         let c = getcpu();
         mask |= 1u64 << c.min(63);
         if c < MAX_CPUS {
-            s.fetch_add(base + P_PER_CPU + c, 1);
+            me.per_cpu[c].add(1);
         }
         burn_cpu(p.c);
         let c2 = getcpu();
@@ -87,19 +105,19 @@ pub fn periodic(s: &Shm, base: usize, g: usize, p: &PTask, horizon: u64) -> Resu
             misses = m;
         }
         jobs += 1;
-        s.set(base + P_JOBS, jobs);
+        me.jobs.set(jobs);
     }
-    s.set(base + P_MISSED, missed);
+    me.missed.set(missed);
     let st = read_stat(0)?;
-    s.set(base + P_END, st.n("jobs_released"));
-    s.set(base + P_END + 1, st.n("jobs_completed"));
-    s.set(base + P_END + 2, st.n("deadline_misses"));
-    s.set(base + P_END + 3, st.n("max_lateness_ns"));
-    s.set(base + P_WRONG, wrong);
-    s.set(base + P_MASK, mask);
-    s.set(base + P_CPU, thread_cpu_ns() - cpu0);
-    s.set(base + P_DONE, 1);
-    let done = st.n("jobs_completed") - s.get(base + P_START + 1);
+    me.end[0].set(st.n("jobs_released"));
+    me.end[1].set(st.n("jobs_completed"));
+    me.end[2].set(st.n("deadline_misses"));
+    me.end[3].set(st.n("max_lateness_ns"));
+    me.wrong.set(wrong);
+    me.mask.set(mask);
+    me.cpu.set(thread_cpu_ns() - cpu0);
+    me.done.set(1);
+    let done = st.n("jobs_completed") - me.start[1].get();
     // Every yield ends a job. The /proc read after it may block; a task
     // that wakes late in its job with most of C left gets a new job (the
     // CBS rule), which ends the old one too: a few more, never fewer.
@@ -126,53 +144,55 @@ pub struct PReport {
 }
 
 pub struct PSet {
-    pub shm: Shm,
-    pub g: usize,
+    pub head: Shared<PeriodicHead>,
+    pub tasks: Shared<PeriodicSlots>,
     pub kids: Vec<Child>,
 }
 
 impl PSet {
     /// Fork the tasks and wait until each has set its policy.
     pub fn start(tasks: &[PTask], horizon: u64) -> Result<PSet, String> {
-        let g = PS * tasks.len();
-        let shm = Shm::new(g + 4)?;
+        let head = Shared::<PeriodicHead>::one()?;
+        let slots = Shared::<PeriodicSlots>::new(tasks.len())?;
         let mut kids = Vec::new();
         for (i, p) in tasks.iter().enumerate() {
-            let s = &shm;
+            let (me, h) = (&slots[i], head.rec());
             let p = p.clone();
             kids.push(spawn(
                 &format!("task {i} ({}/{}ms on {:?})", ms(p.c), ms(p.t), p.cpus),
-                move || periodic(s, PS * i, g, &p, horizon),
+                move || periodic(me, h, &p, horizon),
             )?);
         }
-        let mut set = PSet { shm, g, kids };
+        let mut set = PSet {
+            head,
+            tasks: slots,
+            kids,
+        };
         {
-            let n = tasks.len();
-            let PSet { shm, kids, .. } = &mut set;
+            let PSet { tasks, kids, .. } = &mut set;
             let mut refs: Vec<&mut Child> = kids.iter_mut().collect();
             wait_for("periodic tasks ready", &mut refs, 20 * SEC, || {
-                (0..n).all(|i| shm.get(PS * i + P_READY) != 0)
+                tasks.iter().all(|t| t.ready.get() != 0)
             })?;
         }
         Ok(set)
     }
 
     pub fn release(&self, t0: u64) {
-        publish(&self.shm, self.g + P_T0, t0);
+        publish(&self.head.rec().t0, t0);
     }
 
     pub fn report(&self, i: usize) -> PReport {
-        let b = PS * i;
-        let g = |k: usize| self.shm.get(b + k);
+        let t = &self.tasks[i];
         PReport {
-            jobs: g(P_JOBS),
-            done: g(P_DONE) != 0,
-            start: [g(P_START), g(P_START + 1), g(P_START + 2)],
-            end: [g(P_END), g(P_END + 1), g(P_END + 2), g(P_END + 3)],
-            wrong: g(P_WRONG),
-            mask: g(P_MASK),
-            cpu: g(P_CPU),
-            missed: g(P_MISSED),
+            jobs: t.jobs.get(),
+            done: t.done.get() != 0,
+            start: t.start.each_ref().map(Slot::get),
+            end: t.end.each_ref().map(Slot::get),
+            wrong: t.wrong.get(),
+            mask: t.mask.get(),
+            cpu: t.cpu.get(),
+            missed: t.missed.get(),
         }
     }
 

@@ -7,26 +7,40 @@ use crate::{MS, SEC};
 
 /// Phases a test can tell its workload processes about.
 pub const NPH: usize = 12;
-/// Global slots of a [`Board`].
-pub const B_STOP: usize = 0;
-pub const B_GO: usize = 1;
-pub const B_PHASE: usize = 2;
-pub const B_T0: usize = 3;
-pub const B_TASKS: usize = 8;
-/// Slots of one task on a [`Board`].
-pub const R_READY: usize = 0;
-pub const R_CMD: usize = 1;
-pub const R_STATE: usize = 2;
-pub const R_TIME: usize = 3;
-pub const R_MASK: usize = 4;
-pub const PER_TASK: usize = R_MASK + NPH;
 
-/// R_STATE values.
+/// [`SpinnerSlots::state`] values.
 pub const ST_SLEEPING: u64 = 1;
 pub const ST_SPINNING: u64 = 2;
 pub const ST_BLOCKED: u64 = 3;
-/// R_CMD: block (sleep until the stop flag).
+/// [`SpinnerSlots::cmd`]: block (sleep until the stop flag).
 pub const CMD_BLOCK: u64 = 1;
+
+shm_record! {
+    /// What the controller tells every spinner of a [`Board`].
+    pub struct BoardHead {
+        pub stop: Slot,
+        pub go: Slot,
+        /// The current phase (< [`NPH`]).
+        pub phase: Slot,
+        /// When [`Start::AtT0`] spinners start.
+        pub t0: Slot,
+    }
+}
+
+shm_record! {
+    /// One spinner of a [`Board`].
+    pub struct SpinnerSlots {
+        pub ready: Slot,
+        /// A command from the controller ([`CMD_BLOCK`]).
+        pub cmd: Slot,
+        /// `ST_*`.
+        pub state: Slot,
+        /// When it started spinning, or blocked.
+        pub time: Slot,
+        /// The CPUs it ran on in each phase.
+        pub mask: [Slot; NPH],
+    }
+}
 
 /// How a spinner starts.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -41,48 +55,43 @@ pub enum Start {
 /// the current phase, T0, and per task a ready flag, a command, a state,
 /// a time stamp and the set of CPUs it ran on in each phase.
 pub struct Board {
-    pub shm: Shm,
-    pub ntasks: usize,
+    pub head: Shared<BoardHead>,
+    pub tasks: Shared<SpinnerSlots>,
 }
 
 impl Board {
     pub fn new(ntasks: usize) -> Result<Board, String> {
         Ok(Board {
-            shm: Shm::new(B_TASKS + PER_TASK * ntasks)?,
-            ntasks,
+            head: Shared::one()?,
+            tasks: Shared::new(ntasks)?,
         })
     }
-    pub fn slot(i: usize, r: usize) -> usize {
-        B_TASKS + PER_TASK * i + r
-    }
-    pub fn get(&self, i: usize, r: usize) -> u64 {
-        self.shm.get(Board::slot(i, r))
-    }
-    pub fn set(&self, i: usize, r: usize, v: u64) {
-        self.shm.set(Board::slot(i, r), v)
+    /// The slots of task `i`.
+    pub fn task(&self, i: usize) -> &SpinnerSlots {
+        &self.tasks[i]
     }
     pub fn stopped(&self) -> bool {
-        self.shm.get(B_STOP) != 0
+        self.head.rec().stop.get() != 0
     }
     pub fn stop(&self) {
-        self.shm.set(B_STOP, 1)
+        self.head.rec().stop.set(1)
     }
     pub fn go(&self) {
-        self.shm.set(B_GO, 1)
+        self.head.rec().go.set(1)
     }
     pub fn phase(&self) -> u64 {
-        self.shm.get(B_PHASE)
+        self.head.rec().phase.get()
     }
     pub fn set_phase(&self, p: usize) {
         assert!(p < NPH);
-        self.shm.set(B_PHASE, p as u64)
+        self.head.rec().phase.set(p as u64)
     }
     pub fn set_t0(&self, t0: u64) {
-        self.shm.set(B_T0, t0)
+        self.head.rec().t0.set(t0)
     }
     /// CPUs task `i` ran on in phase `p`.
     pub fn mask(&self, i: usize, p: usize) -> u64 {
-        self.get(i, R_MASK + p)
+        self.task(i).mask[p].get()
     }
     /// Record the CPU the caller runs on in its task's mask of the current
     /// phase.  The phase is read before and after the CPU: only a reading
@@ -96,12 +105,10 @@ impl Board {
         if p1 != p2 || p1 as usize >= NPH || c >= 64 {
             return (p1, c, false);
         }
-        let slot = Board::slot(i, R_MASK + p1 as usize);
+        let slot = &self.task(i).mask[p1 as usize];
         let bit = 1u64 << c;
-        if self.shm.get(slot) & bit == 0 {
-            self.shm
-                .at(slot)
-                .fetch_or(bit, std::sync::atomic::Ordering::SeqCst);
+        if slot.get() & bit == 0 {
+            slot.or(bit);
         }
         (p1, c, true)
     }
@@ -110,10 +117,11 @@ impl Board {
 /// Body of a spinner: announce readiness, start as `start` says, then spin
 /// (recording CPUs) until the stop flag, or block on command.
 pub fn spinner(b: &Board, i: usize, start: Start) -> Result<(), String> {
-    b.set(i, R_READY, 1);
+    let me = b.task(i);
+    me.ready.set(1);
     match start {
         Start::Go => {
-            while b.shm.get(B_GO) == 0 {
+            while b.head.rec().go.get() == 0 {
                 if b.stopped() {
                     return Ok(());
                 }
@@ -122,7 +130,7 @@ pub fn spinner(b: &Board, i: usize, start: Start) -> Result<(), String> {
         }
         Start::AtT0 => {
             let t0 = loop {
-                let t = b.shm.get(B_T0);
+                let t = b.head.rec().t0.get();
                 if t != 0 {
                     break t;
                 }
@@ -131,12 +139,12 @@ pub fn spinner(b: &Board, i: usize, start: Start) -> Result<(), String> {
                 }
                 sleep_ns(MS);
             };
-            b.set(i, R_STATE, ST_SLEEPING);
+            me.state.set(ST_SLEEPING);
             sleep_until_ns(t0);
         }
     }
-    b.set(i, R_TIME, monotonic_ns());
-    b.set(i, R_STATE, ST_SPINNING);
+    me.time.set(monotonic_ns());
+    me.state.set(ST_SPINNING);
     let mut it = 0u32;
     loop {
         it = it.wrapping_add(1);
@@ -144,9 +152,9 @@ pub fn spinner(b: &Board, i: usize, start: Start) -> Result<(), String> {
             if b.stopped() {
                 return Ok(());
             }
-            if b.get(i, R_CMD) == CMD_BLOCK {
-                b.set(i, R_TIME, monotonic_ns());
-                b.set(i, R_STATE, ST_BLOCKED);
+            if me.cmd.get() == CMD_BLOCK {
+                me.time.set(monotonic_ns());
+                me.state.set(ST_BLOCKED);
                 while !b.stopped() {
                     sleep_ns(5 * MS);
                 }
@@ -159,7 +167,7 @@ pub fn spinner(b: &Board, i: usize, start: Start) -> Result<(), String> {
 
 /// Fork one spinner per label, task `i` of the board for label `i`.
 pub fn spawn_spinners(b: &Board, labels: &[String], start: Start) -> Result<Vec<Child>, String> {
-    assert!(labels.len() <= b.ntasks);
+    assert!(labels.len() <= b.tasks.len());
     let mut kids = Vec::new();
     for (i, l) in labels.iter().enumerate() {
         kids.push(spawn(l, move || spinner(b, i, start))?);
@@ -172,7 +180,7 @@ pub fn wait_ready(b: &Board, kids: &mut [Child], what: &str) -> Result<(), Strin
     let n = kids.len();
     let mut refs: Vec<&mut Child> = kids.iter_mut().collect();
     wait_for(what, &mut refs, 10 * SEC, || {
-        (0..n).all(|i| b.get(i, R_READY) != 0)
+        (0..n).all(|i| b.task(i).ready.get() != 0)
     })
 }
 
@@ -187,7 +195,7 @@ pub fn wait_state(
 ) -> Result<(), String> {
     let mut refs: Vec<&mut Child> = kids.iter_mut().collect();
     wait_for(what, &mut refs, timeout_ns, || {
-        which.iter().all(|&i| b.get(i, R_STATE) == state)
+        which.iter().all(|&i| b.task(i).state.get() == state)
     })
 }
 

@@ -52,12 +52,6 @@ pub fn write_errno(path: &str, v: &str) -> i32 {
     }
 }
 
-/// Sleep-poll for the release time T0 published in slot `i`.
-pub fn wait_t0(shm: &Shm, i: usize) -> Result<u64, String> {
-    shm.wait_nonzero(i, 10 * SEC, 2 * MS)
-        .ok_or_else(|| "release time T0 never published".to_string())
-}
-
 /// Drop to uid/gid 65534 with RLIMIT_RTPRIO = `rtprio`.
 pub fn drop_privileges(rtprio: u64) -> Result<(), String> {
     let lim = libc::rlimit {

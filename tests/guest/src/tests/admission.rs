@@ -14,6 +14,16 @@ crate::tests! {
 // 7. admission_control
 // ---------------------------------------------------------------------------
 
+shm_record! {
+    /// What the forker of `admission_control` saw.
+    struct ForkReport {
+        /// The policies of its two children.
+        child_policy: [Slot; 2],
+        /// total_bw with it and its CASIO child.
+        total_bw: Slot,
+    }
+}
+
 fn t_admission_control() -> TestResult {
     pin_harness();
     let mut f = Fails::default();
@@ -118,7 +128,8 @@ fn t_admission_control() -> TestResult {
 
     // A CASIO task of 15/100 forks twice: the first child fits (0.9), the
     // second (1.05) does not and starts as SCHED_NORMAL.
-    let shm = Shm::new(16)?;
+    let shm = Shared::<ForkReport>::one()?;
+    let rep = shm.rec();
     let forker = spawn("forker", || {
         sys("unpin the forker", set_affinity_cpus(0, &all))?;
         sys("forker 15/100", setattr(0, &attr(15), 0))?;
@@ -127,10 +138,10 @@ fn t_admission_control() -> TestResult {
             let child = spawn("forked", || loop {
                 sleep_ns(SEC);
             })?;
-            shm.set(i, getscheduler(child.pid()).unwrap_or(-1) as u64);
+            rep.child_policy[i].set(getscheduler(child.pid()).unwrap_or(-1) as u64);
             grandkids.push(child);
         }
-        shm.set(2, read_bw()?.0);
+        rep.total_bw.set(read_bw()?.0);
         for mut g in grandkids {
             g.kill();
         }
@@ -138,15 +149,19 @@ fn t_admission_control() -> TestResult {
     })?;
     let mut forker = forker;
     forker.join(JOIN_NS)?;
-    f.eq("first forked child (fits)", shm.get(0) as i32, SCHED_CASIO);
+    f.eq(
+        "first forked child (fits)",
+        rep.child_policy[0].get() as i32,
+        SCHED_CASIO,
+    );
     f.eq(
         "second forked child (does not fit)",
-        shm.get(1) as i32,
+        rep.child_policy[1].get() as i32,
         SCHED_NORMAL,
     );
     f.eq(
         "total_bw with the forker and its CASIO child",
-        shm.get(2),
+        rep.total_bw.get(),
         share(20, unit) + share(40, unit) + 2 * share(15, unit),
     );
     f.eq(

@@ -35,7 +35,8 @@ fn task_pid(e: &Event) -> Option<i64> {
 /// Runs a CASIO task (5/50/50 ms, casio_id 42) for `JOBS` jobs of burn +
 /// yield on the work CPU; returns its pid and the time before it started.
 fn run_periodic(label: &str) -> Result<(i32, u64), String> {
-    let shm = Shm::new(1)?;
+    let ran = Shared::<Slot>::one()?;
+    let ran = ran.rec();
     let start = monotonic_ns();
     let mut child = spawn(label, || {
         pin_work()?;
@@ -43,7 +44,7 @@ fn run_periodic(label: &str) -> Result<(i32, u64), String> {
             "setattr CASIO 5/50/50ms",
             setattr(0, &SchedAttr::casio(5 * MS, T, T), 0),
         )?;
-        shm.set(0, 1);
+        ran.set(1);
         for _ in 0..JOBS {
             burn_cpu(2 * MS);
             sys("sched_yield", sched_yield())?;
@@ -52,7 +53,7 @@ fn run_periodic(label: &str) -> Result<(i32, u64), String> {
     })?;
     let pid = child.pid();
     child.join(20 * SEC)?;
-    if shm.get(0) != 1 {
+    if ran.get() != 1 {
         return Err("the periodic task never ran".into());
     }
     Ok((pid, start))
@@ -150,20 +151,18 @@ fn t_casio_event_log() -> TestResult {
     let still = again.iter().filter(|e| mine.contains(e)).count();
     f.eq("task events in a second read", still, mine.len());
     // Root only.
-    let shm = Shm::new(1)?;
+    let errno = Shared::<Slot>::one()?;
+    let errno = errno.rec();
     let mut probe = spawn("unprivileged reader", || {
         drop_privileges(0)?;
         let r = std::fs::File::open(EVENT_PATH);
-        shm.set(
-            0,
-            r.err().and_then(|e| e.raw_os_error()).unwrap_or(0) as u64,
-        );
+        errno.set(r.err().and_then(|e| e.raw_os_error()).unwrap_or(0) as u64);
         Ok(())
     })?;
     probe.join(10 * SEC)?;
     f.eq(
         "errno opening /proc/casio_event as uid 65534",
-        shm.get(0) as i32,
+        errno.get() as i32,
         libc::EACCES,
     );
     f.finish()
@@ -310,28 +309,26 @@ fn t_proc_register() -> TestResult {
 
     // The files are root's: an unprivileged writer (uid 65534) may not
     // register a root task nor itself.
-    let shm = Shm::new(2)?;
+    // The errnos of registering root's task and itself.
+    let errnos = Shared::<Slot>::new(2)?;
     let victim = a.pid();
     let mut u = spawn("unprivileged writer", || {
         drop_privileges(0)?;
-        shm.set(
-            0,
-            write_errno("/proc/casio/add", &victim.to_string()) as u64,
-        );
+        errnos[0].set(write_errno("/proc/casio/add", &victim.to_string()) as u64);
         // SAFETY: getpid cannot fail.
         let me = unsafe { libc::getpid() };
-        shm.set(1, write_errno("/proc/casio/add", &me.to_string()) as u64);
+        errnos[1].set(write_errno("/proc/casio/add", &me.to_string()) as u64);
         Ok(())
     })?;
     u.join(10 * SEC)?;
     f.eq(
         "unprivileged writer, root's task",
-        shm.get(0) as i32,
+        errnos[0].get() as i32,
         libc::EACCES,
     );
     f.eq(
         "unprivileged writer, itself",
-        shm.get(1) as i32,
+        errnos[1].get() as i32,
         libc::EACCES,
     );
     drop((a, b));

@@ -38,17 +38,39 @@ fn wait_stat(
     r.map_err(|e| format!("{e} (last: {last})"))
 }
 
-/// The counter in `slot` grows by at least 3 within `timeout_ns`.
+shm_record! {
+    /// What the children of the lifecycle loops report.
+    struct Lifecycle {
+        /// Bumped by a running hopper or budget spinner.
+        progress: Slot,
+        /// The spinner runs.
+        spinning: Slot,
+    }
+}
+
+shm_record! {
+    /// What the final periodic task reports.
+    struct FinalTask {
+        /// The release of its first job.
+        r0: Slot,
+        /// When yield k returned (k = 1..=3).
+        yield_ret: [Slot; 4],
+        completed: Slot,
+        /// Deadline misses + 1 (0: not reported).
+        misses_plus_1: Slot,
+    }
+}
+
+/// `counter` grows by at least 3 within `timeout_ns`.
 fn wait_progress(
     what: &str,
-    shm: &Shm,
-    slot: usize,
+    counter: &Slot,
     child: &mut Child,
     timeout_ns: u64,
 ) -> Result<(), String> {
-    let start = shm.get(slot);
+    let start = counter.get();
     wait_for(what, &mut [child], timeout_ns, || {
-        shm.get(slot) >= start + 3
+        counter.get() >= start + 3
     })
 }
 
@@ -56,18 +78,18 @@ fn wait_progress(
 /// SCHED_NORMAL and SCHED_RR, back to CASIO, and SIGKILLed, three times
 /// over: it must run under each policy, be throttled again under CASIO
 /// and be reaped within 3 s.
-fn throttled_switches(shm: &Shm) -> Result<(), String> {
+fn throttled_switches(counter: &Slot) -> Result<(), String> {
     let throttled = |s: &TaskStat| s.policy() == "casio" && s.n("waiting_release") == 1;
     let mut budget = SchedAttr::casio(2 * MS, 100 * MS, 100 * MS);
     budget.sched_flags |= SCHED_FLAG_CASIO_BUDGET;
     for round in 0..3 {
         let ctx = |e: String| format!("throttled round {round}: {e}");
-        shm.set(0, 0);
+        counter.set(0);
         let mut t = spawn("budget spinner", || {
             pin_work()?;
             sys("setattr CASIO 2/100/100ms + budget", setattr(0, &budget, 0))?;
             loop {
-                shm.fetch_add(0, 1);
+                counter.add(1);
                 burn_cpu(MS / 4);
             }
         })
@@ -81,8 +103,7 @@ fn throttled_switches(shm: &Shm) -> Result<(), String> {
         .map_err(ctx)?;
         wait_progress(
             "ex-throttled task runs as SCHED_OTHER",
-            shm,
-            0,
+            counter,
             &mut t,
             3 * SEC,
         )
@@ -90,8 +111,7 @@ fn throttled_switches(shm: &Shm) -> Result<(), String> {
         sys("setscheduler(RR 10)", setscheduler(pid, SCHED_RR, 10)).map_err(ctx)?;
         wait_progress(
             "ex-throttled task runs as SCHED_RR",
-            shm,
-            0,
+            counter,
             &mut t,
             3 * SEC,
         )
@@ -131,8 +151,8 @@ fn t_lifecycle_loops() -> TestResult {
         diag!("could not disable RT throttling ({e}); DEADLINE step may be refused");
     }
     let start = monotonic_ns();
-    // Slots: 0 hopper counter, 1 spinner running.
-    let shm = Shm::new(4)?;
+    let shm = Shared::<Lifecycle>::one()?;
+    let lc = shm.rec();
     let mut dl_skipped = 0;
     let mut kill_wait_max = 0u64;
     let mut kill_spin_max = 0u64;
@@ -161,8 +181,7 @@ fn t_lifecycle_loops() -> TestResult {
 
         // b. A CASIO task that sleeps in yield most of the time, moved to
         // other policies while it sleeps there.
-        shm.set(0, 0);
-        let shm_r = &shm;
+        lc.progress.set(0);
         let mut hop = spawn("policy hopper", move || {
             pin_work()?;
             sys(
@@ -174,7 +193,7 @@ fn t_lifecycle_loops() -> TestResult {
                 // Errors are fine here (policy may be anything); progress
                 // is what the parent watches.
                 let _ = sched_yield();
-                shm_r.fetch_add(0, 1);
+                lc.progress.add(1);
             }
         })
         .map_err(ctx)?;
@@ -192,19 +211,25 @@ fn t_lifecycle_loops() -> TestResult {
         }
         // Whatever the kernel does with the pending release, the task must
         // run again soon (T = 100 ms) under its new policy.
-        wait_progress("hopper runs as SCHED_OTHER", &shm, 0, &mut hop, 3 * SEC).map_err(ctx)?;
+        wait_progress(
+            "hopper runs as SCHED_OTHER",
+            &lc.progress,
+            &mut hop,
+            3 * SEC,
+        )
+        .map_err(ctx)?;
         sys(
             "setscheduler(hopper, FIFO 10)",
             setscheduler(pid, SCHED_FIFO, 10),
         )
         .map_err(ctx)?;
-        wait_progress("hopper runs as SCHED_FIFO", &shm, 0, &mut hop, 3 * SEC).map_err(ctx)?;
+        wait_progress("hopper runs as SCHED_FIFO", &lc.progress, &mut hop, 3 * SEC).map_err(ctx)?;
         sys(
             "setscheduler(hopper, RR 10)",
             setscheduler(pid, SCHED_RR, 10),
         )
         .map_err(ctx)?;
-        wait_progress("hopper runs as SCHED_RR", &shm, 0, &mut hop, 3 * SEC).map_err(ctx)?;
+        wait_progress("hopper runs as SCHED_RR", &lc.progress, &mut hop, 3 * SEC).map_err(ctx)?;
         sys(
             "setattr(hopper, CASIO 1/100/100ms)",
             setattr(pid, &SchedAttr::casio(MS, 100 * MS, 100 * MS), 0),
@@ -225,8 +250,13 @@ fn t_lifecycle_loops() -> TestResult {
                         getscheduler(pid)
                     )));
                 }
-                wait_progress("hopper runs as SCHED_DEADLINE", &shm, 0, &mut hop, 3 * SEC)
-                    .map_err(ctx)?;
+                wait_progress(
+                    "hopper runs as SCHED_DEADLINE",
+                    &lc.progress,
+                    &mut hop,
+                    3 * SEC,
+                )
+                .map_err(ctx)?;
                 // And back to CASIO once more.
                 sys(
                     "setattr(hopper, CASIO 1/100/100ms) from DEADLINE",
@@ -255,21 +285,21 @@ fn t_lifecycle_loops() -> TestResult {
         kill_wait_max = kill_wait_max.max(dt);
 
         // d. SIGKILL a CASIO task while it spins (D = T = 2 s, no yield).
-        shm.set(1, 0);
+        lc.spinning.set(0);
         let mut spin = spawn("spinner", move || {
             pin_work()?;
             sys(
                 "setattr CASIO 1/2000/2000ms",
                 setattr(0, &SchedAttr::casio(MS, 2 * SEC, 2 * SEC), 0),
             )?;
-            shm_r.set(1, 1);
+            lc.spinning.set(1);
             loop {
                 std::hint::spin_loop();
             }
         })
         .map_err(ctx)?;
         wait_for("spinner running", &mut [&mut spin], 5 * SEC, || {
-            shm.get(1) != 0
+            lc.spinning.get() != 0
         })
         .map_err(ctx)?;
         let dt = kill_and_reap(&mut spin, 3 * SEC).map_err(ctx)?;
@@ -287,7 +317,7 @@ fn t_lifecycle_loops() -> TestResult {
         ms(kill_wait_max),
         ms(kill_spin_max)
     );
-    throttled_switches(&shm)?;
+    throttled_switches(&lc.progress)?;
     drop(rt);
 
     // SIGKILL of a task sleeping in yield with T = 1 s: it must be gone
@@ -313,30 +343,30 @@ fn t_lifecycle_loops() -> TestResult {
     );
 
     // A final periodic task still works: 3 jobs, period T.
-    let shm2 = Shm::new(8)?;
-    let s2 = &shm2;
+    let shm2 = Shared::<FinalTask>::one()?;
+    let s2 = shm2.rec();
     let mut fin = spawn("final periodic task", move || {
         pin_work()?;
         sys(
             "setattr CASIO 5/100/100ms",
             setattr(0, &SchedAttr::casio(5 * MS, 100 * MS, 100 * MS), 0),
         )?;
-        s2.set(0, read_stat(0)?.get("job_release_ns")?);
+        s2.r0.set(read_stat(0)?.get("job_release_ns")?);
         for k in 1..=3 {
             burn_cpu(5 * MS);
             sys("sched_yield", sched_yield())?;
-            s2.set(k, monotonic_ns());
+            s2.yield_ret[k].set(monotonic_ns());
         }
         let s = read_stat(0)?;
-        s2.set(4, s.n("jobs_completed"));
-        s2.set(5, s.n("deadline_misses") + 1);
+        s2.completed.set(s.n("jobs_completed"));
+        s2.misses_plus_1.set(s.n("deadline_misses") + 1);
         Ok(())
     })?;
     fin.join(5 * SEC)?;
     let mut f = Fails::default();
-    let r0 = shm2.get(0);
+    let r0 = s2.r0.get();
     for k in 1..=3u64 {
-        let ret = shm2.get(k as usize);
+        let ret = s2.yield_ret[k as usize].get();
         let want = r0 + k * 100 * MS;
         f.check(ret + MS >= want && ret <= want + WAKE_MARGIN, || {
             format!(
@@ -348,7 +378,7 @@ fn t_lifecycle_loops() -> TestResult {
     }
     f.eq(
         "final task (jobs_completed, misses)",
-        (shm2.get(4), shm2.get(5).wrapping_sub(1)),
+        (s2.completed.get(), s2.misses_plus_1.get().wrapping_sub(1)),
         (3, 0),
     );
     // The global file still reads fine.

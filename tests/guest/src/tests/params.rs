@@ -179,18 +179,32 @@ fn t_roundtrip_self() -> TestResult {
     f.finish()
 }
 
+shm_record! {
+    /// What the sleeping child of `roundtrip_other` sees of itself.
+    struct OwnView {
+        stop: Slot,
+        /// The parent asks for the report.
+        report_now: Slot,
+        /// Its own getscheduler() + 1, and getattr() deadline.
+        policy_plus_1: Slot,
+        deadline: Slot,
+        reported: Slot,
+    }
+}
+
 fn t_roundtrip_other() -> TestResult {
-    // Slots: 0 stop, 1 "report now", 2 child's own getscheduler + 1,
-    // 3 child's own getattr deadline, 4 reported.
-    let shm = Shm::new(8)?;
+    let shm = Shared::<OwnView>::one()?;
+    let own = shm.rec();
     let mut child = spawn("sleeper", || {
         let deadline = monotonic_ns() + 20 * SEC;
         let mut reported = false;
-        while shm.get(0) == 0 && monotonic_ns() < deadline {
-            if !reported && shm.get(1) != 0 {
-                shm.set(2, (getscheduler(0).unwrap_or(-1) + 1) as u64);
-                shm.set(3, getattr(0).map(|a| a.sched_deadline).unwrap_or(0));
-                shm.set(4, 1);
+        while own.stop.get() == 0 && monotonic_ns() < deadline {
+            if !reported && own.report_now.get() != 0 {
+                own.policy_plus_1
+                    .set((getscheduler(0).unwrap_or(-1) + 1) as u64);
+                own.deadline
+                    .set(getattr(0).map(|a| a.sched_deadline).unwrap_or(0));
+                own.reported.set(1);
                 reported = true;
             }
             sleep_ns(10 * MS);
@@ -219,14 +233,14 @@ fn t_roundtrip_other() -> TestResult {
     );
     f.eq("rr_get_interval(child)", rr_get_interval(pid), Ok((0, 0)));
 
-    shm.set(1, 1);
-    if shm.wait_nonzero(4, 5 * SEC, 2 * MS).is_some() {
+    own.report_now.set(1);
+    if own.reported.wait_nonzero(5 * SEC, 2 * MS).is_some() {
         f.eq(
             "child's own getscheduler",
-            shm.get(2) as i64 - 1,
+            own.policy_plus_1.get() as i64 - 1,
             SCHED_CASIO as i64,
         );
-        f.eq("child's own getattr deadline", shm.get(3), 80 * MS);
+        f.eq("child's own getattr deadline", own.deadline.get(), 80 * MS);
     } else {
         f.push("child did not report its own policy".into());
     }
@@ -297,7 +311,7 @@ fn t_roundtrip_other() -> TestResult {
             Ok(SCHED_NORMAL),
         );
     }
-    shm.set(0, 1);
+    own.stop.set(1);
     if let Err(e) = child.join(JOIN_NS) {
         f.push(e);
     }

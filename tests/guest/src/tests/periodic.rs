@@ -20,12 +20,27 @@ const PY_JOBS: usize = 50;
 /// Wake-up margin for one return from sched_yield.
 const PY_LATE: u64 = WAKE_MARGIN;
 
+shm_record! {
+    /// What the periodic task reports.
+    struct PeriodicYield {
+        ready: Slot,
+        done: Slot,
+        /// Just before and after its sched_setattr().
+        before: Slot,
+        after: Slot,
+        /// Return of yield k (k = 1..=PY_JOBS; 0 unused).
+        yield_ret: [Slot; PY_JOBS + 1],
+        /// Release of job k read at its start (k = 0..=PY_JOBS).
+        release: [Slot; PY_JOBS + 1],
+        /// Just before yield k + 1 (k = 0..PY_JOBS).
+        yield_at: [Slot; PY_JOBS],
+    }
+}
+
 fn t_periodic_yield() -> TestResult {
     pin_harness();
-    // Slots: 0 pid ready, 1 done, 2 time before setattr, 3 time after,
-    // 16+k return of yield k (k=1..50), 80+k release of job k read at its
-    // start (k = 0..50), 140+k time just before yield k+1 (k = 0..49).
-    let shm = Shm::new(200)?;
+    let shm = Shared::<PeriodicYield>::one()?;
+    let py = shm.rec();
     let mut child = spawn("periodic task", || {
         pin_work()?;
         let before = monotonic_ns();
@@ -35,19 +50,19 @@ fn t_periodic_yield() -> TestResult {
         )?;
         let after = monotonic_ns();
         let cpu0 = thread_cpu_ns();
-        shm.set(2, before);
-        shm.set(3, after);
-        shm.set(0, 1);
+        py.before.set(before);
+        py.after.set(after);
+        py.ready.set(1);
         for k in 0..=PY_JOBS {
             if k > 0 {
-                shm.set(16 + k, monotonic_ns());
+                py.yield_ret[k].set(monotonic_ns());
             }
             let s = read_stat(0)?;
-            shm.set(80 + k, s.get("job_release_ns")?);
+            py.release[k].set(s.get("job_release_ns")?);
             if k == PY_JOBS {
                 break;
             }
-            shm.set(140 + k, burn_cpu(PY_C));
+            py.yield_at[k].set(burn_cpu(PY_C));
             sys("sched_yield", sched_yield())?;
         }
         let s = read_stat(0)?;
@@ -88,19 +103,19 @@ fn t_periodic_yield() -> TestResult {
             )
         });
         diag!("periodic task at end: {}", s.brief());
-        shm.set(1, 1);
+        py.done.set(1);
         f.finish().map_err(|e| format!("own stats: {e}"))
     })?;
     let pid = child.pid();
     wait_for("periodic task ready", &mut [&mut child], 10 * SEC, || {
-        shm.get(0) != 0
+        py.ready.get() != 0
     })?;
     // Sample the task's file from here (another process) until it is done.
     let mut f = Fails::default();
     let (mut n_wait, mut n_run, mut samples) = (0u32, 0u32, 0u32);
     let mut first_bad: Option<String> = None;
     let end = monotonic_ns() + 20 * SEC;
-    while shm.get(1) == 0 && monotonic_ns() < end {
+    while py.done.get() == 0 && monotonic_ns() < end {
         if let Some(r) = child.poll_exit() {
             r?;
             break;
@@ -120,7 +135,7 @@ fn t_periodic_yield() -> TestResult {
                 }
             }
             Err(e) => {
-                if shm.get(1) == 0 && child.poll_exit().is_none() {
+                if py.done.get() == 0 && child.poll_exit().is_none() {
                     f.push(format!("parent reading the task's file: {e}"));
                     break;
                 }
@@ -144,15 +159,15 @@ fn t_periodic_yield() -> TestResult {
     }
 
     // Timing, from what the task recorded.
-    let (before, after) = (shm.get(2), shm.get(3));
-    let r0 = shm.get(80);
+    let (before, after) = (py.before.get(), py.after.get());
+    let r0 = py.release[0].get();
     f.check(before <= r0 && r0 <= after, || {
         format!(
             "first job_release_ns {r0} not between CLOCK_MONOTONIC before ({before}) and after ({after}) sched_setattr"
         )
     });
-    let rets: Vec<u64> = (1..=PY_JOBS).map(|k| shm.get(16 + k)).collect();
-    let rels: Vec<u64> = (0..=PY_JOBS).map(|k| shm.get(80 + k)).collect();
+    let rets: Vec<u64> = (1..=PY_JOBS).map(|k| py.yield_ret[k].get()).collect();
+    let rels: Vec<u64> = (0..=PY_JOBS).map(|k| py.release[k].get()).collect();
     let mut worst_early = 0i64;
     let mut worst_late = 0i64;
     let mut bad = Vec::new();
@@ -175,7 +190,7 @@ fn t_periodic_yield() -> TestResult {
         // Contract: next release = max(r + T, time of the yield). A job
         // that yielded (1 ms) before r + T gets exactly r + T, however late
         // the release timer fires; a late one gets the time it yielded.
-        let yielded = shm.get(140 + k - 1);
+        let yielded = py.yield_at[k - 1].get();
         if yielded + MS < prev + PY_T {
             if rel != prev + PY_T {
                 bad_rel.push(format!("#{k} released at r+{:.4}ms", dms(rel, prev)));

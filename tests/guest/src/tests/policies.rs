@@ -165,18 +165,19 @@ fn fork_and_check<F>(
 where
     F: FnOnce() -> TestResult,
 {
-    // Slots: 0 stop, 1 child checked.
-    let shm = Shm::new(2)?;
+    // `ready`: the child checked itself; `stop`: it may exit.
+    let shm = Shared::<Release>::one()?;
+    let rel = shm.rec();
     let mut c = spawn(label, || {
         let r = check();
-        shm.set(1, 1);
+        rel.ready.set(1);
         r?;
-        shm.wait_nonzero(0, 10 * SEC, 5 * MS);
+        rel.stop.wait_nonzero(10 * SEC, 5 * MS);
         Ok(())
     })?;
-    wait_for(label, &mut [&mut c], 10 * SEC, || shm.get(1) != 0)?;
+    wait_for(label, &mut [&mut c], 10 * SEC, || rel.ready.get() != 0)?;
     let r = parent_check(c.pid());
-    shm.set(0, 1);
+    rel.stop.set(1);
     let j = c.join(JOIN_NS);
     j.and(r)
 }
@@ -339,8 +340,8 @@ fn median(v: &[u64]) -> u64 {
 fn t_nr_running() -> TestResult {
     const K: usize = 3;
     pin_harness();
-    // Slots: 0 T0, 1 ready count, 2 stop.
-    let shm = Shm::new(4)?;
+    let shm = Shared::<Release>::one()?;
+    let rel = shm.rec();
     let mut before = Vec::new();
     for _ in 0..5 {
         before.push(kernel::procs_running()?);
@@ -349,15 +350,14 @@ fn t_nr_running() -> TestResult {
     let before = median(&before);
     let mut kids = Vec::new();
     for k in 0..K {
-        let shm = &shm;
         kids.push(spawn(&format!("casio spinner {k}"), move || {
             pin_work()?;
             sys("set_casio D=4s", set_casio(0, k as u32, 4 * SEC))?;
-            shm.fetch_add(1, 1);
-            let t0 = wait_t0(shm, 0)?;
+            rel.ready.add(1);
+            let t0 = wait_t0(&rel.t0)?;
             sleep_until_ns(t0);
             let end = t0 + 8 * SEC;
-            while shm.get(2) == 0 && monotonic_ns() < end {
+            while rel.stop.get() == 0 && monotonic_ns() < end {
                 std::hint::spin_loop();
             }
             Ok(())
@@ -366,11 +366,11 @@ fn t_nr_running() -> TestResult {
     {
         let mut refs: Vec<&mut Child> = kids.iter_mut().collect();
         wait_for("casio spinners ready", &mut refs, 10 * SEC, || {
-            shm.get(1) >= K as u64
+            rel.ready.get() >= K as u64
         })?;
     }
     let t0 = monotonic_ns() + 200 * MS;
-    shm.set(0, t0);
+    rel.t0.set(t0);
     sleep_until_ns(t0 + 300 * MS);
     let mut during = Vec::new();
     let mut during_la = Vec::new();
@@ -379,7 +379,7 @@ fn t_nr_running() -> TestResult {
         during_la.push(kernel::loadavg_running().unwrap_or(0));
         sleep_ns(50 * MS);
     }
-    shm.set(2, 1);
+    rel.stop.set(1);
     join_all(&mut kids, JOIN_NS)?;
     sleep_ns(300 * MS);
     let mut after = Vec::new();

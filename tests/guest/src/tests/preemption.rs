@@ -26,49 +26,65 @@ fn edf_deadline(k: usize) -> u64 {
     1000 * MS + 200 * MS * k as u64
 }
 
+shm_record! {
+    /// What the tasks of [`edf_run`] share with the controller.
+    struct EdfRun {
+        t0: Slot,
+        /// Tasks that set their policy.
+        ready: Slot,
+        /// Tasks that finished.
+        finished: Slot,
+        /// A task saw T0 too late.
+        late: Slot,
+        /// When task k set its policy.
+        set_at: [Slot; EDF_N],
+        /// At position p: 1 + the task that finished p-th.
+        order: [Slot; 10],
+        /// When task k finished.
+        finish_at: [Slot; EDF_N],
+    }
+}
+
 /// Run the EDF experiment with tasks created in `order`; returns the
 /// failure reason, if any.
 fn edf_run(order: &[usize]) -> TestResult {
-    // Slots: 0 T0, 1 ready count, 2 finish counter, 3 late flag,
-    // 10+k set time of task k, 20+pos task (k+1) finishing at position pos,
-    // 30+k finish time of task k.
-    let shm = Shm::new(40)?;
+    let shm = Shared::<EdfRun>::one()?;
+    let run = shm.rec();
     let mut kids: Vec<Child> = Vec::new();
     for &k in order {
-        let shm = &shm;
         kids.push(spawn(&format!("edf task {k}"), move || {
             pin_work()?;
             sys("set_casio", set_casio(0, k as u32, edf_deadline(k)))?;
-            shm.set(10 + k, monotonic_ns());
-            shm.fetch_add(1, 1);
-            let t0 = wait_t0(shm, 0)?;
+            run.set_at[k].set(monotonic_ns());
+            run.ready.add(1);
+            let t0 = wait_t0(&run.t0)?;
             if monotonic_ns() + 5 * MS > t0 {
-                shm.set(3, 1);
+                run.late.set(1);
             }
             sleep_until_ns(t0);
             let fin = burn_cpu(EDF_BURN);
-            let pos = shm.fetch_add(2, 1) as usize;
+            let pos = run.finished.add(1) as usize;
             if pos < 10 {
-                shm.set(20 + pos, k as u64 + 1);
+                run.order[pos].set(k as u64 + 1);
             }
-            shm.set(30 + k, fin);
+            run.finish_at[k].set(fin);
             Ok(())
         })?);
     }
     {
         let mut refs: Vec<&mut Child> = kids.iter_mut().collect();
         wait_for("edf tasks ready", &mut refs, 10 * SEC, || {
-            shm.get(1) >= EDF_N as u64
+            run.ready.get() >= EDF_N as u64
         })?;
     }
     let t0 = monotonic_ns() + 200 * MS;
-    shm.set(0, t0);
+    run.t0.set(t0);
     join_all(&mut kids, JOIN_NS)?;
-    if shm.get(3) != 0 {
+    if run.late.get() != 0 {
         return Err("setup too slow: a task saw T0 too late".into());
     }
     let finish: Vec<usize> = (0..EDF_N)
-        .map(|p| shm.get(20 + p) as usize)
+        .map(|p| run.order[p].get() as usize)
         .map(|v| v.wrapping_sub(1))
         .collect();
     // Each task slept from setting the policy to T0 with all its runtime
@@ -80,7 +96,7 @@ fn edf_run(order: &[usize]) -> TestResult {
             format!(
                 "task{k}(D={}ms) done at T0+{:.1}ms",
                 edf_deadline(k) / MS,
-                rel_ms(shm.get(30 + k), t0)
+                rel_ms(run.finish_at[k].get(), t0)
             )
         })
         .collect();
@@ -111,29 +127,43 @@ fn t_edf_order() -> TestResult {
 // d. CASIO preempts FIFO 99 and CFS
 // ---------------------------------------------------------------------------
 
-const PRE_GAPS: GapLog = GapLog { base: 8, cap: 4096 };
+shm_record! {
+    /// What a waking task and the spinner it should preempt share with
+    /// the controller.
+    struct PreemptRun {
+        t0: Slot,
+        /// The waking task and the spinner set their policies.
+        waker_ready: Slot,
+        spinner_ready: Slot,
+        /// When the waking task finished and woke.
+        finish: Slot,
+        wake: Slot,
+        /// The spinner's time off the CPU.
+        gaps: GapLog,
+    }
+}
 
 fn preempt_run(hog_policy: i32, hog_prio: i32) -> TestResult {
     let hog_name = policy_name(hog_policy);
     let _rt = ThrottleOff::new()?;
     pin_harness();
-    // Slots: 0 T0, 1 casio ready, 2 hog ready, 3 casio finish, 4 casio wake.
-    let shm = Shm::new(PRE_GAPS.base + PRE_GAPS.slots())?;
+    let shm = Shared::<PreemptRun>::one()?;
+    let run = shm.rec();
     let wake_off = 500 * MS;
     let spin_len = 2 * SEC;
     let mut casio = spawn("casio task", || {
         pin_work()?;
         sys("set_casio D=100ms", set_casio(0, 1, 100 * MS))?;
-        shm.set(1, 1);
-        let t0 = wait_t0(&shm, 0)?;
+        run.waker_ready.set(1);
+        let t0 = wait_t0(&run.t0)?;
         sleep_until_ns(t0 + wake_off);
-        shm.set(4, monotonic_ns());
+        run.wake.set(monotonic_ns());
         let fin = burn_cpu(50 * MS);
-        shm.set(3, fin);
+        run.finish.set(fin);
         Ok(())
     })?;
     wait_for("casio task ready", &mut [&mut casio], 10 * SEC, || {
-        shm.get(1) != 0
+        run.waker_ready.get() != 0
     })?;
     let mut hog = spawn(&format!("{hog_name} hog"), || {
         pin_work()?;
@@ -141,27 +171,27 @@ fn preempt_run(hog_policy: i32, hog_prio: i32) -> TestResult {
             &format!("setscheduler {hog_name} {hog_prio}"),
             setscheduler(0, hog_policy, hog_prio),
         )?;
-        shm.set(2, 1);
-        let t0 = wait_t0(&shm, 0)?;
+        run.spinner_ready.set(1);
+        let t0 = wait_t0(&run.t0)?;
         sleep_until_ns(t0);
-        PRE_GAPS.spin(&shm, t0 + spin_len, None, MS);
+        run.gaps.spin(t0 + spin_len, None, MS);
         Ok(())
     })?;
     wait_for("hog ready", &mut [&mut hog, &mut casio], 10 * SEC, || {
-        shm.get(2) != 0
+        run.spinner_ready.get() != 0
     })?;
     let t0 = monotonic_ns() + 200 * MS;
-    shm.set(0, t0);
+    run.t0.set(t0);
     let r1 = hog.join(JOIN_NS);
     let r2 = casio.join(JOIN_NS);
     r1?;
     r2?;
 
-    let fin = shm.get(3);
-    let wake = shm.get(4);
-    let (spin_start, spin_end) = PRE_GAPS.span(&shm);
-    let (max_gap, max_at) = PRE_GAPS.max_gap(&shm);
-    let gaps = PRE_GAPS.gaps(&shm);
+    let fin = run.finish.get();
+    let wake = run.wake.get();
+    let (spin_start, spin_end) = run.gaps.span();
+    let (max_gap, max_at) = run.gaps.max_gap();
+    let gaps = run.gaps.gaps();
     diag!(
         "{hog_name} hog spun T0+{:.1}..T0+{:.1}ms, {} gaps >1ms, max {:.1}ms at T0+{:.1}ms; casio woke T0+{:.1}ms, finished T0+{:.1}ms",
         rel_ms(spin_start, t0),
@@ -218,8 +248,8 @@ fn t_dl_preempts_casio() -> TestResult {
     // control, which otherwise refuses DEADLINE tasks pinned to one CPU.
     let _rt = ThrottleOff::new()?;
     pin_harness();
-    // Slots: 0 T0, 1 dl ready, 2 spinner ready, 3 dl finish, 4 dl wake.
-    let shm = Shm::new(PRE_GAPS.base + PRE_GAPS.slots())?;
+    let shm = Shared::<PreemptRun>::one()?;
+    let run = shm.rec();
     let wake_off = 300 * MS;
     let spin_len = 1500 * MS;
     let mut dl = spawn("deadline task", || {
@@ -228,44 +258,44 @@ fn t_dl_preempts_casio() -> TestResult {
             "setattr SCHED_DEADLINE 30/100/100ms",
             setattr(0, &SchedAttr::deadline(30 * MS, 100 * MS, 100 * MS), 0),
         )?;
-        shm.set(1, 1);
-        let t0 = wait_t0(&shm, 0)?;
+        run.waker_ready.set(1);
+        let t0 = wait_t0(&run.t0)?;
         sleep_until_ns(t0 + wake_off);
-        shm.set(4, monotonic_ns());
+        run.wake.set(monotonic_ns());
         let fin = burn_cpu(10 * MS);
-        shm.set(3, fin);
+        run.finish.set(fin);
         Ok(())
     })?;
     wait_for("deadline task ready", &mut [&mut dl], 10 * SEC, || {
-        shm.get(1) != 0
+        run.waker_ready.get() != 0
     })?;
     let mut spinner = spawn("casio spinner", || {
         pin_work()?;
         sys("set_casio D=2s", set_casio(0, 1, 2 * SEC))?;
-        shm.set(2, 1);
-        let t0 = wait_t0(&shm, 0)?;
+        run.spinner_ready.set(1);
+        let t0 = wait_t0(&run.t0)?;
         sleep_until_ns(t0);
-        PRE_GAPS.spin(&shm, t0 + spin_len, None, MS);
+        run.gaps.spin(t0 + spin_len, None, MS);
         Ok(())
     })?;
     wait_for(
         "casio spinner ready",
         &mut [&mut spinner, &mut dl],
         10 * SEC,
-        || shm.get(2) != 0,
+        || run.spinner_ready.get() != 0,
     )?;
     let t0 = monotonic_ns() + 200 * MS;
-    shm.set(0, t0);
+    run.t0.set(t0);
     let r1 = spinner.join(JOIN_NS);
     let r2 = dl.join(JOIN_NS);
     r1?;
     r2?;
 
-    let fin = shm.get(3);
-    let wake = shm.get(4);
-    let (spin_start, spin_end) = PRE_GAPS.span(&shm);
-    let (max_gap, max_at) = PRE_GAPS.max_gap(&shm);
-    let gaps = PRE_GAPS.gaps(&shm);
+    let fin = run.finish.get();
+    let wake = run.wake.get();
+    let (spin_start, spin_end) = run.gaps.span();
+    let (max_gap, max_at) = run.gaps.max_gap();
+    let gaps = run.gaps.gaps();
     diag!(
         "casio spinner spun T0+{:.1}..T0+{:.1}ms, {} gaps >1ms, max {:.1}ms at T0+{:.1}ms; deadline task woke T0+{:.1}ms, finished T0+{:.1}ms",
         rel_ms(spin_start, t0),

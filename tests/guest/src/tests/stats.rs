@@ -14,6 +14,21 @@ crate::tests! {
 // 4. stats_reset_and_nonCASIO
 // ---------------------------------------------------------------------------
 
+shm_record! {
+    /// The two phases of the CASIO child of `stats_reset_and_nonCASIO`.
+    struct StatsPhases {
+        phase1_done: Slot,
+        /// The parent read the files: go on.
+        go_on: Slot,
+        finished: Slot,
+        /// The parent is done: exit.
+        exit: Slot,
+        /// Released, completed, misses, total exec at the end of each phase.
+        phase1: [Slot; 4],
+        phase2: [Slot; 4],
+    }
+}
+
 fn t_stats_reset_and_noncasio() -> TestResult {
     pin_harness();
     let mut f = Fails::default();
@@ -25,8 +40,8 @@ fn t_stats_reset_and_noncasio() -> TestResult {
         Err(e) => f.push(format!("CFS task's own file: {e}")),
     }
 
-    // Slots: 0 phase-1 stats done, 1 go on, 2 finished, 3.. numbers.
-    let shm = Shm::new(32)?;
+    let shm = Shared::<StatsPhases>::one()?;
+    let ph = shm.rec();
     let mut child = spawn("casio task", || {
         pin_work()?;
         let mut f = Fails::default();
@@ -75,11 +90,11 @@ fn t_stats_reset_and_noncasio() -> TestResult {
         .iter()
         .enumerate()
         {
-            shm.set(3 + k, s1.n(key));
+            ph.phase1[k].set(s1.n(key));
         }
         diag!("phase 1: {}", s1.brief());
-        shm.set(0, 1);
-        if shm.wait_nonzero(1, 10 * SEC, MS).is_none() {
+        ph.phase1_done.set(1);
+        if ph.go_on.wait_nonzero(10 * SEC, MS).is_none() {
             return Err("parent never said go on".into());
         }
         // New parameters: statistics restart with the first job.
@@ -130,7 +145,7 @@ fn t_stats_reset_and_noncasio() -> TestResult {
         .iter()
         .enumerate()
         {
-            shm.set(8 + k, s3.n(key));
+            ph.phase2[k].set(s3.n(key));
         }
         // Back to SCHED_NORMAL: the file says so.
         sys("setscheduler NORMAL", setscheduler(0, SCHED_NORMAL, 0))?;
@@ -138,13 +153,15 @@ fn t_stats_reset_and_noncasio() -> TestResult {
             Ok(s) => f.eq("after leaving CASIO: policy", s.policy(), "other"),
             Err(e) => f.push(e),
         }
-        shm.set(2, 1);
+        ph.finished.set(1);
         // Stay alive (sleeping) for the parent's reads.
-        let _ = shm.wait_nonzero(12, 10 * SEC, 2 * MS);
+        let _ = ph.exit.wait_nonzero(10 * SEC, 2 * MS);
         f.finish()
     })?;
     let pid = child.pid();
-    wait_for("phase 1", &mut [&mut child], 10 * SEC, || shm.get(0) != 0)?;
+    wait_for("phase 1", &mut [&mut child], 10 * SEC, || {
+        ph.phase1_done.get() != 0
+    })?;
     let g1 = read_global()?;
     // The child sleeps in yield or waits for us; /proc/PID and
     // /proc/PID/task/TID agree.
@@ -194,14 +211,16 @@ fn t_stats_reset_and_noncasio() -> TestResult {
     if let Err(e) = nobody.join(JOIN_NS) {
         f.push(format!("unprivileged reader: {e}"));
     }
-    shm.set(1, 1);
-    wait_for("phase 2", &mut [&mut child], 10 * SEC, || shm.get(2) != 0)?;
+    ph.go_on.set(1);
+    wait_for("phase 2", &mut [&mut child], 10 * SEC, || {
+        ph.finished.get() != 0
+    })?;
     let g2 = read_global()?;
     match read_stat(pid) {
         Ok(s) => f.eq("CASIO child back to NORMAL: policy", s.policy(), "other"),
         Err(e) => f.push(e),
     }
-    shm.set(12, 1);
+    ph.exit.set(1);
     if let Err(e) = child.join(JOIN_NS) {
         f.push(e);
     }
@@ -213,10 +232,10 @@ fn t_stats_reset_and_noncasio() -> TestResult {
     }
     // What the child caused in both phases (its stats were reset between).
     let caused = [
-        shm.get(3) + shm.get(8),
-        shm.get(4) + shm.get(9),
-        shm.get(5) + shm.get(10),
-        shm.get(6) + shm.get(11),
+        ph.phase1[0].get() + ph.phase2[0].get(),
+        ph.phase1[1].get() + ph.phase2[1].get(),
+        ph.phase1[2].get() + ph.phase2[2].get(),
+        ph.phase1[3].get() + ph.phase2[3].get(),
     ];
     let gained = [
         g3.all[G_RELEASED] - g0.all[G_RELEASED],

@@ -15,20 +15,30 @@ crate::tests! {
 // 2./3. task sets released together at T0
 // ---------------------------------------------------------------------------
 
-/// Per-child slots of a task-set run.
-const SET_SLOTS: usize = 12;
+shm_record! {
+    /// What a task-set child reports.
+    struct SetSlots {
+        ready: Slot,
+        /// jobs_released / jobs_completed / misses right after waking at T0.
+        start: [Slot; 3],
+        /// The release of the job after waking at T0, and when the task
+        /// first ran after T0.
+        t0_release: Slot,
+        t0_wake: Slot,
+        /// jobs_released / jobs_completed / misses / max lateness at the end.
+        end: [Slot; 4],
+        /// Yields done in the run.
+        yields: Slot,
+        done: Slot,
+    }
+}
 
-/// What a task-set child reports (via shared memory).
+/// What a task-set child reported.
 #[derive(Clone, Copy, Debug, Default)]
 struct SetReport {
-    /// jobs_released / jobs_completed / misses right after waking at T0.
     start: [u64; 3],
-    /// jobs_released / jobs_completed / misses / max lateness at the end.
     end: [u64; 4],
-    /// Yields done in the run.
     yields: u64,
-    /// The release of the job after waking at T0, and when the task first
-    /// ran after T0.
     t0_release: u64,
     t0_wake: u64,
 }
@@ -38,29 +48,28 @@ struct SetReport {
 /// at T0 and at the end.
 fn run_set(set: &[SimTask], horizon: u64) -> Result<(u64, Vec<SetReport>), String> {
     pin_harness();
-    // Slot 0: T0; child i uses 1 + i*SET_SLOTS..
-    let shm = Shm::new(1 + SET_SLOTS * set.len())?;
+    let release = Shared::<Release>::one()?;
+    let slots = Shared::<SetSlots>::new(set.len())?;
     let mut kids: Vec<Child> = Vec::new();
     for (i, p) in set.iter().enumerate() {
         let p = *p;
-        let shm = &shm;
-        let b = 1 + i * SET_SLOTS;
+        let (me, t0) = (&slots[i], &release.rec().t0);
         kids.push(spawn(&format!("task {i}"), move || {
             pin_work()?;
             sys(
                 &format!("setattr CASIO {}/{}/{}ms", ms(p.c), ms(p.d), ms(p.t)),
                 setattr(0, &SchedAttr::casio(p.c, p.d, p.t), 0),
             )?;
-            shm.set(b, 1);
-            let t0 = wait_t0(shm, 0)?;
+            me.ready.set(1);
+            let t0 = wait_t0(t0)?;
             sleep_until_ns(t0);
             let wake = monotonic_ns();
             let s = read_stat(0)?;
-            shm.set(b + 1, s.n("jobs_released"));
-            shm.set(b + 2, s.n("jobs_completed"));
-            shm.set(b + 3, s.n("deadline_misses"));
-            shm.set(b + 4, s.n("job_release_ns"));
-            shm.set(b + 5, wake);
+            me.start[0].set(s.n("jobs_released"));
+            me.start[1].set(s.n("jobs_completed"));
+            me.start[2].set(s.n("deadline_misses"));
+            me.t0_release.set(s.n("job_release_ns"));
+            me.t0_wake.set(wake);
             let mut yields = 0;
             while monotonic_ns() < t0 + horizon {
                 burn_cpu(p.c);
@@ -68,27 +77,26 @@ fn run_set(set: &[SimTask], horizon: u64) -> Result<(u64, Vec<SetReport>), Strin
                 yields += 1;
             }
             let s = read_stat(0)?;
-            shm.set(b + 6, s.n("jobs_released"));
-            shm.set(b + 7, s.n("jobs_completed"));
-            shm.set(b + 8, s.n("deadline_misses"));
-            shm.set(b + 9, s.n("max_lateness_ns"));
-            shm.set(b + 10, yields);
-            shm.set(b + 11, 1);
+            me.end[0].set(s.n("jobs_released"));
+            me.end[1].set(s.n("jobs_completed"));
+            me.end[2].set(s.n("deadline_misses"));
+            me.end[3].set(s.n("max_lateness_ns"));
+            me.yields.set(yields);
+            me.done.set(1);
             Ok(())
         })?);
     }
     {
-        let shm = &shm;
         let mut refs: Vec<&mut Child> = kids.iter_mut().collect();
         wait_for("task set ready", &mut refs, 10 * SEC, || {
-            (0..set.len()).all(|i| shm.get(1 + i * SET_SLOTS) != 0)
+            slots.iter().all(|s| s.ready.get() != 0)
         })?;
     }
     // Every task's setup job (released when it set the policy) is more
     // than a period old at T0, so waking at T0 starts a fresh job.
     let tmax = set.iter().map(|p| p.t).max().unwrap_or(0);
     let t0 = monotonic_ns() + tmax + 200 * MS;
-    shm.set(0, t0);
+    release.rec().t0.set(t0);
     let mut first = Ok(());
     for k in kids.iter_mut() {
         let r = k.join(JOIN_NS);
@@ -97,21 +105,14 @@ fn run_set(set: &[SimTask], horizon: u64) -> Result<(u64, Vec<SetReport>), Strin
         }
     }
     first?;
-    let reps = (0..set.len())
-        .map(|i| {
-            let b = 1 + i * SET_SLOTS;
-            SetReport {
-                start: [shm.get(b + 1), shm.get(b + 2), shm.get(b + 3)],
-                end: [
-                    shm.get(b + 6),
-                    shm.get(b + 7),
-                    shm.get(b + 8),
-                    shm.get(b + 9),
-                ],
-                yields: shm.get(b + 10),
-                t0_release: shm.get(b + 4),
-                t0_wake: shm.get(b + 5),
-            }
+    let reps = slots
+        .iter()
+        .map(|s| SetReport {
+            start: s.start.each_ref().map(Slot::get),
+            end: s.end.each_ref().map(Slot::get),
+            yields: s.yields.get(),
+            t0_release: s.t0_release.get(),
+            t0_wake: s.t0_wake.get(),
         })
         .collect();
     Ok((t0, reps))

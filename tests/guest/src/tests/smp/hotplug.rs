@@ -16,46 +16,65 @@ crate::tests! {
 // smp_hotplug
 // ---------------------------------------------------------------------------
 
-/// Per-task slots of the hotplug test: 0 ready, 1 jobs, 2 done, 3 jobs on
-/// an offline CPU, 4 .. 4+NPH CPU masks per phase; global: T0, stop,
-/// phase, then the offline CPU + 1 of each phase (0: none).
-const HS: usize = 4 + NPH;
-const H_T0: usize = 0;
-const H_STOP: usize = 1;
-const H_PHASE: usize = 2;
-const H_OFF: usize = 3;
+shm_record! {
+    /// What the controller of the hotplug test tells its tasks.
+    struct HotplugHead {
+        t0: Slot,
+        stop: Slot,
+        phase: Slot,
+        /// The CPU offline in each phase, + 1 (0: none).
+        offline: [Slot; NPH],
+    }
+}
 
-fn hotplug_task(s: &Shm, i: usize, g: usize, cpus: &[usize], c: u64, t: u64) -> Result<(), String> {
-    let b = HS * i;
+shm_record! {
+    /// What a task of the hotplug test reports.
+    struct HotplugTask {
+        ready: Slot,
+        jobs: Slot,
+        done: Slot,
+        /// Jobs it ran on an offline CPU.
+        on_offline: Slot,
+        /// The CPUs it ran on in each phase.
+        mask: [Slot; NPH],
+    }
+}
+
+fn hotplug_task(
+    me: &HotplugTask,
+    head: &HotplugHead,
+    cpus: &[usize],
+    c: u64,
+    t: u64,
+) -> Result<(), String> {
     sys("sched_setaffinity", set_affinity_cpus(0, cpus))?;
     sys("setattr CASIO", setattr(0, &SchedAttr::casio(c, t, t), 0))?;
-    s.set(b, 1);
-    let t0 = wait_published(s, g + H_T0, 20 * SEC).ok_or("T0 never published")?;
+    me.ready.set(1);
+    let t0 = wait_published(&head.t0, 20 * SEC).ok_or("T0 never published")?;
     sleep_until_ns(t0);
     let st0 = read_stat(0)?;
     let mut jobs = 0u64;
     let record = || {
-        let p1 = s.get(g + H_PHASE) as usize;
+        let p1 = head.phase.get() as usize;
         let cpu = getcpu();
-        let p2 = s.get(g + H_PHASE) as usize;
+        let p2 = head.phase.get() as usize;
         if p1 == p2 && p1 < NPH && cpu < 64 {
-            s.at(b + 4 + p1)
-                .fetch_or(1u64 << cpu, std::sync::atomic::Ordering::SeqCst);
-            if s.get(g + H_OFF + p1) == cpu as u64 + 1 {
-                s.fetch_add(b + 3, 1);
+            me.mask[p1].or(1u64 << cpu);
+            if head.offline[p1].get() == cpu as u64 + 1 {
+                me.on_offline.add(1);
             }
         }
     };
-    while s.get(g + H_STOP) == 0 {
+    while head.stop.get() == 0 {
         record();
         burn_cpu(c);
         record();
         sys("sched_yield", sched_yield())?;
         jobs += 1;
-        s.set(b + 1, jobs);
+        me.jobs.set(jobs);
     }
     let st = read_stat(0)?;
-    s.set(b + 2, 1);
+    me.done.set(1);
     let done = st.n("jobs_completed") - st0.n("jobs_completed");
     // As in stress_task: a blocking /proc read may renew a job (CBS).
     if done < jobs || done > jobs + jobs / 4 + 2 {
@@ -83,32 +102,33 @@ fn t_hotplug() -> TestResult {
     affs.push(vec![c1, c2]);
     affs.push(vec![c1, c2]);
     let n = affs.len();
-    let g = HS * n;
-    let s = Shm::new(g + H_OFF + NPH)?;
+    let head = Shared::<HotplugHead>::one()?;
+    let head = head.rec();
+    let tasks = Shared::<HotplugTask>::new(n)?;
     let mut kids = Vec::new();
     for (i, a) in affs.iter().enumerate() {
-        let sh = &s;
+        let me = &tasks[i];
         let a = a.clone();
         kids.push(spawn(&format!("task {i} on {a:?}"), move || {
-            hotplug_task(sh, i, g, &a, 15 * MS, 100 * MS)
+            hotplug_task(me, head, &a, 15 * MS, 100 * MS)
         })?);
     }
     {
         let mut refs: Vec<&mut Child> = kids.iter_mut().collect();
         wait_for("tasks ready", &mut refs, 15 * SEC, || {
-            (0..n).all(|i| s.get(HS * i) != 0)
+            tasks.iter().all(|t| t.ready.get() != 0)
         })?;
     }
     let t0 = monotonic_ns() + 300 * MS;
-    publish(&s, g + H_T0, t0);
+    publish(&head.t0, t0);
     sleep_until_ns(t0 + 500 * MS);
-    let jobs = |s: &Shm| -> Vec<u64> { (0..n).map(|i| s.get(HS * i + 1)).collect() };
+    let jobs = || -> Vec<u64> { tasks.iter().map(|t| t.jobs.get()).collect() };
     let mut f = Fails::default();
     let mut phase = 0usize;
     let mut file_bad: Vec<String> = Vec::new();
     for &x in &[c2, c1, c2] {
         // Offline.
-        let before = jobs(&s);
+        let before = jobs();
         let t_off = monotonic_ns();
         let busy = offline(x, 3 * SEC)?;
         let t_off_done = monotonic_ns();
@@ -116,8 +136,8 @@ fn t_hotplug() -> TestResult {
             return Err(format!("CPU {x} still online after writing 0"));
         }
         phase += 1;
-        s.set(g + H_OFF + phase, x as u64 + 1);
-        s.set(g + H_PHASE, phase as u64);
+        head.offline[phase].set(x as u64 + 1);
+        head.phase.set(phase as u64);
         let end = monotonic_ns() + HP_HOLD;
         while monotonic_ns() < end {
             if let Some(rows) = read_cpus_file()? {
@@ -129,7 +149,7 @@ fn t_hotplug() -> TestResult {
             }
             sleep_ns(20 * MS);
         }
-        let mid = jobs(&s);
+        let mid = jobs();
         diag!(
             "CPU {x} offline in {:.0} ms ({busy} EBUSY); jobs in {:.1} s offline: {:?}",
             ms(t_off_done - t_off),
@@ -151,16 +171,16 @@ fn t_hotplug() -> TestResult {
         // A phase while the online write is in progress, then one after.
         phase += 1;
         let onlining = phase;
-        s.set(g + H_OFF + phase, 0);
-        s.set(g + H_PHASE, phase as u64);
+        head.offline[phase].set(0);
+        head.phase.set(phase as u64);
         let t_on = monotonic_ns();
         online(x)?;
         let t_on_done = monotonic_ns();
         phase += 1;
-        s.set(g + H_OFF + phase, 0);
-        s.set(g + H_PHASE, phase as u64);
+        head.offline[phase].set(0);
+        head.phase.set(phase as u64);
         let early: Vec<usize> = (0..n)
-            .filter(|&i| s.get(HS * i + 4 + onlining) & (1u64 << x) != 0)
+            .filter(|&i| tasks[i].mask[onlining].get() & (1u64 << x) != 0)
             .collect();
         let end = monotonic_ns() + HP_HOLD;
         let mut seen_curr = false;
@@ -172,9 +192,9 @@ fn t_hotplug() -> TestResult {
             }
             sleep_ns(10 * MS);
         }
-        let after = jobs(&s);
+        let after = jobs();
         let on_x: Vec<usize> = (0..n)
-            .filter(|&i| s.get(HS * i + 4 + phase) & (1u64 << x) != 0)
+            .filter(|&i| tasks[i].mask[phase].get() & (1u64 << x) != 0)
             .collect();
         diag!(
             "CPU {x} online in {:.0} ms (tasks that ran on it before the write returned: {early:?}); tasks that ran on it in the next {} ms: {on_x:?}{}",
@@ -202,7 +222,7 @@ fn t_hotplug() -> TestResult {
             });
         }
     }
-    s.set(g + H_STOP, 1);
+    head.stop.set(1);
     let end = monotonic_ns() + 5 * SEC;
     let mut errs = Vec::new();
     for k in &mut kids {
@@ -214,11 +234,11 @@ fn t_hotplug() -> TestResult {
     for (i, aff) in affs.iter().enumerate() {
         f.eq(
             &format!("task {i}: jobs run on an offline CPU"),
-            s.get(HS * i + 3),
+            tasks[i].on_offline.get(),
             0,
         );
         for p in 0..=phase {
-            let mask = s.get(HS * i + 4 + p);
+            let mask = tasks[i].mask[p].get();
             f.check(mask & !cpus_mask(aff) == 0, || {
                 format!(
                     "task {i} ran on CPUs {:?} in phase {p}, allowed {aff:?}",
@@ -226,7 +246,7 @@ fn t_hotplug() -> TestResult {
                 )
             });
         }
-        f.check(s.get(HS * i + 2) != 0, || {
+        f.check(tasks[i].done.get() != 0, || {
             format!("task {i} did not finish")
         });
     }
@@ -241,7 +261,7 @@ fn t_hotplug() -> TestResult {
                 .join("; ")
         )
     });
-    let total: u64 = (0..n).map(|i| s.get(HS * i + 1)).sum();
+    let total: u64 = tasks.iter().map(|t| t.jobs.get()).sum();
     diag!("{n} tasks ran {total} jobs across 3 offline/online cycles");
     drop(_guard);
     check_no_new_splat(&mut f, splats0);

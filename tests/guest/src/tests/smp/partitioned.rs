@@ -156,7 +156,7 @@ fn t_many_tasks() -> TestResult {
             max_late = max_late.max(r.end[3]);
         }
         for (c, n) in jobs_on.iter_mut().enumerate() {
-            *n += set.shm.get(PS * i + P_PER_CPU + c);
+            *n += set.tasks[i].per_cpu[c].get();
         }
         jobs += r.jobs;
         if !r.done || r.jobs != MANY_JOBS {

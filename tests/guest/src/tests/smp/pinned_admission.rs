@@ -109,25 +109,30 @@ fn t_pinned_admission() -> TestResult {
 
     // A forked child is pinned like its parent and demoted if it does not
     // fit there.
-    let shm = Shm::new(4)?;
+    // The child's policy and CPU a's pinned_bw, seen by the forker.
+    let seen = Shared::<Slot>::new(2)?;
     let mut forker = spawn("forker", || {
         sys("pin the forker", set_affinity_cpus(0, &[a]))?;
         sys("forker 20/100", setattr(0, &attr(20), 0))?;
         let child = spawn("forked", || loop {
             sleep_ns(SEC);
         })?;
-        shm.set(0, getscheduler(child.pid()).unwrap_or(-1) as u64);
-        shm.set(1, pinned(a)?);
+        seen[0].set(getscheduler(child.pid()).unwrap_or(-1) as u64);
+        seen[1].set(pinned(a)?);
         drop(child);
         Ok(())
     })?;
     forker.join(20 * SEC)?;
     f.eq(
         "child of a 20/100 task pinned with 60% (does not fit)",
-        shm.get(0) as i32,
+        seen[0].get() as i32,
         SCHED_NORMAL,
     );
-    f.eq("pinned_bw of CPU a with the forker", shm.get(1), share(80));
+    f.eq(
+        "pinned_bw of CPU a with the forker",
+        seen[1].get(),
+        share(80),
+    );
     // A dead task gives its share back when it last switches out, which
     // may come just after its parent reaped it.
     let end = monotonic_ns() + SEC;

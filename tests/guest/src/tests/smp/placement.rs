@@ -16,37 +16,57 @@ crate::tests! {
 // smp_wakeup_placement
 // ---------------------------------------------------------------------------
 
-/// Waker slots (per waker k at 8k): 0 state (1 ready, 2 sleeping, 3 done),
-/// 1 wake time, 2 CPU at wake-up + 1, 3 end of burn, 4 CPUs during the
-/// burn, 5 CPU before sleeping + 1.  Slot 31: T1.
-const WK_T1: usize = 31;
 const WAKERS: usize = 2;
+
+shm_record! {
+    /// What a waker reports.
+    struct WakerSlots {
+        /// 1 ready, 2 sleeping, 3 done.
+        state: Slot,
+        /// When it woke, and its CPU then + 1.
+        woke: Slot,
+        cpu_at_wake: Slot,
+        /// The end of its burn, and the CPUs it burned on.
+        burn_end: Slot,
+        burn_mask: Slot,
+        /// Its CPU before it slept + 1.
+        cpu_before: Slot,
+    }
+}
+
+shm_record! {
+    /// The wakers of `smp_wakeup_placement` and when they wake.
+    struct Wakers {
+        t1: Slot,
+        wakers: [WakerSlots; WAKERS],
+    }
+}
 const WAKER_BURN: u64 = 50 * MS;
 
-fn waker(s: &Shm, k: usize) -> Result<(), String> {
-    let b = 8 * k;
-    s.set(b, 1);
+fn waker(w: &Wakers, k: usize) -> Result<(), String> {
+    let me = &w.wakers[k];
+    me.state.set(1);
     let t1 = loop {
-        let t = s.get(WK_T1);
+        let t = w.t1.get();
         if t != 0 {
             break t;
         }
         sleep_ns(MS);
     };
-    s.set(b + 5, getcpu() as u64 + 1);
-    s.set(b + 2, 0);
-    s.set(b, 2);
+    me.cpu_before.set(getcpu() as u64 + 1);
+    me.cpu_at_wake.set(0);
+    me.state.set(2);
     sleep_until_ns(t1);
-    s.set(b + 1, monotonic_ns());
-    s.set(b + 2, getcpu() as u64 + 1);
+    me.woke.set(monotonic_ns());
+    me.cpu_at_wake.set(getcpu() as u64 + 1);
     let start = thread_cpu_ns();
     let mut mask = 0u64;
     while thread_cpu_ns() - start < WAKER_BURN {
         mask |= 1u64 << getcpu().min(63);
     }
-    s.set(b + 4, mask);
-    s.set(b + 3, monotonic_ns());
-    s.set(b, 3);
+    me.burn_mask.set(mask);
+    me.burn_end.set(monotonic_ns());
+    me.state.set(3);
     Ok(())
 }
 
@@ -54,18 +74,18 @@ fn t_wakeup_placement() -> TestResult {
     let cx = setup()?;
     let c0 = cx.work[0];
     let b = Board::new(1)?;
-    let s = Shm::new(32)?;
+    let s = Shared::<Wakers>::one()?;
+    let s = s.rec();
     let mut spin = spawn_spinners(&b, &["spinner".to_string()], Start::Go)?;
     let mut wk: Vec<Child> = Vec::new();
     for k in 0..WAKERS {
-        let s = &s;
         wk.push(spawn(&format!("waker {k}"), move || waker(s, k))?);
     }
     wait_ready(&b, &mut spin, "spinner ready")?;
     {
         let mut refs: Vec<&mut Child> = wk.iter_mut().collect();
         wait_for("wakers ready", &mut refs, 10 * SEC, || {
-            (0..WAKERS).all(|k| s.get(8 * k) >= 1)
+            s.wakers.iter().all(|w| w.state.get() >= 1)
         })?;
     }
     // Everything on CPU c0 first: the spinner (D = 1 s) and the wakers
@@ -79,11 +99,11 @@ fn t_wakeup_placement() -> TestResult {
         set_legacy(w.pid(), 10 + k as u32, 4 * SEC, &format!("waker {k}"))?;
     }
     let t1 = monotonic_ns() + 800 * MS;
-    s.set(WK_T1, t1);
+    s.t1.set(t1);
     {
         let mut refs: Vec<&mut Child> = wk.iter_mut().collect();
         wait_for("wakers asleep until T1", &mut refs, 5 * SEC, || {
-            (0..WAKERS).all(|k| s.get(8 * k) == 2)
+            s.wakers.iter().all(|w| w.state.get() == 2)
         })?;
     }
     // While they sleep (their last CPU is c0) they may use every workload
@@ -110,7 +130,7 @@ fn t_wakeup_placement() -> TestResult {
         .collect::<Result<_, _>>()?;
     // The spinner holds c0 until T1 + 1.5 s.
     let stop_at = t1 + 1500 * MS;
-    while monotonic_ns() < stop_at && !(0..WAKERS).all(|k| s.get(8 * k) == 3) {
+    while monotonic_ns() < stop_at && !s.wakers.iter().all(|w| w.state.get() == 3) {
         sleep_ns(5 * MS);
     }
     sleep_until_ns(stop_at);
@@ -122,13 +142,13 @@ fn t_wakeup_placement() -> TestResult {
         }
     }
     for (k, wdl) in wk_dl.iter().enumerate() {
-        let bb = 8 * k;
+        let w = &s.wakers[k];
         let (woke, cpu1, end, mask, before) = (
-            s.get(bb + 1),
-            s.get(bb + 2),
-            s.get(bb + 3),
-            s.get(bb + 4),
-            s.get(bb + 5),
+            w.woke.get(),
+            w.cpu_at_wake.get(),
+            w.burn_end.get(),
+            w.burn_mask.get(),
+            w.cpu_before.get(),
         );
         diag!(
             "waker {k} (deadline spinner+{:.0}ms): slept on CPU {}, first ran at T1{:+.1}ms on CPU {}, burned 50 ms by T1{:+.1}ms on CPUs {:?}",
@@ -383,9 +403,9 @@ fn t_pull() -> TestResult {
     // S1 blocks: its CPU c1 must take Q (earlier than L, the task queued
     // there) from c0.
     b.set_phase(2);
-    b.set(1, R_CMD, CMD_BLOCK);
+    b.task(1).cmd.set(CMD_BLOCK);
     wait_state(&b, &mut kids, &[1], ST_BLOCKED, "S1 blocked", 5 * SEC)?;
-    let tb = b.get(1, R_TIME);
+    let tb = b.task(1).time.get();
     sleep_until_ns(tb + 100 * MS);
     let (d, win) = measure(&pids, SEC)?;
     b.stop();

@@ -17,67 +17,89 @@ crate::tests! {
 
 const ST_TASKS: usize = 200;
 const ST_H: u64 = 16 * SEC;
-/// Per-task slots: 0 ready, 1 jobs, 2 done, 3 jobs that ran on an
-/// offline CPU, 4 jobs that ran on a CPU whose online write was in
-/// progress.
-const SS: usize = 5;
-/// Global slots after the tasks: T0, stop, hotplug statistics (3), then a
-/// sequence number bumped at every change of the next two: the offline CPU
-/// + 1, the CPU being brought online + 1 (0: none).
-const SG_SEQ: usize = 5;
-const SG_OFF: usize = 6;
-const SG_ONLINING: usize = 7;
+shm_record! {
+    /// The controller's and the hotplugger's side of the stress run.
+    struct StressHead {
+        t0: Slot,
+        /// The load stops.
+        stop: Slot,
+        /// The hotplugger stops.
+        hp_stop: Slot,
+        /// Offline/online cycles done, and EBUSY refusals to go offline.
+        hp_cycles: Slot,
+        hp_busy: Slot,
+        /// The longest offline and online write.
+        hp_off_max: Slot,
+        hp_on_max: Slot,
+        /// Bumped at every change of the next two.
+        seq: Slot,
+        /// The offline CPU + 1, the CPU being brought online + 1 (0: none).
+        offline: Slot,
+        onlining: Slot,
+    }
+}
+
+shm_record! {
+    /// What a task of the stress run reports.
+    struct StressTask {
+        ready: Slot,
+        jobs: Slot,
+        done: Slot,
+        /// Jobs that ran on an offline CPU.
+        on_offline: Slot,
+        /// Jobs that ran on a CPU whose online write was in progress.
+        on_onlining: Slot,
+    }
+}
 
 /// Where the caller runs, checked against the hotplug state announced in
-/// `s` (only a reading between two equal sequence numbers counts): bumps
-/// the task's count of jobs on an offline or an onlining CPU.
-fn stress_check_cpu(s: &Shm, g: usize, b: usize) {
-    let q1 = s.get(g + SG_SEQ);
-    let (off, onl) = (s.get(g + SG_OFF), s.get(g + SG_ONLINING));
+/// `head` (only a reading between two equal sequence numbers counts):
+/// bumps the task's count of jobs on an offline or an onlining CPU.
+fn stress_check_cpu(head: &StressHead, me: &StressTask) {
+    let q1 = head.seq.get();
+    let (off, onl) = (head.offline.get(), head.onlining.get());
     let c = getcpu() as u64 + 1;
-    if s.get(g + SG_SEQ) != q1 {
+    if head.seq.get() != q1 {
         return;
     }
     if c == off {
-        s.fetch_add(b + 3, 1);
+        me.on_offline.add(1);
     }
     if c == onl {
-        s.fetch_add(b + 4, 1);
+        me.on_onlining.add(1);
     }
 }
 
 /// Announce a hotplug state change to [`stress_check_cpu`].
-fn stress_hp_state(s: &Shm, g: usize, off: u64, onlining: u64) {
-    s.set(g + SG_OFF, off);
-    s.set(g + SG_ONLINING, onlining);
-    s.fetch_add(g + SG_SEQ, 1);
+fn stress_hp_state(head: &StressHead, off: u64, onlining: u64) {
+    head.offline.set(off);
+    head.onlining.set(onlining);
+    head.seq.add(1);
 }
 
 fn stress_task(
-    s: &Shm,
-    i: usize,
-    g: usize,
+    head: &StressHead,
+    me: &StressTask,
     c: u64,
     t: u64,
     k: u64,
     check: bool,
 ) -> Result<(), String> {
-    let b = SS * i;
     sys("sched_setaffinity", set_affinity_all(0))?;
     sys(
         &format!("setattr CASIO {}/{}ms", ms(c), ms(t)),
         setattr(0, &SchedAttr::casio(c, t, t), 0),
     )?;
-    s.set(b, 1);
-    let t0 = wait_published(s, g, 25 * SEC).ok_or("T0 never published")?;
+    me.ready.set(1);
+    let t0 = wait_published(&head.t0, 25 * SEC).ok_or("T0 never published")?;
     sleep_until_ns(t0);
     let st0 = if check { Some(read_stat(0)?) } else { None };
     for j in 0..k {
-        stress_check_cpu(s, g, b);
+        stress_check_cpu(head, me);
         burn_cpu(c);
-        stress_check_cpu(s, g, b);
+        stress_check_cpu(head, me);
         sys("sched_yield", sched_yield())?;
-        s.set(b + 1, j + 1);
+        me.jobs.set(j + 1);
     }
     if let Some(st0) = st0 {
         let st = read_stat(0)?;
@@ -91,7 +113,7 @@ fn stress_task(
             ));
         }
     }
-    s.set(b + 2, 1);
+    me.done.set(1);
     Ok(())
 }
 
@@ -112,33 +134,32 @@ fn t_stress() -> TestResult {
             (c, t, (ST_H * 6 / 10) / t, i % 5 == 0)
         })
         .collect();
-    let g = SS * ST_TASKS;
-    let s = Shm::new(g + 10)?;
+    let head = Shared::<StressHead>::one()?;
+    let head = head.rec();
+    let tasks = Shared::<StressTask>::new(ST_TASKS)?;
     let mut kids = Vec::new();
     for (i, &(c, t, k, hop)) in specs.iter().enumerate() {
-        let sh = &s;
+        let me = &tasks[i];
         kids.push(spawn(&format!("task {i}"), move || {
-            stress_task(sh, i, g, c, t, k, !hop)
+            stress_task(head, me, c, t, k, !hop)
         })?);
     }
     {
         let mut refs: Vec<&mut Child> = kids.iter_mut().collect();
         wait_for("stress tasks ready", &mut refs, 20 * SEC, || {
-            (0..ST_TASKS).all(|i| s.get(SS * i) != 0)
+            tasks.iter().all(|t| t.ready.get() != 0)
         })?;
     }
     let setup_done = monotonic_ns();
     // Load: 2 SCHED_FIFO 10 tasks at 50% duty, 3 CFS spinners, and a
     // hotplugger (SCHED_FIFO 50 on the controller's CPU) that takes CPUs 2
     // and 1 offline and online in turn.
-    let stop = g + 1;
     let mut load = Vec::new();
     for j in 0..2 {
-        let sh = &s;
         load.push(spawn(&format!("FIFO load {j}"), move || {
             sys("FIFO 10", setscheduler(0, SCHED_FIFO, 10))?;
             sys("affinity", set_affinity_all(0))?;
-            while sh.get(stop) == 0 {
+            while head.stop.get() == 0 {
                 burn_cpu(5 * MS);
                 sleep_ns(5 * MS);
             }
@@ -146,36 +167,31 @@ fn t_stress() -> TestResult {
         })?);
     }
     for j in 0..3 {
-        let sh = &s;
         load.push(spawn(&format!("CFS load {j}"), move || {
             sys("affinity", set_affinity_all(0))?;
-            while sh.get(stop) == 0 {
+            while head.stop.get() == 0 {
                 burn_cpu(MS);
             }
             Ok(())
         })?);
     }
-    // Slots: cycles | EBUSY << 32, the longest offline and online write;
-    // set when the churn ends, so that the hotplugger stops.
-    let (hp_stats, hp_off_max, hp_on_max, hp_stop) = (g + 2, g + 3, g + 4, g + 8);
     let mut hotplugger = {
-        let sh = &s;
         spawn("hotplugger", move || {
             sys("FIFO 50", setscheduler(0, SCHED_FIFO, 50))?;
             let mut cycles = 0u64;
             let mut busy = 0u64;
             let mut k = 0;
-            while sh.get(stop) == 0 && sh.get(hp_stop) == 0 {
+            while head.stop.get() == 0 && head.hp_stop.get() == 0 {
                 let x = hp_cpus[k % 2];
                 k += 1;
                 let t = monotonic_ns();
                 let r = set_cpu_online(x, false);
                 let d = monotonic_ns() - t;
-                if d > sh.get(hp_off_max) {
-                    sh.set(hp_off_max, d);
+                if d > head.hp_off_max.get() {
+                    head.hp_off_max.set(d);
                 }
                 match r {
-                    Ok(()) => stress_hp_state(sh, g, x as u64 + 1, 0),
+                    Ok(()) => stress_hp_state(head, x as u64 + 1, 0),
                     Err(e) if e == libc::EBUSY => {
                         busy += 1;
                         sleep_ns(100 * MS);
@@ -184,14 +200,14 @@ fn t_stress() -> TestResult {
                     Err(e) => return Err(format!("taking CPU {x} offline: {}", Errno(e))),
                 }
                 sleep_ns(600 * MS);
-                stress_hp_state(sh, g, 0, x as u64 + 1);
+                stress_hp_state(head, 0, x as u64 + 1);
                 let mut r = Err(0);
                 for _ in 0..5 {
                     let t = monotonic_ns();
                     r = set_cpu_online(x, true);
                     let d = monotonic_ns() - t;
-                    if d > sh.get(hp_on_max) {
-                        sh.set(hp_on_max, d);
+                    if d > head.hp_on_max.get() {
+                        head.hp_on_max.set(d);
                     }
                     if r.is_ok() {
                         break;
@@ -199,9 +215,10 @@ fn t_stress() -> TestResult {
                     sleep_ns(100 * MS);
                 }
                 r.map_err(|e| format!("bringing CPU {x} online: {}", Errno(e)))?;
-                stress_hp_state(sh, g, 0, 0);
+                stress_hp_state(head, 0, 0);
                 cycles += 1;
-                sh.set(hp_stats, cycles | (busy << 32));
+                head.hp_cycles.set(cycles);
+                head.hp_busy.set(busy);
                 sleep_ns(600 * MS);
             }
             Ok(())
@@ -210,7 +227,7 @@ fn t_stress() -> TestResult {
     // The controller itself: SCHED_FIFO 50 on its CPU.
     sys("controller FIFO 50", setscheduler(0, SCHED_FIFO, 50))?;
     let t0 = monotonic_ns() + 300 * MS;
-    publish(&s, g, t0);
+    publish(&head.t0, t0);
     sleep_until_ns(t0);
     let pids: Vec<i32> = kids.iter().map(|k| k.pid()).collect();
     let hoppers: Vec<usize> = (0..ST_TASKS).filter(|&i| specs[i].3).collect();
@@ -220,12 +237,12 @@ fn t_stress() -> TestResult {
     let mut it = 0u64;
     let end = t0 + ST_H;
     while monotonic_ns() < end {
-        if (0..ST_TASKS).all(|i| s.get(SS * i + 2) != 0) {
+        if tasks.iter().all(|t| t.done.get() != 0) {
             break;
         }
         // A random affinity that always holds CPU 0 or the controller's.
         let i = rng.below(ST_TASKS as u64) as usize;
-        if s.get(SS * i + 2) == 0 {
+        if tasks[i].done.get() == 0 {
             let mut cpus: Vec<usize> = (0..cx.n).filter(|_| rng.below(2) == 1).collect();
             if !cpus.contains(&0) && !cpus.contains(&ctl) {
                 cpus.push(if rng.below(2) == 0 { 0 } else { ctl });
@@ -245,7 +262,7 @@ fn t_stress() -> TestResult {
         }
         if it.is_multiple_of(5) {
             let h = hoppers[rng.below(hoppers.len() as u64) as usize];
-            if s.get(SS * h + 2) == 0 {
+            if tasks[h].done.get() == 0 {
                 let (c, t, _, _) = specs[h];
                 let th = monotonic_ns();
                 let r = match getscheduler(pids[h]) {
@@ -279,7 +296,7 @@ fn t_stress() -> TestResult {
     // The hotplugger ends its cycle. Under TCG a hotplug write has taken
     // up to 20 s (stop_machine with more vCPUs than host cores), during
     // which the tasks fall behind; they get 4 s after it to catch up.
-    s.set(hp_stop, 1);
+    head.hp_stop.set(1);
     if let Err(e) = hotplugger.join(40 * SEC) {
         errs.push(e);
     }
@@ -291,7 +308,7 @@ fn t_stress() -> TestResult {
         }
     }
     let t_done = monotonic_ns();
-    s.set(stop, 1);
+    head.stop.set(1);
     // The load stops at once, the hotplugger after its current step.
     let load_end = monotonic_ns() + 3 * SEC;
     for l in &mut load {
@@ -304,11 +321,11 @@ fn t_stress() -> TestResult {
     let mut short = Vec::new();
     let (mut jobs, mut on_off, mut on_onl) = (0, 0, 0);
     for (i, &(_, _, k, _)) in specs.iter().enumerate() {
-        let j = s.get(SS * i + 1);
+        let j = tasks[i].jobs.get();
         jobs += j;
-        on_off += s.get(SS * i + 3);
-        on_onl += s.get(SS * i + 4);
-        if j != k || s.get(SS * i + 2) == 0 {
+        on_off += tasks[i].on_offline.get();
+        on_onl += tasks[i].on_onlining.get();
+        if j != k || tasks[i].done.get() == 0 {
             short.push(format!("task {i}: {j} of {k} jobs"));
         }
     }
@@ -323,28 +340,25 @@ fn t_stress() -> TestResult {
     for m in bring_all_online() {
         diag!("{m}");
     }
-    let hp = s.get(hp_stats);
+    let (cycles, busy) = (head.hp_cycles.get(), head.hp_busy.get());
     diag!(
         "set-up {:.1} s; {ST_TASKS} tasks ran {jobs} jobs ({on_onl} job starts/ends on a CPU whose online write had not returned), joined {:.1} s after T0 (churn stopped at {:.1} s); {n_aff} affinity changes ({aff_err} refused), {n_hop} policy changes ({hop_busy} EBUSY), {} offline/online cycles ({} EBUSY)",
         (setup_done - t_start) as f64 / SEC as f64,
         (t_done - t0) as f64 / SEC as f64,
         (t_churn - t0) as f64 / SEC as f64,
-        hp & 0xffff_ffff,
-        hp >> 32
+        cycles,
+        busy
     );
     diag!(
         "longest: sched_setaffinity {:.0} ms, policy change {:.0} ms, 10 ms sleep of the controller {:.0} ms, offline write {:.0} ms, online write {:.0} ms",
         ms(max_aff),
         ms(max_hop),
         ms(max_sleep),
-        ms(s.get(hp_off_max)),
-        ms(s.get(hp_on_max))
+        ms(head.hp_off_max.get()),
+        ms(head.hp_on_max.get())
     );
-    f.check(hp & 0xffff_ffff >= 2, || {
-        format!(
-            "only {} offline/online cycles during the run",
-            hp & 0xffff_ffff
-        )
+    f.check(cycles >= 2, || {
+        format!("only {} offline/online cycles during the run", cycles)
     });
     // Nothing admitted is left behind.
     sleep_ns(100 * MS);
