@@ -168,7 +168,6 @@ fn t_casio_event_log() -> TestResult {
     f.finish()
 }
 
-const TRACEFS: &str = "/sys/kernel/tracing";
 const EVENTS: [&str; 7] = [
     "sched_casio_enqueue",
     "sched_casio_dequeue",
@@ -181,20 +180,6 @@ const EVENTS: [&str; 7] = [
 
 fn write(path: &str, v: &str) -> Result<(), String> {
     std::fs::write(path, v).map_err(|e| format!("write {v:?} to {path}: {e}"))
-}
-
-/// Mounts tracefs on /sys/kernel/tracing unless it is there.
-pub fn mount_tracefs() -> Result<(), String> {
-    if std::path::Path::new(&format!("{TRACEFS}/events")).exists() {
-        return Ok(());
-    }
-    let (src, dst, fs) = (c"nodev", c"/sys/kernel/tracing", c"tracefs");
-    // SAFETY: NUL-terminated strings; no mount data.
-    let r = unsafe { libc::mount(src.as_ptr(), dst.as_ptr(), fs.as_ptr(), 0, std::ptr::null()) };
-    if r != 0 {
-        return Err(format!("mount tracefs on {TRACEFS}: {}", Errno::last()));
-    }
-    Ok(())
 }
 
 fn t_tracepoints() -> TestResult {

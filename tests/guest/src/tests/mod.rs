@@ -1,11 +1,13 @@
 //! The tests, one file per feature. Each file registers its tests with
 //! [`crate::tests!`] as its `TESTS`; the lists below put the files in run
-//! order for the two test programs.
+//! order for `casio-tests` and `casio-smp-tests` ([`smp`]);
+//! `casio-tool-tests` has its own list in [`casioctl`].
 
 use crate::harness::Test;
 
 pub mod admission;
 pub mod budget;
+pub mod casioctl;
 pub mod cbs;
 pub mod errors;
 pub mod events;
