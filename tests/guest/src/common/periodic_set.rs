@@ -72,9 +72,7 @@ pub fn periodic(
     let t0 = wait_published(&head.t0, 20 * SEC).ok_or("T0 never published")?;
     sleep_until_ns(t0);
     let st = read_stat(0)?;
-    me.start[0].set(st.n("jobs_released"));
-    me.start[1].set(st.n("jobs_completed"));
-    me.start[2].set(st.n("deadline_misses"));
+    store(&me.start, st.job_counts());
     let cpu0 = thread_cpu_ns();
     let mut jobs = 0u64;
     let (mut mask, mut wrong) = (0u64, 0u64);
@@ -109,10 +107,7 @@ pub fn periodic(
     }
     me.missed.set(missed);
     let st = read_stat(0)?;
-    me.end[0].set(st.n("jobs_released"));
-    me.end[1].set(st.n("jobs_completed"));
-    me.end[2].set(st.n("deadline_misses"));
-    me.end[3].set(st.n("max_lateness_ns"));
+    store(&me.end, st.job_counts());
     me.wrong.set(wrong);
     me.mask.set(mask);
     me.cpu.set(thread_cpu_ns() - cpu0);
@@ -128,19 +123,6 @@ pub fn periodic(
         ));
     }
     Ok(())
-}
-
-/// What a periodic task reported.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct PReport {
-    pub jobs: u64,
-    pub done: bool,
-    pub start: [u64; 3],
-    pub end: [u64; 4],
-    pub wrong: u64,
-    pub mask: u64,
-    pub cpu: u64,
-    pub missed: u64,
 }
 
 pub struct PSet {
@@ -168,13 +150,10 @@ impl PSet {
             tasks: slots,
             kids,
         };
-        {
-            let PSet { tasks, kids, .. } = &mut set;
-            let mut refs: Vec<&mut Child> = kids.iter_mut().collect();
-            wait_for("periodic tasks ready", &mut refs, 20 * SEC, || {
-                tasks.iter().all(|t| t.ready.get() != 0)
-            })?;
-        }
+        let PSet { tasks, kids, .. } = &mut set;
+        wait_for_all("periodic tasks ready", kids, 20 * SEC, || {
+            tasks.iter().all(|t| t.ready.get() != 0)
+        })?;
         Ok(set)
     }
 
@@ -182,18 +161,9 @@ impl PSet {
         publish(&self.head.rec().t0, t0);
     }
 
-    pub fn report(&self, i: usize) -> PReport {
-        let t = &self.tasks[i];
-        PReport {
-            jobs: t.jobs.get(),
-            done: t.done.get() != 0,
-            start: t.start.each_ref().map(Slot::get),
-            end: t.end.each_ref().map(Slot::get),
-            wrong: t.wrong.get(),
-            mask: t.mask.get(),
-            cpu: t.cpu.get(),
-            missed: t.missed.get(),
-        }
+    /// What task `i` reported.
+    pub fn report(&self, i: usize) -> &PeriodicSlots {
+        &self.tasks[i]
     }
 
     /// Join every task; the errors (task label: reason).

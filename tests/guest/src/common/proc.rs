@@ -337,6 +337,17 @@ pub fn wait_for(
     }
 }
 
+/// [`wait_for`] with every child of `kids` watched.
+pub fn wait_for_all(
+    what: &str,
+    kids: &mut [Child],
+    timeout_ns: u64,
+    cond: impl FnMut() -> bool,
+) -> Result<(), String> {
+    let mut refs: Vec<&mut Child> = kids.iter_mut().collect();
+    wait_for(what, &mut refs, timeout_ns, cond)
+}
+
 pub use casio_testkit::Shm;
 
 #[cfg(test)]

@@ -22,6 +22,11 @@ shm_record! {
     }
 }
 
+/// Store `values` in `slots`, as many as both have.
+pub fn store(slots: &[Slot], values: impl IntoIterator<Item = u64>) {
+    slots.iter().zip(values).for_each(|(s, v)| s.set(v));
+}
+
 /// Sleep-poll (1 ms) for the release time T0 published in `t0`.
 pub fn wait_t0(t0: &Slot) -> Result<u64, String> {
     t0.wait_nonzero(10 * SEC, MS)

@@ -178,8 +178,7 @@ pub fn spawn_spinners(b: &Board, labels: &[String], start: Start) -> Result<Vec<
 /// Wait until every task `0..kids.len()` of the board is ready.
 pub fn wait_ready(b: &Board, kids: &mut [Child], what: &str) -> Result<(), String> {
     let n = kids.len();
-    let mut refs: Vec<&mut Child> = kids.iter_mut().collect();
-    wait_for(what, &mut refs, 10 * SEC, || {
+    wait_for_all(what, kids, 10 * SEC, || {
         (0..n).all(|i| b.task(i).ready.get() != 0)
     })
 }
@@ -193,8 +192,7 @@ pub fn wait_state(
     what: &str,
     timeout_ns: u64,
 ) -> Result<(), String> {
-    let mut refs: Vec<&mut Child> = kids.iter_mut().collect();
-    wait_for(what, &mut refs, timeout_ns, || {
+    wait_for_all(what, kids, timeout_ns, || {
         which.iter().all(|&i| b.task(i).state.get() == state)
     })
 }
@@ -210,6 +208,11 @@ pub fn set_legacy(pid: i32, id: u32, d: u64, who: &str) -> Result<(), String> {
 /// The absolute deadline of `pid`'s current job.
 pub fn job_deadline(pid: i32) -> Result<u64, String> {
     read_stat(pid)?.get("job_deadline_ns")
+}
+
+/// The absolute deadlines of the current jobs of `pids`.
+pub fn job_deadlines(pids: &[i32]) -> Result<Vec<u64>, String> {
+    pids.iter().map(|&p| job_deadline(p)).collect()
 }
 
 /// Turns the CASIO cap off while alive (RT throttling stays as it is).

@@ -77,6 +77,16 @@ impl TaskStat {
         self.get(key).unwrap_or(0)
     }
 
+    /// jobs_released, jobs_completed, deadline_misses, max_lateness_ns.
+    pub fn job_counts(&self) -> [u64; 4] {
+        [
+            self.n("jobs_released"),
+            self.n("jobs_completed"),
+            self.n("deadline_misses"),
+            self.n("max_lateness_ns"),
+        ]
+    }
+
     /// Short one-line rendering for diagnostics.
     pub fn brief(&self) -> String {
         format!(

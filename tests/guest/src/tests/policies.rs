@@ -363,12 +363,9 @@ fn t_nr_running() -> TestResult {
             Ok(())
         })?);
     }
-    {
-        let mut refs: Vec<&mut Child> = kids.iter_mut().collect();
-        wait_for("casio spinners ready", &mut refs, 10 * SEC, || {
-            rel.ready.get() >= K as u64
-        })?;
-    }
+    wait_for_all("casio spinners ready", &mut kids, 10 * SEC, || {
+        rel.ready.get() >= K as u64
+    })?;
     let t0 = monotonic_ns() + 200 * MS;
     rel.t0.set(t0);
     sleep_until_ns(t0 + 300 * MS);

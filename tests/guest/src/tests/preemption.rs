@@ -71,12 +71,9 @@ fn edf_run(order: &[usize]) -> TestResult {
             Ok(())
         })?);
     }
-    {
-        let mut refs: Vec<&mut Child> = kids.iter_mut().collect();
-        wait_for("edf tasks ready", &mut refs, 10 * SEC, || {
-            run.ready.get() >= EDF_N as u64
-        })?;
-    }
+    wait_for_all("edf tasks ready", &mut kids, 10 * SEC, || {
+        run.ready.get() >= EDF_N as u64
+    })?;
     let t0 = monotonic_ns() + 200 * MS;
     run.t0.set(t0);
     join_all(&mut kids, JOIN_NS)?;
@@ -143,86 +140,157 @@ shm_record! {
     }
 }
 
+/// A waker that sleeps until T0 + `wake_off` and then burns `burn` of
+/// CPU, next to a spinner that spins from T0 for `spin_len` logging the
+/// gaps in its clock reads, both on the work CPU.
+struct Preemption<'a> {
+    /// Labels: the waker, the waker in the diagnostic, the spinner, the
+    /// spinner in the "spun only until" error.
+    waker: &'a str,
+    waker_word: &'a str,
+    spinner: &'a str,
+    spinner_word: &'a str,
+    /// Set the waker's and the spinner's policy (run in each).
+    set_waker: &'a dyn Fn() -> TestResult,
+    set_spinner: &'a dyn Fn() -> TestResult,
+    wake_off: u64,
+    burn: u64,
+    spin_len: u64,
+}
+
+/// What a [`Preemption`] run saw.
+struct Preempted {
+    t0: u64,
+    /// When the waker finished.
+    fin: u64,
+    /// When the spinner's spin ended, its largest gap and all its gaps.
+    spin_end: u64,
+    max_gap: u64,
+    gaps: Vec<(u64, u64)>,
+}
+
+impl Preemption<'_> {
+    fn run(&self) -> Result<Preempted, String> {
+        pin_harness();
+        let shm = Shared::<PreemptRun>::one()?;
+        let run = shm.rec();
+        let mut waker = spawn(self.waker, || {
+            pin_work()?;
+            (self.set_waker)()?;
+            run.waker_ready.set(1);
+            let t0 = wait_t0(&run.t0)?;
+            sleep_until_ns(t0 + self.wake_off);
+            run.wake.set(monotonic_ns());
+            let fin = burn_cpu(self.burn);
+            run.finish.set(fin);
+            Ok(())
+        })?;
+        wait_for(
+            &format!("{} ready", self.waker),
+            &mut [&mut waker],
+            10 * SEC,
+            || run.waker_ready.get() != 0,
+        )?;
+        let mut spinner = spawn(self.spinner, || {
+            pin_work()?;
+            (self.set_spinner)()?;
+            run.spinner_ready.set(1);
+            let t0 = wait_t0(&run.t0)?;
+            sleep_until_ns(t0);
+            run.gaps.spin(t0 + self.spin_len, None, MS);
+            Ok(())
+        })?;
+        wait_for(
+            &format!("{} ready", self.spinner_word),
+            &mut [&mut spinner, &mut waker],
+            10 * SEC,
+            || run.spinner_ready.get() != 0,
+        )?;
+        let t0 = monotonic_ns() + 200 * MS;
+        run.t0.set(t0);
+        let r1 = spinner.join(JOIN_NS);
+        let r2 = waker.join(JOIN_NS);
+        r1?;
+        r2?;
+
+        let fin = run.finish.get();
+        let wake = run.wake.get();
+        let (spin_start, spin_end) = run.gaps.span();
+        let (max_gap, max_at) = run.gaps.max_gap();
+        let gaps = run.gaps.gaps();
+        diag!(
+            "{} spun T0+{:.1}..T0+{:.1}ms, {} gaps >1ms, max {:.1}ms at T0+{:.1}ms; {} woke T0+{:.1}ms, finished T0+{:.1}ms",
+            self.spinner,
+            rel_ms(spin_start, t0),
+            rel_ms(spin_end, t0),
+            gaps.len(),
+            ms(max_gap),
+            rel_ms(max_at, t0),
+            self.waker_word,
+            rel_ms(wake, t0),
+            rel_ms(fin, t0)
+        );
+        if spin_end < t0 + self.spin_len - 100 * MS {
+            return Err(format!(
+                "{} spun only until T0+{:.1}ms",
+                self.spinner_word,
+                rel_ms(spin_end, t0)
+            ));
+        }
+        Ok(Preempted {
+            t0,
+            fin,
+            spin_end,
+            max_gap,
+            gaps,
+        })
+    }
+}
+
+impl Preempted {
+    /// The waker (`who`) finished more than 500 ms before the spinner's
+    /// spin ended: it preempted the spinner.
+    fn check_finished_first(&self, f: &mut Fails, who: &str, spinner: &str) {
+        f.check(self.fin + 500 * MS < self.spin_end, || {
+            format!(
+                "{who} finished at T0+{:.1}ms, not before {spinner}'s end (T0+{:.1}ms) - 500ms",
+                rel_ms(self.fin, self.t0),
+                rel_ms(self.spin_end, self.t0)
+            )
+        });
+    }
+}
+
 fn preempt_run(hog_policy: i32, hog_prio: i32) -> TestResult {
     let hog_name = policy_name(hog_policy);
     let _rt = ThrottleOff::new()?;
-    pin_harness();
-    let shm = Shared::<PreemptRun>::one()?;
-    let run = shm.rec();
-    let wake_off = 500 * MS;
-    let spin_len = 2 * SEC;
-    let mut casio = spawn("casio task", || {
-        pin_work()?;
-        sys("set_casio D=100ms", set_casio(0, 1, 100 * MS))?;
-        run.waker_ready.set(1);
-        let t0 = wait_t0(&run.t0)?;
-        sleep_until_ns(t0 + wake_off);
-        run.wake.set(monotonic_ns());
-        let fin = burn_cpu(50 * MS);
-        run.finish.set(fin);
-        Ok(())
-    })?;
-    wait_for("casio task ready", &mut [&mut casio], 10 * SEC, || {
-        run.waker_ready.get() != 0
-    })?;
-    let mut hog = spawn(&format!("{hog_name} hog"), || {
-        pin_work()?;
-        sys(
-            &format!("setscheduler {hog_name} {hog_prio}"),
-            setscheduler(0, hog_policy, hog_prio),
-        )?;
-        run.spinner_ready.set(1);
-        let t0 = wait_t0(&run.t0)?;
-        sleep_until_ns(t0);
-        run.gaps.spin(t0 + spin_len, None, MS);
-        Ok(())
-    })?;
-    wait_for("hog ready", &mut [&mut hog, &mut casio], 10 * SEC, || {
-        run.spinner_ready.get() != 0
-    })?;
-    let t0 = monotonic_ns() + 200 * MS;
-    run.t0.set(t0);
-    let r1 = hog.join(JOIN_NS);
-    let r2 = casio.join(JOIN_NS);
-    r1?;
-    r2?;
-
-    let fin = run.finish.get();
-    let wake = run.wake.get();
-    let (spin_start, spin_end) = run.gaps.span();
-    let (max_gap, max_at) = run.gaps.max_gap();
-    let gaps = run.gaps.gaps();
-    diag!(
-        "{hog_name} hog spun T0+{:.1}..T0+{:.1}ms, {} gaps >1ms, max {:.1}ms at T0+{:.1}ms; casio woke T0+{:.1}ms, finished T0+{:.1}ms",
-        rel_ms(spin_start, t0),
-        rel_ms(spin_end, t0),
-        gaps.len(),
-        ms(max_gap),
-        rel_ms(max_at, t0),
-        rel_ms(wake, t0),
-        rel_ms(fin, t0)
-    );
-    if spin_end < t0 + spin_len - 100 * MS {
-        return Err(format!(
-            "hog spun only until T0+{:.1}ms",
-            rel_ms(spin_end, t0)
-        ));
+    let p = Preemption {
+        waker: "casio task",
+        waker_word: "casio",
+        spinner: &format!("{hog_name} hog"),
+        spinner_word: "hog",
+        set_waker: &|| sys("set_casio D=100ms", set_casio(0, 1, 100 * MS)),
+        set_spinner: &|| {
+            sys(
+                &format!("setscheduler {hog_name} {hog_prio}"),
+                setscheduler(0, hog_policy, hog_prio),
+            )
+        },
+        wake_off: 500 * MS,
+        burn: 50 * MS,
+        spin_len: 2 * SEC,
     }
+    .run()?;
+    let (t0, fin) = (p.t0, p.fin);
     let mut f = Fails::default();
-    f.check(fin + 500 * MS < spin_end, || {
-        format!(
-            "CASIO task finished at T0+{:.1}ms, not before the {hog_name} hog's end (T0+{:.1}ms) - 500ms",
-            rel_ms(fin, t0),
-            rel_ms(spin_end, t0)
-        )
-    });
-    f.check(max_gap >= 40 * MS, || {
+    p.check_finished_first(&mut f, "CASIO task", &format!("the {hog_name} hog"));
+    f.check(p.max_gap >= 40 * MS, || {
         format!(
             "{hog_name} hog never stalled >= 40ms (largest gap {:.1}ms)",
-            ms(max_gap)
+            ms(p.max_gap)
         )
     });
-    f.check(gap_covering(&gaps, fin, 40 * MS).is_some(), || {
+    f.check(gap_covering(&p.gaps, fin, 40 * MS).is_some(), || {
         format!(
             "no >= 40ms stall of the {hog_name} hog around the CASIO finish time T0+{:.1}ms",
             rel_ms(fin, t0)
@@ -247,84 +315,31 @@ fn t_dl_preempts_casio() -> TestResult {
     // Disabling RT throttling also disables SCHED_DEADLINE admission
     // control, which otherwise refuses DEADLINE tasks pinned to one CPU.
     let _rt = ThrottleOff::new()?;
-    pin_harness();
-    let shm = Shared::<PreemptRun>::one()?;
-    let run = shm.rec();
-    let wake_off = 300 * MS;
-    let spin_len = 1500 * MS;
-    let mut dl = spawn("deadline task", || {
-        pin_work()?;
-        sys(
-            "setattr SCHED_DEADLINE 30/100/100ms",
-            setattr(0, &SchedAttr::deadline(30 * MS, 100 * MS, 100 * MS), 0),
-        )?;
-        run.waker_ready.set(1);
-        let t0 = wait_t0(&run.t0)?;
-        sleep_until_ns(t0 + wake_off);
-        run.wake.set(monotonic_ns());
-        let fin = burn_cpu(10 * MS);
-        run.finish.set(fin);
-        Ok(())
-    })?;
-    wait_for("deadline task ready", &mut [&mut dl], 10 * SEC, || {
-        run.waker_ready.get() != 0
-    })?;
-    let mut spinner = spawn("casio spinner", || {
-        pin_work()?;
-        sys("set_casio D=2s", set_casio(0, 1, 2 * SEC))?;
-        run.spinner_ready.set(1);
-        let t0 = wait_t0(&run.t0)?;
-        sleep_until_ns(t0);
-        run.gaps.spin(t0 + spin_len, None, MS);
-        Ok(())
-    })?;
-    wait_for(
-        "casio spinner ready",
-        &mut [&mut spinner, &mut dl],
-        10 * SEC,
-        || run.spinner_ready.get() != 0,
-    )?;
-    let t0 = monotonic_ns() + 200 * MS;
-    run.t0.set(t0);
-    let r1 = spinner.join(JOIN_NS);
-    let r2 = dl.join(JOIN_NS);
-    r1?;
-    r2?;
-
-    let fin = run.finish.get();
-    let wake = run.wake.get();
-    let (spin_start, spin_end) = run.gaps.span();
-    let (max_gap, max_at) = run.gaps.max_gap();
-    let gaps = run.gaps.gaps();
-    diag!(
-        "casio spinner spun T0+{:.1}..T0+{:.1}ms, {} gaps >1ms, max {:.1}ms at T0+{:.1}ms; deadline task woke T0+{:.1}ms, finished T0+{:.1}ms",
-        rel_ms(spin_start, t0),
-        rel_ms(spin_end, t0),
-        gaps.len(),
-        ms(max_gap),
-        rel_ms(max_at, t0),
-        rel_ms(wake, t0),
-        rel_ms(fin, t0)
-    );
-    if spin_end < t0 + spin_len - 100 * MS {
-        return Err(format!(
-            "casio spinner spun only until T0+{:.1}ms",
-            rel_ms(spin_end, t0)
-        ));
+    let p = Preemption {
+        waker: "deadline task",
+        waker_word: "deadline task",
+        spinner: "casio spinner",
+        spinner_word: "casio spinner",
+        set_waker: &|| {
+            sys(
+                "setattr SCHED_DEADLINE 30/100/100ms",
+                setattr(0, &SchedAttr::deadline(30 * MS, 100 * MS, 100 * MS), 0),
+            )
+        },
+        set_spinner: &|| sys("set_casio D=2s", set_casio(0, 1, 2 * SEC)),
+        wake_off: 300 * MS,
+        burn: 10 * MS,
+        spin_len: 1500 * MS,
     }
+    .run()?;
+    let (t0, fin) = (p.t0, p.fin);
     let mut f = Fails::default();
-    f.check(fin + 500 * MS < spin_end, || {
-        format!(
-            "DEADLINE task finished at T0+{:.1}ms, not before the CASIO spinner's end (T0+{:.1}ms) - 500ms",
-            rel_ms(fin, t0),
-            rel_ms(spin_end, t0)
-        )
-    });
-    f.check(gap_covering(&gaps, fin, 8 * MS).is_some(), || {
+    p.check_finished_first(&mut f, "DEADLINE task", "the CASIO spinner");
+    f.check(gap_covering(&p.gaps, fin, 8 * MS).is_some(), || {
         format!(
             "no >= 8ms stall of the CASIO spinner around the DEADLINE finish time T0+{:.1}ms (largest gap {:.1}ms)",
             rel_ms(fin, t0),
-            ms(max_gap)
+            ms(p.max_gap)
         )
     });
     f.finish()

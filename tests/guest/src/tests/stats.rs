@@ -23,11 +23,19 @@ shm_record! {
         finished: Slot,
         /// The parent is done: exit.
         exit: Slot,
-        /// Released, completed, misses, total exec at the end of each phase.
+        /// The [`PHASE_KEYS`] at the end of each phase.
         phase1: [Slot; 4],
         phase2: [Slot; 4],
     }
 }
+
+/// What the CASIO child reports of each phase.
+const PHASE_KEYS: [&str; 4] = [
+    "jobs_released",
+    "jobs_completed",
+    "deadline_misses",
+    "total_exec_ns",
+];
 
 fn t_stats_reset_and_noncasio() -> TestResult {
     pin_harness();
@@ -81,15 +89,7 @@ fn t_stats_reset_and_noncasio() -> TestResult {
         f.check(s1.n("max_job_exec_ns") >= 60 * MS, || {
             format!("phase 1 max_job_exec_ns {}", s1.n("max_job_exec_ns"))
         });
-        for (k, key) in [
-            "jobs_released",
-            "jobs_completed",
-            "deadline_misses",
-            "total_exec_ns",
-        ]
-        .iter()
-        .enumerate()
-        {
+        for (k, key) in PHASE_KEYS.iter().enumerate() {
             ph.phase1[k].set(s1.n(key));
         }
         diag!("phase 1: {}", s1.brief());
@@ -136,15 +136,7 @@ fn t_stats_reset_and_noncasio() -> TestResult {
             ),
             (4, 3, 0),
         );
-        for (k, key) in [
-            "jobs_released",
-            "jobs_completed",
-            "deadline_misses",
-            "total_exec_ns",
-        ]
-        .iter()
-        .enumerate()
-        {
+        for (k, key) in PHASE_KEYS.iter().enumerate() {
             ph.phase2[k].set(s3.n(key));
         }
         // Back to SCHED_NORMAL: the file says so.

@@ -65,9 +65,7 @@ fn run_set(set: &[SimTask], horizon: u64) -> Result<(u64, Vec<SetReport>), Strin
             sleep_until_ns(t0);
             let wake = monotonic_ns();
             let s = read_stat(0)?;
-            me.start[0].set(s.n("jobs_released"));
-            me.start[1].set(s.n("jobs_completed"));
-            me.start[2].set(s.n("deadline_misses"));
+            store(&me.start, s.job_counts());
             me.t0_release.set(s.n("job_release_ns"));
             me.t0_wake.set(wake);
             let mut yields = 0;
@@ -77,21 +75,15 @@ fn run_set(set: &[SimTask], horizon: u64) -> Result<(u64, Vec<SetReport>), Strin
                 yields += 1;
             }
             let s = read_stat(0)?;
-            me.end[0].set(s.n("jobs_released"));
-            me.end[1].set(s.n("jobs_completed"));
-            me.end[2].set(s.n("deadline_misses"));
-            me.end[3].set(s.n("max_lateness_ns"));
+            store(&me.end, s.job_counts());
             me.yields.set(yields);
             me.done.set(1);
             Ok(())
         })?);
     }
-    {
-        let mut refs: Vec<&mut Child> = kids.iter_mut().collect();
-        wait_for("task set ready", &mut refs, 10 * SEC, || {
-            slots.iter().all(|s| s.ready.get() != 0)
-        })?;
-    }
+    wait_for_all("task set ready", &mut kids, 10 * SEC, || {
+        slots.iter().all(|s| s.ready.get() != 0)
+    })?;
     // Every task's setup job (released when it set the policy) is more
     // than a period old at T0, so waking at T0 starts a fresh job.
     let tmax = set.iter().map(|p| p.t).max().unwrap_or(0);

@@ -130,6 +130,24 @@ fn expect_contains(hay: &str, needle: &str, what: &str) -> TestResult {
     Ok(())
 }
 
+/// Wait (up to 5 s) until `pid` is SCHED_CASIO.
+fn wait_casio(pid: i32) -> TestResult {
+    let t0 = monotonic_ns();
+    while casio_abi::getscheduler(pid).map(|p| p & 0xff) != Ok(casio_abi::SCHED_CASIO) {
+        if monotonic_ns() - t0 > 5_000_000_000 {
+            return Err(format!("pid {pid} never became SCHED_CASIO"));
+        }
+        sleep_ns(10_000_000);
+    }
+    Ok(())
+}
+
+/// The N of `casioctl trace --check-edf`'s "edf: N switches checked, ...".
+fn switches_checked(o: &Out) -> usize {
+    let words: Vec<&str> = o.stdout.split_whitespace().collect();
+    words.get(1).and_then(|w| w.parse().ok()).unwrap_or(0)
+}
+
 /// `key: value` lines.
 fn kv(text: &str, key: &str) -> Option<String> {
     text.lines()

@@ -2,8 +2,6 @@
 
 use std::process::{Command, Stdio};
 
-use casio_abi::{monotonic_ns, sleep_ns, SCHED_CASIO};
-
 use super::*;
 
 crate::tests! {
@@ -26,13 +24,7 @@ fn t_stats_trace() -> TestResult {
     let mut child = c.spawn().map_err(|e| format!("spawn: {e}"))?;
     let pid = child.id() as i32;
     let res = (|| -> TestResult {
-        let t0 = monotonic_ns();
-        while casio_abi::getscheduler(pid).map(|p| p & 0xff) != Ok(SCHED_CASIO) {
-            if monotonic_ns() - t0 > 5_000_000_000 {
-                return Err(format!("pid {pid} never became SCHED_CASIO"));
-            }
-            sleep_ns(10_000_000);
-        }
+        wait_casio(pid)?;
         let ps = pid.to_string();
         let o = ctl(&["stats", &ps], 10)?;
         expect_code(&o, 0, "stats")?;

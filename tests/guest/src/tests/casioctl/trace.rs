@@ -29,8 +29,7 @@ fn t_kernel_trace_edf() -> TestResult {
     // "edf: N switches checked, U to tasks not seen queued, L lost-event
     // markers, 0 inversions": 3 tasks over 2 s switch in at least 20 times
     // (one per job); nothing may be lost.
-    let words: Vec<&str> = o.stdout.split_whitespace().collect();
-    let checked: usize = words.get(1).and_then(|w| w.parse().ok()).unwrap_or(0);
+    let checked = switches_checked(&o);
     if checked < 20 {
         return Err(format!("only {checked} switches checked: {}", o.both()));
     }
@@ -87,8 +86,7 @@ fn t_ftrace_trace_edf() -> TestResult {
     let o = ctl(&["trace", "--check-edf", "--file", &dump], 30)?;
     diag(o.stdout.trim_end());
     expect_code(&o, 0, "trace --check-edf --file (ftrace text)")?;
-    let words: Vec<&str> = o.stdout.split_whitespace().collect();
-    let checked: usize = words.get(1).and_then(|w| w.parse().ok()).unwrap_or(0);
+    let checked = switches_checked(&o);
     if checked < 20 {
         return Err(format!(
             "only {checked} switches checked in the ftrace text: {}",

@@ -27,10 +27,7 @@ fn t_affinity_change() -> TestResult {
     })?;
     let pids: Vec<i32> = kids.iter().map(|k| k.pid()).collect();
     sleep_until_ns(t0 + 300 * MS);
-    let dls: Vec<u64> = pids
-        .iter()
-        .map(|&p| job_deadline(p))
-        .collect::<Result<_, _>>()?;
+    let dls = job_deadlines(&pids)?;
     let mut f = Fails::default();
     f.check((1..n).all(|i| dls[i - 1] < dls[i]), || {
         format!("set-up: deadlines not in the order X0 < X1 < ...: {dls:?}")

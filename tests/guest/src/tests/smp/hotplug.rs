@@ -113,12 +113,9 @@ fn t_hotplug() -> TestResult {
             hotplug_task(me, head, &a, 15 * MS, 100 * MS)
         })?);
     }
-    {
-        let mut refs: Vec<&mut Child> = kids.iter_mut().collect();
-        wait_for("tasks ready", &mut refs, 15 * SEC, || {
-            tasks.iter().all(|t| t.ready.get() != 0)
-        })?;
-    }
+    wait_for_all("tasks ready", &mut kids, 15 * SEC, || {
+        tasks.iter().all(|t| t.ready.get() != 0)
+    })?;
     let t0 = monotonic_ns() + 300 * MS;
     publish(&head.t0, t0);
     sleep_until_ns(t0 + 500 * MS);

@@ -32,10 +32,7 @@ fn t_invariant_sampler() -> TestResult {
     })?;
     let pids: Vec<i32> = kids.iter().map(|k| k.pid()).collect();
     sleep_until_ns(t0 + 300 * MS);
-    let dls: Vec<u64> = pids
-        .iter()
-        .map(|&p| job_deadline(p))
-        .collect::<Result<_, _>>()?;
+    let dls = job_deadlines(&pids)?;
     let top = earliest(&dls, m);
     let top_pids: BTreeSet<i32> = top.iter().map(|&i| pids[i]).collect();
     let idx: HashMap<i32, usize> = pids.iter().enumerate().map(|(i, &p)| (p, i)).collect();

@@ -82,12 +82,9 @@ fn t_wakeup_placement() -> TestResult {
         wk.push(spawn(&format!("waker {k}"), move || waker(s, k))?);
     }
     wait_ready(&b, &mut spin, "spinner ready")?;
-    {
-        let mut refs: Vec<&mut Child> = wk.iter_mut().collect();
-        wait_for("wakers ready", &mut refs, 10 * SEC, || {
-            s.wakers.iter().all(|w| w.state.get() >= 1)
-        })?;
-    }
+    wait_for_all("wakers ready", &mut wk, 10 * SEC, || {
+        s.wakers.iter().all(|w| w.state.get() >= 1)
+    })?;
     // Everything on CPU c0 first: the spinner (D = 1 s) and the wakers
     // (D = 4 s, later), which pass through c0 and go to sleep until T1.
     set_aff(spin[0].pid(), &[c0], "spinner")?;
@@ -100,12 +97,9 @@ fn t_wakeup_placement() -> TestResult {
     }
     let t1 = monotonic_ns() + 800 * MS;
     s.t1.set(t1);
-    {
-        let mut refs: Vec<&mut Child> = wk.iter_mut().collect();
-        wait_for("wakers asleep until T1", &mut refs, 5 * SEC, || {
-            s.wakers.iter().all(|w| w.state.get() == 2)
-        })?;
-    }
+    wait_for_all("wakers asleep until T1", &mut wk, 5 * SEC, || {
+        s.wakers.iter().all(|w| w.state.get() == 2)
+    })?;
     // While they sleep (their last CPU is c0) they may use every workload
     // CPU; then the spinner takes c0.
     for (k, w) in wk.iter().enumerate() {
@@ -124,10 +118,7 @@ fn t_wakeup_placement() -> TestResult {
         return Err("set-up too slow: the spinner spun less than 100 ms before T1".into());
     }
     let spin_dl = job_deadline(spin[0].pid())?;
-    let wk_dl: Vec<u64> = wk
-        .iter()
-        .map(|w| job_deadline(w.pid()))
-        .collect::<Result<_, _>>()?;
+    let wk_dl = job_deadlines(&wk.iter().map(Child::pid).collect::<Vec<_>>())?;
     // The spinner holds c0 until T1 + 1.5 s.
     let stop_at = t1 + 1500 * MS;
     while monotonic_ns() < stop_at && !s.wakers.iter().all(|w| w.state.get() == 3) {
@@ -242,10 +233,7 @@ fn t_push() -> TestResult {
     b.go();
     wait_state(&b, &mut kids, &[0], ST_SPINNING, "A spinning", 5 * SEC)?;
     sleep_until_ns(t_arm + 300 * MS);
-    let dls: Vec<u64> = pids
-        .iter()
-        .map(|&p| job_deadline(p))
-        .collect::<Result<_, _>>()?;
+    let dls = job_deadlines(&pids)?;
     let cpu_before = cpu_all(&pids)?;
     sleep_ns(100 * MS);
     let cpu_pinned = cpu_all(&pids)?;
@@ -391,10 +379,7 @@ fn t_pull() -> TestResult {
         5 * SEC,
     )?;
     sleep_ns(200 * MS);
-    let dls: Vec<u64> = pids
-        .iter()
-        .map(|&p| job_deadline(p))
-        .collect::<Result<_, _>>()?;
+    let dls = job_deadlines(&pids)?;
     // Q may use every workload CPU, but each runs an earlier deadline.
     set_aff(pids[qi], &cx.work, "Q")?;
     b.set_phase(1);

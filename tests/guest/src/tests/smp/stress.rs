@@ -144,12 +144,9 @@ fn t_stress() -> TestResult {
             stress_task(head, me, c, t, k, !hop)
         })?);
     }
-    {
-        let mut refs: Vec<&mut Child> = kids.iter_mut().collect();
-        wait_for("stress tasks ready", &mut refs, 20 * SEC, || {
-            tasks.iter().all(|t| t.ready.get() != 0)
-        })?;
-    }
+    wait_for_all("stress tasks ready", &mut kids, 20 * SEC, || {
+        tasks.iter().all(|t| t.ready.get() != 0)
+    })?;
     let setup_done = monotonic_ns();
     // Load: 2 SCHED_FIFO 10 tasks at 50% duty, 3 CFS spinners, and a
     // hotplugger (SCHED_FIFO 50 on the controller's CPU) that takes CPUs 2
