@@ -8,7 +8,6 @@ use crate::harness::TestResult;
 use crate::MS;
 
 /// Collects failed checks so one run reports all of them.
-/// Failures collected by a test body; shared with the `rt` tests.
 #[derive(Default)]
 pub struct Fails(pub Vec<String>);
 

@@ -19,7 +19,8 @@ crate::tests! {
     cap_throttles_runaway: "default 95% cap: a CFS task shares a CPU with a spinning CASIO task; none with the cap off" => t_cap_throttles_runaway,
 }
 
-const JOIN_NS: u64 = 20 * SEC;
+/// Timeout for joining the spinners (longer than [`JOIN_NS`]).
+const SPINNER_JOIN_NS: u64 = 20 * SEC;
 const SIGXCPU_FLAGS: u64 = SCHED_FLAG_DL_OVERRUN;
 const BUDGET_FLAGS: u64 = SCHED_FLAG_CASIO_BUDGET | SCHED_FLAG_DL_OVERRUN;
 /// The internal "reserves nothing" flag, which user space may not pass.
@@ -92,7 +93,7 @@ fn run_spinner(flags: u64, spin: u64) -> Result<Spin, String> {
         diag!("spinner flags {flags:#x}: {}", s.brief());
         Ok(())
     })?;
-    child.join(JOIN_NS)?;
+    child.join(SPINNER_JOIN_NS)?;
     Ok(Spin {
         flags: r.flags.get(),
         wall: r.wall.get(),
@@ -236,7 +237,7 @@ fn share_cpu(len: u64) -> Result<(u64, u64), String> {
         shm[1].set(thread_cpu_ns() - c0);
         Ok(())
     })?;
-    join_all(&mut [cfs, casio], JOIN_NS)?;
+    join_all(&mut [cfs, casio], SPINNER_JOIN_NS)?;
     Ok((shm[0].get(), shm[1].get()))
 }
 
