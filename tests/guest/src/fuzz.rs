@@ -33,10 +33,10 @@ use casio_abi::{
 use casio_testkit::rng::Rng;
 use casio_testkit::shm::Shm;
 
-use crate::kernel::kernel_log;
-use crate::rt::read_stat;
-use crate::smp::{bring_all_online, possible_cpus, read_cpus_file, set_cpu_online};
-use crate::suite::spin_until;
+use crate::common::cpus::{bring_all_online, possible_cpus, read_cpus_file, set_cpu_online};
+use crate::common::kernel::kernel_log;
+use crate::common::stats::read_stat;
+use crate::common::work::spin_until;
 use crate::{MS, SEC};
 
 /// The CASIO cap sysctl, restored at the end.

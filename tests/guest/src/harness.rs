@@ -6,8 +6,10 @@ use std::io::Write;
 
 use casio_abi::{monotonic_ns, sleep_ns, Errno};
 
-use crate::kernel;
-use crate::proc::{decode_status, flush_stdio, run_catching, set_diag_fd, write_fd, ExitKind};
+use crate::common::kernel;
+use crate::common::proc::{
+    decode_status, flush_stdio, run_catching, set_diag_fd, write_fd, ExitKind,
+};
 
 /// Result of one test body.
 pub type TestResult = Result<(), String>;
@@ -21,6 +23,32 @@ pub struct Test {
     pub desc: &'static str,
     /// The body; runs in a forked child.
     pub run: fn() -> TestResult,
+}
+
+/// Registers a module's tests, in run order, as `pub const TESTS: &[Test]`
+/// (or another name: `const NAME;` first):
+///
+/// ```ignore
+/// crate::tests! {
+///     roundtrip_self: "set CASIO on self; every getter reports it" => t_roundtrip_self,
+/// }
+/// ```
+///
+/// The name before the colon is the test's name on the command line and
+/// in the `ok N - name` lines; the body is a `fn() -> TestResult`.
+#[macro_export]
+macro_rules! tests {
+    (const $list:ident; $($name:ident: $desc:literal => $run:path),* $(,)?) => {
+        /// The tests of this module, in run order.
+        pub const $list: &[$crate::harness::Test] = &[$($crate::harness::Test {
+            name: stringify!($name),
+            desc: $desc,
+            run: $run,
+        }),*];
+    };
+    ($($name:ident: $desc:literal => $run:path),* $(,)?) => {
+        $crate::tests! { const TESTS; $($name: $desc => $run),* }
+    };
 }
 
 /// Default per-test timeout.

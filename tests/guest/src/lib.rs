@@ -1,25 +1,32 @@
 //! In-guest test suite and demo for SCHED_CASIO.
 //!
-//! The library holds the pieces shared by the `casio-tests`, `casio-smp-tests` and
-//! `casio-demo` binaries: process helpers (fork with timeouts, shared
-//! memory, from `casio-testkit`), kernel-interface helpers (RT throttling,
-//! `/proc/stat`, kernel log), pure helpers (seeded shuffle from
-//! `casio-testkit`, CPU-slice recording, ASCII Gantt), the test harness and
-//! the tests themselves.
+//! The library holds the pieces shared by the `casio-tests`,
+//! `casio-smp-tests`, `casio-fuzz` and `casio-demo` binaries:
+//!
+//! - [`common`]: helpers every test module uses (processes, shared memory,
+//!   checks, kernel files, CPUs); test modules depend on it, not on each
+//!   other;
+//! - [`tests`]: the tests, one file per feature, registered with
+//!   [`tests!`];
+//! - [`harness`]: the runner (a forked process per test, `ok N - name`);
+//! - [`timeline`]: CPU-slice recording and the demo's ASCII Gantt chart;
+//! - [`fuzz`], [`regress`]: the fuzzer and the regression tests of what it
+//!   found.
 
-pub mod budget;
-pub mod cbs;
-pub mod events;
+pub mod common;
 pub mod fuzz;
 pub mod harness;
-pub mod kernel;
-pub mod pi;
-pub mod proc;
 pub mod regress;
-pub mod rt;
-pub mod smp;
-pub mod suite;
+pub mod tests;
 pub mod timeline;
+
+// Paths that fuzz.rs spells out in full (`crate::proc::flush_stdio()`,
+// `crate::rt::read_bw()`, `crate::smp::online_cpu_list()`, ...).
+#[doc(hidden)]
+pub(crate) use common::bw as rt;
+#[doc(hidden)]
+pub(crate) use common::cpus as smp;
+pub use common::{kernel, proc};
 
 /// One millisecond in ns.
 pub const MS: u64 = 1_000_000;

@@ -7,14 +7,14 @@ use casio_abi::{
     SCHED_FLAG_CASIO_BUDGET, SCHED_NORMAL,
 };
 
-use crate::harness::TestResult;
-use crate::proc::spawn;
 use casio_testkit::shm::Shm;
 
-use crate::proc::flush_stdio;
-use crate::rt::{read_bw, read_pinned_bw};
-use crate::smp::{cpu_ns, offline, online, set_aff, setup, OnlineGuard};
-use crate::suite::{spin_until, sys, Fails};
+use crate::common::bw::{read_bw, read_pinned_bw};
+use crate::common::checks::{sys, Fails};
+use crate::common::cpus::{cpu_ns, offline, online, set_aff, setup, OnlineGuard};
+use crate::common::proc::{flush_stdio, spawn};
+use crate::common::work::spin_until;
+use crate::harness::TestResult;
 use crate::{MS, SEC};
 
 /// A task that spins until killed.

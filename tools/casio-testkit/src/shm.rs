@@ -22,26 +22,8 @@ impl Shm {
     /// `mmap of N bytes of shared memory failed: ...`.
     pub fn new(len: usize) -> Result<Shm, String> {
         let len = len.max(1);
-        let bytes = len * std::mem::size_of::<AtomicU64>();
-        // SAFETY: anonymous mapping, no fd; result checked below.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                bytes,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
-            return Err(format!(
-                "mmap of {bytes} bytes of shared memory failed: {}",
-                std::io::Error::last_os_error()
-            ));
-        }
         Ok(Shm {
-            ptr: p as *mut AtomicU64,
+            ptr: map_shared(len * std::mem::size_of::<AtomicU64>())?.cast(),
             len,
         })
     }
@@ -52,6 +34,12 @@ impl Shm {
         // SAFETY: in bounds of a live, zero-initialised, page-aligned
         // mapping; AtomicU64 is valid for any bit pattern.
         unsafe { &*self.ptr.add(i) }
+    }
+
+    /// Slot `i` as a [`Slot`]; panics if out of range.
+    pub fn slot(&self, i: usize) -> &Slot {
+        // SAFETY: `Slot` is a transparent `AtomicU64`.
+        unsafe { &*(self.at(i) as *const AtomicU64).cast::<Slot>() }
     }
 
     /// Load slot `i`.
@@ -89,9 +77,98 @@ impl Shm {
     /// Sleep-poll (every `poll_ns`) until slot `i` is non-zero; returns its
     /// value, or `None` after `timeout_ns`.  Never spins.
     pub fn wait_nonzero(&self, i: usize, timeout_ns: u64, poll_ns: u64) -> Option<u64> {
+        self.slot(i).wait_nonzero(timeout_ns, poll_ns)
+    }
+
+    /// Sleep-poll (every 2 ms) until slot `i` >= `target`; false after
+    /// `timeout_ns`.
+    pub fn wait_at_least(&self, i: usize, target: u64, timeout_ns: u64) -> bool {
+        self.slot(i).wait_at_least(target, timeout_ns)
+    }
+}
+
+impl Drop for Shm {
+    fn drop(&mut self) {
+        // SAFETY: the mapping of exactly this size that `new` made.
+        unsafe { unmap_shared(self.ptr.cast(), self.len * std::mem::size_of::<AtomicU64>()) };
+    }
+}
+
+/// `bytes` of zeroed, anonymous `MAP_SHARED | MAP_NORESERVE` memory. The
+/// error says `mmap of N bytes of shared memory failed: ...`.
+fn map_shared(bytes: usize) -> Result<*mut u8, String> {
+    // SAFETY: anonymous mapping, no fd; result checked below.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            bytes.max(1),
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return Err(format!(
+            "mmap of {bytes} bytes of shared memory failed: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(p.cast())
+}
+
+/// Unmap what [`map_shared`] returned for `bytes`.
+///
+/// # Safety
+/// `p` and `bytes` are those of a live mapping of [`map_shared`]; nothing
+/// refers to it any more.
+unsafe fn unmap_shared(p: *mut u8, bytes: usize) {
+    // SAFETY: as the caller promises.
+    unsafe { libc::munmap(p.cast(), bytes.max(1)) };
+}
+
+// ---------------------------------------------------------------------------
+// Typed records
+// ---------------------------------------------------------------------------
+
+/// One `u64` in shared memory, read and written with `SeqCst` atomics:
+/// the field type of the records a test shares with its children.
+#[repr(transparent)]
+#[derive(Debug, Default)]
+pub struct Slot(AtomicU64);
+
+impl Slot {
+    /// The value.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// Store `v`.
+    pub fn set(&self, v: u64) {
+        self.0.store(v, Ordering::SeqCst)
+    }
+
+    /// Add `v`, returning the previous value.
+    pub fn add(&self, v: u64) -> u64 {
+        self.0.fetch_add(v, Ordering::SeqCst)
+    }
+
+    /// Set the bits of `v`, returning the previous value.
+    pub fn or(&self, v: u64) -> u64 {
+        self.0.fetch_or(v, Ordering::SeqCst)
+    }
+
+    /// The atomic itself (e.g. for a futex on its low half).
+    pub fn atomic(&self) -> &AtomicU64 {
+        &self.0
+    }
+
+    /// Sleep-poll (every `poll_ns`) until the value is non-zero; returns
+    /// it, or `None` after `timeout_ns`. Never spins.
+    pub fn wait_nonzero(&self, timeout_ns: u64, poll_ns: u64) -> Option<u64> {
         let deadline = monotonic_ns() + timeout_ns;
         loop {
-            let v = self.get(i);
+            let v = self.get();
             if v != 0 {
                 return Some(v);
             }
@@ -102,11 +179,11 @@ impl Shm {
         }
     }
 
-    /// Sleep-poll (every 2 ms) until slot `i` >= `target`; false after
-    /// `timeout_ns`.
-    pub fn wait_at_least(&self, i: usize, target: u64, timeout_ns: u64) -> bool {
+    /// Sleep-poll (every 2 ms) until the value is at least `target`; false
+    /// after `timeout_ns`.
+    pub fn wait_at_least(&self, target: u64, timeout_ns: u64) -> bool {
         let deadline = monotonic_ns() + timeout_ns;
-        while self.get(i) < target {
+        while self.get() < target {
             if monotonic_ns() >= deadline {
                 return false;
             }
@@ -116,15 +193,108 @@ impl Shm {
     }
 }
 
-impl Drop for Shm {
+/// A type that can live in shared memory between forked processes: all
+/// zero bytes are a valid value and every access goes through atomics.
+/// Implement it for a struct with [`shm_record!`](crate::shm_record),
+/// which checks that every field is a `Record`.
+///
+/// # Safety
+/// The all-zero bit pattern must be a valid value, and the type must have
+/// no destructor and no interior pointers.
+pub unsafe trait Record: Sync {}
+
+// SAFETY: a zeroed atomic is a valid 0; no destructor, no pointer.
+unsafe impl Record for Slot {}
+// SAFETY: as for `Slot`.
+unsafe impl Record for AtomicU64 {}
+// SAFETY: as for `Slot`.
+unsafe impl Record for std::sync::atomic::AtomicU32 {}
+// SAFETY: as for `Slot`.
+unsafe impl Record for std::sync::atomic::AtomicI32 {}
+// SAFETY: as for `Slot`.
+unsafe impl Record for std::sync::atomic::AtomicBool {}
+// SAFETY: an array of records is zero-valid element by element.
+unsafe impl<T: Record, const N: usize> Record for [T; N] {}
+
+/// Declares a `#[repr(C)]` struct of shared fields and makes it a
+/// [`Record`]; a field whose type is not a `Record` does not compile.
+///
+/// ```
+/// casio_testkit::shm_record! {
+///     /// What a child reports.
+///     pub struct Report {
+///         pub ready: casio_testkit::shm::Slot,
+///         pub times: [casio_testkit::shm::Slot; 4],
+///     }
+/// }
+/// let r = casio_testkit::shm::Shared::<Report>::new(3).unwrap();
+/// r[2].times[1].set(7);
+/// assert_eq!(r[2].times[1].get(), 7);
+/// ```
+#[macro_export]
+macro_rules! shm_record {
+    ($(#[$m:meta])* $vis:vis struct $name:ident {
+        $($(#[$fm:meta])* $fvis:vis $field:ident: $ty:ty),* $(,)?
+    }) => {
+        $(#[$m])*
+        #[repr(C)]
+        $vis struct $name {
+            $($(#[$fm])* $fvis $field: $ty),*
+        }
+        // SAFETY: repr(C) of fields that are all `Record`s (the where
+        // clause does not hold otherwise): zero-valid, atomics only.
+        unsafe impl $crate::shm::Record for $name where $($ty: $crate::shm::Record),* {}
+    };
+}
+
+/// `len` zeroed records of `T` in one anonymous `MAP_SHARED` mapping,
+/// visible to the process and every child forked after its creation.
+/// Dereferences to `[T]`; [`Shared::one`] makes a single record, which
+/// [`Shared::rec`] returns.
+pub struct Shared<T: Record> {
+    ptr: *mut T,
+    len: usize,
+}
+
+// SAFETY: the records are only accessed through atomics (`Record`).
+unsafe impl<T: Record> Send for Shared<T> {}
+// SAFETY: as above.
+unsafe impl<T: Record> Sync for Shared<T> {}
+
+impl<T: Record> Shared<T> {
+    /// `len` zeroed records.
+    pub fn new(len: usize) -> Result<Shared<T>, String> {
+        Ok(Shared {
+            ptr: map_shared(len * std::mem::size_of::<T>())?.cast(),
+            len,
+        })
+    }
+
+    /// One zeroed record.
+    pub fn one() -> Result<Shared<T>, String> {
+        Shared::new(1)
+    }
+
+    /// The first (or only) record.
+    pub fn rec(&self) -> &T {
+        &self[0]
+    }
+}
+
+impl<T: Record> std::ops::Deref for Shared<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        // SAFETY: `len` records of a live, page-aligned mapping; zeroed
+        // memory is a valid `T` (`Record`), and it is only shared
+        // through atomics.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+impl<T: Record> Drop for Shared<T> {
     fn drop(&mut self) {
-        // SAFETY: unmapping the region we mapped, of exactly this size.
-        unsafe {
-            libc::munmap(
-                self.ptr as *mut libc::c_void,
-                self.len * std::mem::size_of::<AtomicU64>(),
-            )
-        };
+        // SAFETY: the mapping of exactly this size that `new` made.
+        unsafe { unmap_shared(self.ptr.cast(), self.len * std::mem::size_of::<T>()) };
     }
 }
 
@@ -164,6 +334,42 @@ mod tests {
         // SAFETY: slot 598 is in bounds; nothing else touches it now.
         unsafe { *shm.as_ptr().add(598).cast::<u64>() = 5 };
         assert_eq!(shm.get(598), 5);
+    }
+
+    crate::shm_record! {
+        struct Rec {
+            a: Slot,
+            b: [Slot; 3],
+        }
+    }
+
+    #[test]
+    fn typed_records_are_shared() {
+        let r = Shared::<Rec>::new(3).unwrap();
+        assert_eq!(r.len(), 3);
+        assert!(r
+            .iter()
+            .all(|x| x.a.get() == 0 && x.b.iter().all(|s| s.get() == 0)));
+        assert_eq!(
+            in_child(|| {
+                r[2].a.set(42);
+                r[1].b[2].add(5);
+                r[1].b[2].or(8);
+            }),
+            0
+        );
+        assert_eq!(r[2].a.get(), 42);
+        assert_eq!(r[1].b[2].get(), 13);
+        assert_eq!(r[2].a.wait_nonzero(0, 1_000_000), Some(42));
+        assert_eq!(r[0].a.wait_nonzero(5_000_000, 1_000_000), None);
+        assert!(r[1].b[2].wait_at_least(13, 0));
+        assert!(Shared::<Rec>::new(0).unwrap().is_empty());
+        let one = Shared::<Rec>::one().unwrap();
+        one.rec().a.set(1);
+        assert_eq!(one.len(), 1);
+        let shm = Shm::new(2).unwrap();
+        shm.slot(1).set(9);
+        assert_eq!(shm.get(1), 9);
     }
 
     #[test]

@@ -18,7 +18,8 @@ use casio_abi::{
     monotonic_ns, online_cpus, set_affinity_cpu, set_casio, setscheduler, sleep_until_ns,
     thread_cpu_ns, SCHED_NORMAL,
 };
-use casio_guest_tests::proc::{join_all, spawn, wait_for, Child, Shm};
+use casio_guest_tests::common::proc::{join_all, spawn, wait_for_all, Child};
+use casio_guest_tests::common::shared::{shm_record, Release, Shared, Slot};
 use casio_guest_tests::timeline::{finish_order_line, gantt_axis, gantt_row, Slice, SliceRecorder};
 use casio_guest_tests::{MS, SEC};
 use casio_testkit::sysctl::Restore;
@@ -53,39 +54,44 @@ const BUCKET: u64 = 10 * MS;
 const GAP: u64 = MS;
 const MAX_JOBS: usize = 8;
 const MAX_SLICES: usize = 2048;
-/// Per-task block: [0] slice count, [1] job count, [2..2+MAX_JOBS] job
-/// finish times, then slice (start, end) pairs.
-const BLOCK: usize = 2 + MAX_JOBS + 2 * MAX_SLICES;
-/// Global slots: 0 T0, 1 ready count.
-const GLOBALS: usize = 4;
-
-fn block(i: usize) -> usize {
-    GLOBALS + i * BLOCK
-}
-
-fn store_slices(shm: &Shm, i: usize, slices: &[Slice]) {
-    let b = block(i);
-    let n = slices.len().min(MAX_SLICES);
-    for (j, s) in slices.iter().take(n).enumerate() {
-        shm.set(b + 2 + MAX_JOBS + 2 * j, s.start);
-        shm.set(b + 3 + MAX_JOBS + 2 * j, s.end);
+shm_record! {
+    /// What a task of the demo (or the hog) records.
+    struct DemoTask {
+        /// Slices stored in `slices`, jobs stored in `finish`.
+        nslices: Slot,
+        jobs: Slot,
+        /// The finish time of each job.
+        finish: [Slot; MAX_JOBS],
+        /// (start, end) of each CPU slice.
+        slices: [[Slot; 2]; MAX_SLICES],
     }
-    shm.set(b, n as u64);
 }
 
-fn load_slices(shm: &Shm, i: usize) -> Vec<Slice> {
-    let b = block(i);
-    let n = (shm.get(b) as usize).min(MAX_SLICES);
-    (0..n)
-        .map(|j| Slice {
-            start: shm.get(b + 2 + MAX_JOBS + 2 * j),
-            end: shm.get(b + 3 + MAX_JOBS + 2 * j),
-        })
-        .collect()
+impl DemoTask {
+    fn store_slices(&self, slices: &[Slice]) {
+        let n = slices.len().min(MAX_SLICES);
+        for (slot, s) in self.slices.iter().zip(slices) {
+            slot[0].set(s.start);
+            slot[1].set(s.end);
+        }
+        self.nslices.set(n as u64);
+    }
+
+    fn load_slices(&self) -> Vec<Slice> {
+        let n = (self.nslices.get() as usize).min(MAX_SLICES);
+        self.slices[..n]
+            .iter()
+            .map(|[start, end]| Slice {
+                start: start.get(),
+                end: end.get(),
+            })
+            .collect()
+    }
 }
 
-fn wait_t0(shm: &Shm) -> Result<u64, String> {
-    shm.wait_nonzero(0, 15 * SEC, 2 * MS)
+fn wait_t0(rel: &Release) -> Result<u64, String> {
+    rel.t0
+        .wait_nonzero(15 * SEC, 2 * MS)
         .ok_or_else(|| "release time never published".to_string())
 }
 
@@ -103,7 +109,7 @@ fn burn_recording(rec: &mut SliceRecorder, cost: u64) -> u64 {
     }
 }
 
-fn casio_task(shm: &Shm, i: usize) -> Result<(), String> {
+fn casio_task(rel: &Release, me: &DemoTask, i: usize) -> Result<(), String> {
     let spec = &TASKS[i];
     set_affinity_cpu(0, 0).map_err(|e| format!("sched_setaffinity(CPU 0): {e}"))?;
     set_casio(0, i as u32 + 1, spec.period).map_err(|e| {
@@ -112,10 +118,9 @@ fn casio_task(shm: &Shm, i: usize) -> Result<(), String> {
             spec.period / MS
         )
     })?;
-    shm.fetch_add(1, 1);
-    let t0 = wait_t0(shm)?;
+    rel.ready.add(1);
+    let t0 = wait_t0(rel)?;
     let mut rec = SliceRecorder::new(GAP);
-    let b = block(i);
     for k in 0..MAX_JOBS {
         let release = t0 + k as u64 * spec.period;
         if release >= t0 + HORIZON {
@@ -123,18 +128,18 @@ fn casio_task(shm: &Shm, i: usize) -> Result<(), String> {
         }
         sleep_until_ns(release);
         let fin = burn_recording(&mut rec, spec.cost);
-        shm.set(b + 2 + k, fin);
-        shm.set(b + 1, k as u64 + 1);
+        me.finish[k].set(fin);
+        me.jobs.set(k as u64 + 1);
     }
-    store_slices(shm, i, &rec.slices);
+    me.store_slices(&rec.slices);
     Ok(())
 }
 
-fn hog_task(shm: &Shm, i: usize) -> Result<(), String> {
+fn hog_task(rel: &Release, me: &DemoTask) -> Result<(), String> {
     set_affinity_cpu(0, 0).map_err(|e| format!("sched_setaffinity(CPU 0): {e}"))?;
     setscheduler(0, SCHED_NORMAL, 0).map_err(|e| format!("SCHED_NORMAL: {e}"))?;
-    shm.fetch_add(1, 1);
-    let t0 = wait_t0(shm)?;
+    rel.ready.add(1);
+    let t0 = wait_t0(rel)?;
     sleep_until_ns(t0);
     let mut rec = SliceRecorder::new(GAP);
     let end = t0 + HORIZON + 50 * MS;
@@ -146,7 +151,7 @@ fn hog_task(shm: &Shm, i: usize) -> Result<(), String> {
         }
     }
     rec.close();
-    store_slices(shm, i, &rec.slices);
+    me.store_slices(&rec.slices);
     Ok(())
 }
 
@@ -155,7 +160,10 @@ fn run() -> Result<bool, String> {
     if ncpu >= 2 {
         let _ = set_affinity_cpu(0, ncpu - 1);
     }
-    let shm = Shm::new(GLOBALS + (TASKS.len() + 1) * BLOCK)?;
+    let release = Shared::<Release>::one()?;
+    let rel = release.rec();
+    // The tasks, then the hog.
+    let recs = Shared::<DemoTask>::new(TASKS.len() + 1)?;
     println!(
         "demo: SCHED_CASIO (EDF) on CPU 0: {} periodic CASIO tasks + 1 SCHED_NORMAL hog",
         TASKS.len()
@@ -170,23 +178,20 @@ fn run() -> Result<bool, String> {
     }
     let mut kids: Vec<Child> = Vec::new();
     for (i, t) in TASKS.iter().enumerate() {
-        let shm = &shm;
+        let me = &recs[i];
         kids.push(spawn(&format!("task {}", t.name), move || {
-            casio_task(shm, i)
+            casio_task(rel, me, i)
         })?);
     }
     let hog = TASKS.len();
-    kids.push(spawn("hog", || hog_task(&shm, hog))?);
-    {
-        let n = kids.len() as u64;
-        let mut refs: Vec<&mut Child> = kids.iter_mut().collect();
-        wait_for("tasks ready", &mut refs, 10 * SEC, || shm.get(1) >= n)?;
-    }
+    kids.push(spawn("hog", || hog_task(rel, &recs[hog]))?);
+    let n = kids.len() as u64;
+    wait_for_all("tasks ready", &mut kids, 10 * SEC, || rel.ready.get() >= n)?;
     // Release every task at T0.  T0 lies past every task's first absolute
     // deadline (set time + D, D <= 900 ms), so waking at T0 starts a fresh
     // job with deadline T0 + D for all of them: a common release.
     let t0 = monotonic_ns() + 950 * MS;
-    shm.set(0, t0);
+    rel.t0.set(t0);
     join_all(&mut kids, 20 * SEC)?;
 
     let ncols = (HORIZON / BUCKET) as usize;
@@ -202,7 +207,7 @@ fn run() -> Result<bool, String> {
         .collect();
     labels.push("hog(CFS)".to_string());
     for (i, label) in labels.iter().enumerate() {
-        let slices = load_slices(&shm, i);
+        let slices = recs[i].load_slices();
         println!("{:<10}{}", label, gantt_row(&slices, t0, BUCKET, ncols));
     }
     println!("legend: # ran >= half of the column, + ran less, . not running");
@@ -212,11 +217,11 @@ fn run() -> Result<bool, String> {
     let mut total = 0;
     let mut firsts: Vec<(&str, u64, u64)> = Vec::new();
     for (i, t) in TASKS.iter().enumerate() {
-        let b = block(i);
-        let jobs = (shm.get(b + 1) as usize).min(MAX_JOBS);
+        let me = &recs[i];
+        let jobs = (me.jobs.get() as usize).min(MAX_JOBS);
         for k in 0..jobs {
             let release = t0 + k as u64 * t.period;
-            let fin = shm.get(b + 2 + k);
+            let fin = me.finish[k].get();
             let dl = release + t.period;
             total += 1;
             if fin <= dl {
@@ -232,7 +237,11 @@ fn run() -> Result<bool, String> {
                 if fin <= dl { "met" } else { "MISSED" }
             );
         }
-        let first = if jobs > 0 { shm.get(b + 2) } else { u64::MAX };
+        let first = if jobs > 0 {
+            me.finish[0].get()
+        } else {
+            u64::MAX
+        };
         firsts.push((t.name, t.period / MS, first));
     }
     let winner = firsts.iter().min_by_key(|x| x.2).unwrap();

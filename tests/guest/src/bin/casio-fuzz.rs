@@ -9,7 +9,7 @@
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let code = casio_guest_tests::fuzz::main(&args);
-    for m in casio_guest_tests::smp::bring_all_online() {
+    for m in casio_guest_tests::common::cpus::bring_all_online() {
         println!("# {m}");
     }
     std::process::exit(code);

@@ -9,8 +9,8 @@
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let code = casio_guest_tests::harness::main(casio_guest_tests::smp::TESTS, &args);
-    for m in casio_guest_tests::smp::bring_all_online() {
+    let code = casio_guest_tests::harness::main(&casio_guest_tests::tests::smp_tests(), &args);
+    for m in casio_guest_tests::common::cpus::bring_all_online() {
         println!("# {m}");
     }
     std::process::exit(code);

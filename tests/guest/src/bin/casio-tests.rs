@@ -6,6 +6,6 @@
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let code = casio_guest_tests::harness::main(casio_guest_tests::suite::TESTS, &args);
+    let code = casio_guest_tests::harness::main(&casio_guest_tests::tests::casio_tests(), &args);
     std::process::exit(code);
 }

@@ -113,6 +113,23 @@ fn read_klogctl() -> Result<Vec<String>, String> {
         .collect())
 }
 
+/// Where tracefs is mounted.
+pub const TRACEFS: &str = "/sys/kernel/tracing";
+
+/// Mounts tracefs on /sys/kernel/tracing unless it is there.
+pub fn mount_tracefs() -> Result<(), String> {
+    if std::path::Path::new(&format!("{TRACEFS}/events")).exists() {
+        return Ok(());
+    }
+    let (src, dst, fs) = (c"nodev", c"/sys/kernel/tracing", c"tracefs");
+    // SAFETY: NUL-terminated strings; no mount data.
+    let r = unsafe { libc::mount(src.as_ptr(), dst.as_ptr(), fs.as_ptr(), 0, std::ptr::null()) };
+    if r != 0 {
+        return Err(format!("mount tracefs on {TRACEFS}: {}", Errno::last()));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,27 +1,21 @@
 //! Tests of the CASIO event log, `/proc/casio_event`, and of the
 //! `sched_casio_*` tracepoints.
 
-use casio_abi::event::{self, Event, Kind, TaskRef};
-use casio_abi::*;
 use casio_testkit::sysctl::Restore;
 
-use crate::harness::{Test, TestResult};
-use crate::proc::{spawn, Shm};
-use crate::suite::{drop_privileges, pin_harness, pin_work, sleeper, sys, write_errno, Fails};
+use casio_abi::event::{self, Event, Kind, TaskRef};
+use casio_abi::*;
+
+use crate::common::*;
+use crate::harness::TestResult;
 use crate::{diag, MS, SEC};
 
-/// See the module documentation.
-pub const CASIO_EVENT_LOG: Test = Test {
-    name: "casio_event_log",
-    desc: "/proc/casio_event: a 10-job task's releases, ends, switches; root only; reads consume nothing",
-    run: t_casio_event_log,
-};
-/// See [`CASIO_EVENT_LOG`].
-pub const TRACEPOINTS: Test = Test {
-    name: "tracepoints",
-    desc: "sched_casio_* tracepoints in tracefs record a periodic task",
-    run: t_tracepoints,
-};
+crate::tests! {
+    casio_event_log: "/proc/casio_event: a 10-job task's releases, ends, switches; root only; reads consume nothing" => t_casio_event_log,
+    tracepoints: "sched_casio_* tracepoints in tracefs record a periodic task" => t_tracepoints,
+    proc_register: "pid to /proc/casio/add and /proc/process_sched_add: CASIO with the default deadline; errnos" => t_proc_register,
+    queue_bench_scaling: "debugfs queue self-benchmark: requeue grows like log n from 10 to 10,000 tasks, pick flat" => t_queue_bench_scaling,
+}
 
 const EVENT_PATH: &str = event::PROC_CASIO_EVENT;
 const JOBS: u64 = 10;
@@ -41,7 +35,8 @@ fn task_pid(e: &Event) -> Option<i64> {
 /// Runs a CASIO task (5/50/50 ms, casio_id 42) for `JOBS` jobs of burn +
 /// yield on the work CPU; returns its pid and the time before it started.
 fn run_periodic(label: &str) -> Result<(i32, u64), String> {
-    let shm = Shm::new(1)?;
+    let ran = Shared::<Slot>::one()?;
+    let ran = ran.rec();
     let start = monotonic_ns();
     let mut child = spawn(label, || {
         pin_work()?;
@@ -49,7 +44,7 @@ fn run_periodic(label: &str) -> Result<(i32, u64), String> {
             "setattr CASIO 5/50/50ms",
             setattr(0, &SchedAttr::casio(5 * MS, T, T), 0),
         )?;
-        shm.set(0, 1);
+        ran.set(1);
         for _ in 0..JOBS {
             burn_cpu(2 * MS);
             sys("sched_yield", sched_yield())?;
@@ -58,7 +53,7 @@ fn run_periodic(label: &str) -> Result<(i32, u64), String> {
     })?;
     let pid = child.pid();
     child.join(20 * SEC)?;
-    if shm.get(0) != 1 {
+    if ran.get() != 1 {
         return Err("the periodic task never ran".into());
     }
     Ok((pid, start))
@@ -156,26 +151,23 @@ fn t_casio_event_log() -> TestResult {
     let still = again.iter().filter(|e| mine.contains(e)).count();
     f.eq("task events in a second read", still, mine.len());
     // Root only.
-    let shm = Shm::new(1)?;
+    let errno = Shared::<Slot>::one()?;
+    let errno = errno.rec();
     let mut probe = spawn("unprivileged reader", || {
         drop_privileges(0)?;
         let r = std::fs::File::open(EVENT_PATH);
-        shm.set(
-            0,
-            r.err().and_then(|e| e.raw_os_error()).unwrap_or(0) as u64,
-        );
+        errno.set(r.err().and_then(|e| e.raw_os_error()).unwrap_or(0) as u64);
         Ok(())
     })?;
     probe.join(10 * SEC)?;
     f.eq(
         "errno opening /proc/casio_event as uid 65534",
-        shm.get(0) as i32,
+        errno.get() as i32,
         libc::EACCES,
     );
     f.finish()
 }
 
-const TRACEFS: &str = "/sys/kernel/tracing";
 const EVENTS: [&str; 7] = [
     "sched_casio_enqueue",
     "sched_casio_dequeue",
@@ -188,20 +180,6 @@ const EVENTS: [&str; 7] = [
 
 fn write(path: &str, v: &str) -> Result<(), String> {
     std::fs::write(path, v).map_err(|e| format!("write {v:?} to {path}: {e}"))
-}
-
-/// Mounts tracefs on /sys/kernel/tracing unless it is there.
-pub fn mount_tracefs() -> Result<(), String> {
-    if std::path::Path::new(&format!("{TRACEFS}/events")).exists() {
-        return Ok(());
-    }
-    let (src, dst, fs) = (c"nodev", c"/sys/kernel/tracing", c"tracefs");
-    // SAFETY: NUL-terminated strings; no mount data.
-    let r = unsafe { libc::mount(src.as_ptr(), dst.as_ptr(), fs.as_ptr(), 0, std::ptr::null()) };
-    if r != 0 {
-        return Err(format!("mount tracefs on {TRACEFS}: {}", Errno::last()));
-    }
-    Ok(())
 }
 
 fn t_tracepoints() -> TestResult {
@@ -241,13 +219,6 @@ fn t_tracepoints() -> TestResult {
     f.finish()
 }
 
-/// See [`CASIO_EVENT_LOG`].
-pub const PROC_REGISTER: Test = Test {
-    name: "proc_register",
-    desc: "pid to /proc/casio/add and /proc/process_sched_add: CASIO with the default deadline; errnos",
-    run: t_proc_register,
-};
-
 const DEFAULT_DEADLINE_SYSCTL: &str = "/proc/sys/kernel/sched_casio_default_deadline_us";
 
 fn t_proc_register() -> TestResult {
@@ -274,7 +245,7 @@ fn t_proc_register() -> TestResult {
             (100 * MS, 100 * MS, 100 * MS),
         );
     }
-    match crate::rt::read_stat(a.pid()) {
+    match read_stat(a.pid()) {
         Ok(s) => f.eq("registered task reserves bandwidth", s.n("reserved"), 0),
         Err(e) => f.push(e),
     }
@@ -323,41 +294,31 @@ fn t_proc_register() -> TestResult {
 
     // The files are root's: an unprivileged writer (uid 65534) may not
     // register a root task nor itself.
-    let shm = Shm::new(2)?;
+    // The errnos of registering root's task and itself.
+    let errnos = Shared::<Slot>::new(2)?;
     let victim = a.pid();
     let mut u = spawn("unprivileged writer", || {
         drop_privileges(0)?;
-        shm.set(
-            0,
-            write_errno("/proc/casio/add", &victim.to_string()) as u64,
-        );
+        errnos[0].set(write_errno("/proc/casio/add", &victim.to_string()) as u64);
         // SAFETY: getpid cannot fail.
         let me = unsafe { libc::getpid() };
-        shm.set(1, write_errno("/proc/casio/add", &me.to_string()) as u64);
+        errnos[1].set(write_errno("/proc/casio/add", &me.to_string()) as u64);
         Ok(())
     })?;
     u.join(10 * SEC)?;
     f.eq(
         "unprivileged writer, root's task",
-        shm.get(0) as i32,
+        errnos[0].get() as i32,
         libc::EACCES,
     );
     f.eq(
         "unprivileged writer, itself",
-        shm.get(1) as i32,
+        errnos[1].get() as i32,
         libc::EACCES,
     );
     drop((a, b));
     f.finish()
 }
-
-/// See [`CASIO_EVENT_LOG`].
-pub const QUEUE_BENCH_SCALING: Test = Test {
-    name: "queue_bench_scaling",
-    desc:
-        "debugfs queue self-benchmark: requeue grows like log n from 10 to 10,000 tasks, pick flat",
-    run: t_queue_bench_scaling,
-};
 
 const QUEUE_BENCH: &str = "/sys/kernel/debug/sched_casio/queue_bench";
 

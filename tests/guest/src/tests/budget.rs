@@ -10,29 +10,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use casio_abi::*;
 
-use crate::harness::{Test, TestResult};
-use crate::kernel::{read_runtime, ThrottleOff, CASIO_RUNTIME_PATH};
-use crate::proc::{join_all, spawn, Shm};
-use crate::rt::{read_global, read_stat, G_CAP_THROTTLES};
-use crate::suite::{ms, pin_harness, pin_work, spin_until, sys, Fails};
+use crate::common::*;
+use crate::harness::TestResult;
 use crate::{diag, MS, SEC};
 
-/// See the module documentation.
-pub const BUDGET_THROTTLE: Test = Test {
-    name: "budget_throttle",
-    desc:
-        "C=10 D=T=100ms spinner: budget flag caps it near C/T with SIGXCPU per job; flags checked",
-    run: t_budget_throttle,
-};
-/// See [`BUDGET_THROTTLE`].
-pub const CAP_THROTTLES_RUNAWAY: Test = Test {
-    name: "cap_throttles_runaway",
-    desc:
-        "default 95% cap: a CFS task shares a CPU with a spinning CASIO task; none with the cap off",
-    run: t_cap_throttles_runaway,
-};
+crate::tests! {
+    budget_throttle: "C=10 D=T=100ms spinner: budget flag caps it near C/T with SIGXCPU per job; flags checked" => t_budget_throttle,
+    cap_throttles_runaway: "default 95% cap: a CFS task shares a CPU with a spinning CASIO task; none with the cap off" => t_cap_throttles_runaway,
+}
 
-const JOIN_NS: u64 = 20 * SEC;
+/// Timeout for joining the spinners (longer than [`JOIN_NS`]).
+const SPINNER_JOIN_NS: u64 = 20 * SEC;
 const SIGXCPU_FLAGS: u64 = SCHED_FLAG_DL_OVERRUN;
 const BUDGET_FLAGS: u64 = SCHED_FLAG_CASIO_BUDGET | SCHED_FLAG_DL_OVERRUN;
 /// The internal "reserves nothing" flag, which user space may not pass.
@@ -66,42 +54,55 @@ struct Spin {
     overrun_signal: u64,
 }
 
-const SPIN_SLOTS: usize = 8;
+shm_record! {
+    /// What the spinner of [`run_spinner`] reports, as in [`Spin`].
+    struct SpinSlots {
+        flags: Slot,
+        wall: Slot,
+        cpu: Slot,
+        sigxcpu: Slot,
+        overruns: Slot,
+        released: Slot,
+        budget: Slot,
+        overrun_signal: Slot,
+    }
+}
 
 /// Runs a CASIO task (C = 10 ms, D = T = 100 ms, `flags`) that spins for
 /// `spin` ns on the work CPU, and returns what it measured.
 fn run_spinner(flags: u64, spin: u64) -> Result<Spin, String> {
-    let shm = Shm::new(SPIN_SLOTS)?;
+    let shm = Shared::<SpinSlots>::one()?;
+    let r = shm.rec();
     let mut child = spawn("spinner", || {
         pin_work()?;
         count_sigxcpu()?;
         let mut a = SchedAttr::casio(10 * MS, 100 * MS, 100 * MS);
         a.sched_flags |= flags;
         sys("setattr CASIO 10/100/100ms", setattr(0, &a, 0))?;
-        shm.set(0, sys("getattr", getattr(0))?.sched_flags);
+        r.flags.set(sys("getattr", getattr(0))?.sched_flags);
         let (w0, c0) = (monotonic_ns(), thread_cpu_ns());
         spin_until(w0 + spin);
-        shm.set(1, monotonic_ns() - w0);
-        shm.set(2, thread_cpu_ns() - c0);
-        shm.set(3, SIGXCPU_COUNT.load(Ordering::Relaxed));
+        r.wall.set(monotonic_ns() - w0);
+        r.cpu.set(thread_cpu_ns() - c0);
+        r.sigxcpu.set(SIGXCPU_COUNT.load(Ordering::Relaxed));
         let s = read_stat(0)?;
-        shm.set(4, s.get("runtime_overruns")?);
-        shm.set(5, s.get("jobs_released")?);
-        shm.set(6, s.get("budget")?);
-        shm.set(7, s.get("overrun_signal")?);
+        r.overruns.set(s.get("runtime_overruns")?);
+        r.released.set(s.get("jobs_released")?);
+        r.budget.set(s.get("budget")?);
+        r.overrun_signal.set(s.get("overrun_signal")?);
         diag!("spinner flags {flags:#x}: {}", s.brief());
         Ok(())
     })?;
-    child.join(JOIN_NS)?;
+    child.join(SPINNER_JOIN_NS)?;
     Ok(Spin {
-        flags: shm.get(0),
-        wall: shm.get(1),
-        cpu: shm.get(2),
-        sigxcpu: shm.get(3),
-        overruns: shm.get(4),
-        released: shm.get(5),
-        budget: shm.get(6),
-        overrun_signal: shm.get(7),
+        flags: r.flags.get(),
+        wall: r.wall.get(),
+        cpu: r.cpu.get(),
+        sigxcpu: r.sigxcpu.get(),
+        overruns: r.overruns.get(),
+        released: r.released.get(),
+        budget: r.budget.get(),
+        overrun_signal: r.overrun_signal.get(),
     })
 }
 
@@ -212,7 +213,8 @@ fn t_budget_throttle() -> TestResult {
 /// Spins a legacy CASIO task (deadline 100 ms, no budget) and a CFS task
 /// on the work CPU from `t0` for `len` ns; returns their CPU times.
 fn share_cpu(len: u64) -> Result<(u64, u64), String> {
-    let shm = Shm::new(2)?;
+    // The CPU times of the CFS and the CASIO spinner.
+    let shm = Shared::<Slot>::new(2)?;
     let t0 = monotonic_ns() + 300 * MS;
     let end = t0 + len;
     let cfs = spawn("CFS spinner", || {
@@ -220,7 +222,7 @@ fn share_cpu(len: u64) -> Result<(u64, u64), String> {
         spin_until(t0);
         let c0 = thread_cpu_ns();
         spin_until(end);
-        shm.set(0, thread_cpu_ns() - c0);
+        shm[0].set(thread_cpu_ns() - c0);
         Ok(())
     })?;
     let casio = spawn("CASIO spinner", || {
@@ -232,11 +234,11 @@ fn share_cpu(len: u64) -> Result<(u64, u64), String> {
         sleep_until_ns(t0);
         let c0 = thread_cpu_ns();
         spin_until(end);
-        shm.set(1, thread_cpu_ns() - c0);
+        shm[1].set(thread_cpu_ns() - c0);
         Ok(())
     })?;
-    join_all(&mut [cfs, casio], JOIN_NS)?;
-    Ok((shm.get(0), shm.get(1)))
+    join_all(&mut [cfs, casio], SPINNER_JOIN_NS)?;
+    Ok((shm[0].get(), shm[1].get()))
 }
 
 fn t_cap_throttles_runaway() -> TestResult {
@@ -255,7 +257,7 @@ fn t_cap_throttles_runaway() -> TestResult {
     let work = 0;
     // The RT bandwidth, which CASIO shares, would stop the spinner too:
     // only the cap is under test here.
-    let _rt = casio_testkit::sysctl::Restore::set(crate::kernel::RT_RUNTIME_PATH, "-1")?;
+    let _rt = casio_testkit::sysctl::Restore::set(RT_RUNTIME_PATH, "-1")?;
     let g0 = read_global()?;
 
     // Cap on: 2 s are two windows of 1 s, each leaving 50 ms to CFS.

@@ -7,28 +7,30 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use casio_abi::*;
 
-use crate::harness::{Test, TestResult};
-use crate::kernel::ThrottleOff;
-use crate::proc::{join_all, spawn, Shm};
-use crate::suite::{pin_harness, pin_work, spin_until, sys, Fails};
+use crate::common::*;
+use crate::harness::TestResult;
 use crate::{diag, MS, SEC};
 
-/// See the module documentation.
-pub const PI_BOOST_AHEAD_OF_RT: Test = Test {
-    name: "pi_boost_ahead_of_rt",
-    desc: "CFS owner of a PI futex a CASIO task waits on runs ahead of a FIFO 99 spinner",
-    run: t_pi_boost_ahead_of_rt,
-};
+crate::tests! {
+    pi_boost_ahead_of_rt: "CFS owner of a PI futex a CASIO task waits on runs ahead of a FIFO 99 spinner" => t_pi_boost_ahead_of_rt,
+}
 
 const FUTEX_LOCK_PI: libc::c_int = 6;
 const FUTEX_UNLOCK_PI: libc::c_int = 7;
 
-/// The PI futex word: the low half of a shared slot (x86-64 is little
-/// endian), so that forked processes share it.
-fn futex_word(shm: &Shm, i: usize) -> &AtomicU32 {
-    // SAFETY: the slot is an aligned, shared AtomicU64 that lives as long
-    // as `shm`; its first four bytes are a valid AtomicU32.
-    unsafe { &*(shm.at(i) as *const _ as *const AtomicU32) }
+shm_record! {
+    /// What the owner, the spinner and the waiter share.
+    struct PiRun {
+        /// The PI futex word, in shared memory so that forked processes
+        /// share it.
+        futex: AtomicU32,
+        /// The owner holds the lock.
+        locked: Slot,
+        /// The owner's unlock time, the waiter's acquire time.
+        unlock_at: Slot,
+        acquire_at: Slot,
+        spinner_ran: Slot,
+    }
 }
 
 fn gettid() -> u32 {
@@ -88,29 +90,28 @@ fn t_pi_boost_ahead_of_rt() -> TestResult {
     // RT throttling off: it would otherwise give the owner 50 ms a second
     // beside the spinner, and the CASIO cap is not what is tested.
     let _off = ThrottleOff::new()?;
-    // Slots: 0 futex word, 1 owner holds the lock, 2 owner's unlock time,
-    // 3 waiter's acquire time, 4 spinner ran.
-    let shm = Shm::new(8)?;
+    let shm = Shared::<PiRun>::one()?;
+    let pi = shm.rec();
     let t0 = monotonic_ns() + 400 * MS;
-    let word = futex_word(&shm, 0);
+    let word = &pi.futex;
     let owner = spawn("CFS owner", || {
         pin_work()?;
         lock_pi(word)?;
-        shm.set(1, 1);
+        pi.locked.set(1);
         sleep_until_ns(t0);
         // The critical section: 200 ms of CPU.
         burn_cpu(200 * MS);
-        shm.set(2, monotonic_ns());
+        pi.unlock_at.set(monotonic_ns());
         unlock_pi(word)
     })?;
-    if shm.wait_nonzero(1, 10 * SEC, MS).is_none() {
+    if pi.locked.wait_nonzero(10 * SEC, MS).is_none() {
         return Err("the owner never took the lock".to_string());
     }
     let spinner = spawn("FIFO 99 spinner", || {
         pin_work()?;
         sys("SCHED_FIFO 99", setscheduler(0, SCHED_FIFO, 99))?;
         sleep_until_ns(t0 + 20 * MS);
-        shm.set(4, 1);
+        pi.spinner_ran.set(1);
         spin_until(t0 + 1500 * MS);
         Ok(())
     })?;
@@ -122,19 +123,19 @@ fn t_pi_boost_ahead_of_rt() -> TestResult {
         )?;
         sleep_until_ns(t0 + 50 * MS);
         lock_pi(word)?;
-        shm.set(3, monotonic_ns());
+        pi.acquire_at.set(monotonic_ns());
         unlock_pi(word)
     })?;
     join_all(&mut [owner, spinner, waiter], 20 * SEC)?;
     let rel = |t: u64| t.saturating_sub(t0) as f64 / MS as f64;
-    let (unlock, acquire) = (shm.get(2), shm.get(3));
+    let (unlock, acquire) = (pi.unlock_at.get(), pi.acquire_at.get());
     diag!(
         "owner unlocked at T0+{:.1} ms, CASIO waiter acquired at T0+{:.1} ms; the FIFO 99 spinner runs T0+20..1500 ms",
         rel(unlock),
         rel(acquire)
     );
     let mut f = Fails::default();
-    f.eq("spinner ran", shm.get(4), 1);
+    f.eq("spinner ran", pi.spinner_ran.get(), 1);
     // The owner needs 200 ms of CPU; boosted ahead of the spinner it has
     // them by about T0 + 230 ms. Bound: T0 + 1000 ms, 500 ms before the
     // spinner stops, the earliest it could run otherwise.

@@ -65,7 +65,7 @@ pub fn diag(msg: &str) {
 /// `diag!("fmt", args...)`: formatted [`diag`].
 #[macro_export]
 macro_rules! diag {
-    ($($arg:tt)*) => { $crate::proc::diag(&format!($($arg)*)) };
+    ($($arg:tt)*) => { $crate::common::proc::diag(&format!($($arg)*)) };
 }
 
 /// Flush Rust's stdio buffers (before fork).
@@ -337,111 +337,22 @@ pub fn wait_for(
     }
 }
 
+/// [`wait_for`] with every child of `kids` watched.
+pub fn wait_for_all(
+    what: &str,
+    kids: &mut [Child],
+    timeout_ns: u64,
+    cond: impl FnMut() -> bool,
+) -> Result<(), String> {
+    let mut refs: Vec<&mut Child> = kids.iter_mut().collect();
+    wait_for(what, &mut refs, timeout_ns, cond)
+}
+
 pub use casio_testkit::Shm;
-
-/// Layout of a gap log inside a [`Shm`], starting at some base slot.
-/// Slots: +0 count, +1 largest gap, +2 start of the largest gap, +3 spin
-/// start, +4 spin end, then `cap` (start, end) pairs.
-#[derive(Clone, Copy, Debug)]
-pub struct GapLog {
-    /// First slot.
-    pub base: usize,
-    /// Number of gaps that can be stored.
-    pub cap: usize,
-}
-
-impl GapLog {
-    /// Slots needed in the Shm.
-    pub fn slots(&self) -> usize {
-        5 + 2 * self.cap
-    }
-
-    /// Spin (reading CLOCK_MONOTONIC) until `until_ns` or until the
-    /// `stop` slot becomes non-zero, recording every gap longer than
-    /// `min_gap_ns` between consecutive readings.
-    pub fn spin(&self, shm: &Shm, until_ns: u64, stop: Option<usize>, min_gap_ns: u64) {
-        let b = self.base;
-        let start = monotonic_ns();
-        shm.set(b + 3, start);
-        let mut last = start;
-        let mut n = 0usize;
-        let mut max_gap = 0;
-        let mut iter = 0u32;
-        loop {
-            let now = monotonic_ns();
-            let gap = now.saturating_sub(last);
-            if gap > min_gap_ns {
-                if n < self.cap {
-                    shm.set(b + 5 + 2 * n, last);
-                    shm.set(b + 6 + 2 * n, now);
-                    n += 1;
-                    shm.set(b, n as u64);
-                }
-                if gap > max_gap {
-                    max_gap = gap;
-                    shm.set(b + 1, gap);
-                    shm.set(b + 2, last);
-                }
-            }
-            last = now;
-            if now >= until_ns {
-                break;
-            }
-            iter = iter.wrapping_add(1);
-            if let Some(s) = stop {
-                if iter.is_multiple_of(64) && shm.get(s) != 0 {
-                    break;
-                }
-            }
-        }
-        shm.set(b + 4, last);
-    }
-
-    /// The recorded gaps as (start, end) pairs.
-    pub fn gaps(&self, shm: &Shm) -> Vec<(u64, u64)> {
-        let n = (shm.get(self.base) as usize).min(self.cap);
-        (0..n)
-            .map(|i| {
-                (
-                    shm.get(self.base + 5 + 2 * i),
-                    shm.get(self.base + 6 + 2 * i),
-                )
-            })
-            .collect()
-    }
-
-    /// Largest gap (length, start).
-    pub fn max_gap(&self, shm: &Shm) -> (u64, u64) {
-        (shm.get(self.base + 1), shm.get(self.base + 2))
-    }
-
-    /// Spin start and end.
-    pub fn span(&self, shm: &Shm) -> (u64, u64) {
-        (shm.get(self.base + 3), shm.get(self.base + 4))
-    }
-}
-
-/// The gap (start, end) with length >= `min_len` that contains time `t`
-/// (start <= t <= end), if any.
-pub fn gap_covering(gaps: &[(u64, u64)], t: u64, min_len: u64) -> Option<(u64, u64)> {
-    gaps.iter()
-        .copied()
-        .find(|&(s, e)| e.saturating_sub(s) >= min_len && s <= t && t <= e)
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn gap_cover() {
-        let g = [(10, 20), (100, 160), (200, 205)];
-        assert_eq!(gap_covering(&g, 150, 40), Some((100, 160)));
-        assert_eq!(gap_covering(&g, 160, 40), Some((100, 160)));
-        assert_eq!(gap_covering(&g, 15, 40), None);
-        assert_eq!(gap_covering(&g, 15, 5), Some((10, 20)));
-        assert_eq!(gap_covering(&g, 170, 1), None);
-    }
 
     #[test]
     fn shm_and_child() {
@@ -466,16 +377,5 @@ mod tests {
         let e = c.join(50_000_000).unwrap_err();
         assert!(e.contains("killed"), "{e}");
         assert!(c.reaped());
-    }
-
-    #[test]
-    fn gaplog_spin() {
-        let g = GapLog { base: 1, cap: 4 };
-        let shm = Shm::new(1 + g.slots()).unwrap();
-        let now = monotonic_ns();
-        g.spin(&shm, now + 5_000_000, None, 1_000_000_000);
-        let (s, e) = g.span(&shm);
-        assert!(s >= now && e >= now + 5_000_000);
-        assert!(g.gaps(&shm).is_empty());
     }
 }

@@ -3,13 +3,16 @@
 //! runtime it has left fits its bandwidth until the deadline, otherwise
 //! its wake-up releases a new job with deadline now + D.
 
-use casio_abi::{burn_cpu, monotonic_ns, setattr, sleep_until_ns, SchedAttr};
+use casio_abi::*;
 
+use crate::common::*;
 use crate::harness::TestResult;
-use crate::proc::{join_all, spawn, Child, Shm};
-use crate::rt::read_stat;
-use crate::suite::{pin_harness, pin_work, rel_ms, sys, Fails, JOIN_NS};
 use crate::{diag, MS, SEC};
+
+crate::tests! {
+    sleep_periodic_set: "U=0.9 set of clock_nanosleep loops on CPU 0 for 4 s: no miss beyond jitter (CBS)" => t_sleep_periodic_set,
+    sync_start_order: "5 tasks set at creation, all woken at a common T0: finish in T0 + D order (CBS)" => t_sync_start_order,
+}
 
 /// The synchronous start: five tasks with D = 700, 300, 900,
 /// 100, 500 ms (C = 40 ms, T = 2D) set SCHED_CASIO when they are created,
@@ -20,14 +23,23 @@ use crate::{diag, MS, SEC};
 pub(crate) fn t_sync_start_order() -> TestResult {
     pin_harness();
     const DS: [u64; 5] = [700, 300, 900, 100, 500];
-    // Slots: 0 T0, 1 ready count, 2 finish counter, 10+pos task finishing
-    // at position pos (index + 1), 20+k finish time of task k.
-    let shm = Shm::new(32)?;
+    shm_record! {
+        struct SyncStart {
+            t0: Slot,
+            ready: Slot,
+            finished: Slot,
+            /// At position p: 1 + the task that finished p-th.
+            order: [Slot; DS.len()],
+            /// When task k finished.
+            finish_at: [Slot; DS.len()],
+        }
+    }
+    let shm = Shared::<SyncStart>::one()?;
+    let run = shm.rec();
     let t0 = monotonic_ns() + 300 * MS;
-    shm.set(0, t0);
+    run.t0.set(t0);
     let mut kids: Vec<Child> = Vec::new();
     for (k, d) in DS.iter().enumerate() {
-        let shm = &shm;
         let d = d * MS;
         kids.push(spawn(&format!("task D={}ms", d / MS), move || {
             pin_work()?;
@@ -35,14 +47,14 @@ pub(crate) fn t_sync_start_order() -> TestResult {
                 "setattr CASIO 40/D/2D",
                 setattr(0, &SchedAttr::casio(40 * MS, d, 2 * d), 0),
             )?;
-            shm.fetch_add(1, 1);
-            sleep_until_ns(shm.get(0));
+            run.ready.add(1);
+            sleep_until_ns(run.t0.get());
             let fin = burn_cpu(30 * MS);
-            let pos = shm.fetch_add(2, 1) as usize;
+            let pos = run.finished.add(1) as usize;
             if pos < DS.len() {
-                shm.set(10 + pos, k as u64 + 1);
+                run.order[pos].set(k as u64 + 1);
             }
-            shm.set(20 + k, fin);
+            run.finish_at[k].set(fin);
             Ok(())
         })?);
     }
@@ -51,11 +63,17 @@ pub(crate) fn t_sync_start_order() -> TestResult {
         return Err("the tasks ended before T0".into());
     }
     let finish: Vec<u64> = (0..DS.len())
-        .map(|p| shm.get(10 + p).wrapping_sub(1))
+        .map(|p| run.order[p].get().wrapping_sub(1))
         .map(|k| DS.get(k as usize).copied().unwrap_or(0))
         .collect();
     let times: Vec<String> = (0..DS.len())
-        .map(|k| format!("D={}: T0+{:.1}ms", DS[k], rel_ms(shm.get(20 + k), t0)))
+        .map(|k| {
+            format!(
+                "D={}: T0+{:.1}ms",
+                DS[k],
+                rel_ms(run.finish_at[k].get(), t0)
+            )
+        })
         .collect();
     diag!("finished: {}", times.join(", "));
     let mut want = DS.to_vec();
@@ -84,14 +102,23 @@ pub(crate) fn t_sleep_periodic_set() -> TestResult {
     // (C, T) in ms, D = T; U = 0.2 + 0.2 + 0.3 + 0.2 = 0.9.
     const SET: [(u64, u64); 4] = [(10, 50), (20, 100), (45, 150), (60, 300)];
     const HORIZON: u64 = 4 * SEC;
-    // Slots per task: 0 jobs, 1 late jobs, 2 worst lateness past the grid
-    // deadline, 3 kernel misses, 4 kernel completed.
-    let shm = Shm::new(2 + SET.len() * 5)?;
-    let slot = |i: usize, k: usize| 2 + i * 5 + k;
+    shm_record! {
+        /// What a task of the set reports.
+        struct SleepTask {
+            jobs: Slot,
+            /// Jobs late, and the worst lateness, past the grid deadline.
+            late: Slot,
+            worst: Slot,
+            /// The kernel's misses and completed jobs.
+            kernel_misses: Slot,
+            kernel_completed: Slot,
+        }
+    }
+    let tasks = Shared::<SleepTask>::new(SET.len())?;
     let t0 = monotonic_ns() + 500 * MS;
     let mut kids: Vec<Child> = Vec::new();
     for (i, &(c, t)) in SET.iter().enumerate() {
-        let shm = &shm;
+        let me = &tasks[i];
         let (c, t) = (c * MS, t * MS);
         kids.push(spawn(
             &format!("task {}/{} ms", c / MS, t / MS),
@@ -107,18 +134,18 @@ pub(crate) fn t_sleep_periodic_set() -> TestResult {
                     sleep_until_ns(release);
                     let fin = burn_cpu(c * 9 / 10);
                     if fin > release + t {
-                        shm.fetch_add(slot(i, 1), 1);
+                        me.late.add(1);
                         let late = fin - release - t;
-                        if late > shm.get(slot(i, 2)) {
-                            shm.set(slot(i, 2), late);
+                        if late > me.worst.get() {
+                            me.worst.set(late);
                         }
                     }
                     k += 1;
                 }
-                shm.set(slot(i, 0), k);
+                me.jobs.set(k);
                 let s = read_stat(0)?;
-                shm.set(slot(i, 3), s.n("deadline_misses"));
-                shm.set(slot(i, 4), s.n("jobs_completed"));
+                me.kernel_misses.set(s.n("deadline_misses"));
+                me.kernel_completed.set(s.n("jobs_completed"));
                 Ok(())
             },
         )?);
@@ -128,15 +155,15 @@ pub(crate) fn t_sleep_periodic_set() -> TestResult {
     let (mut jobs, mut misses) = (0, 0);
     for (i, &(c, t)) in SET.iter().enumerate() {
         let (n, late, worst, kmiss) = (
-            shm.get(slot(i, 0)),
-            shm.get(slot(i, 1)),
-            shm.get(slot(i, 2)),
-            shm.get(slot(i, 3)),
+            tasks[i].jobs.get(),
+            tasks[i].late.get(),
+            tasks[i].worst.get(),
+            tasks[i].kernel_misses.get(),
         );
         diag!(
             "task {c}/{t} ms: {n} jobs, {late} past release + T (worst {:.1} ms), kernel: {} completed, {kmiss} missed",
             worst as f64 / 1e6,
-            shm.get(slot(i, 4))
+            tasks[i].kernel_completed.get()
         );
         f.check(worst <= GRID_TOLERANCE, || {
             format!(
