@@ -301,7 +301,7 @@ fn kill(pid: i32, sig: i32) -> Result<(), Errno> {
 
 /// Forks; the child runs `f` and exits with its status, never returning.
 fn fork_with(f: impl FnOnce() -> i32) -> Result<i32, String> {
-    crate::proc::flush_stdio();
+    crate::common::proc::flush_stdio();
     // SAFETY: the child only runs `f` and exits.
     let pid = unsafe { libc::fork() };
     if pid < 0 {
@@ -309,7 +309,7 @@ fn fork_with(f: impl FnOnce() -> i32) -> Result<i32, String> {
     }
     if pid == 0 {
         let code = f();
-        crate::proc::flush_stdio();
+        crate::common::proc::flush_stdio();
         // SAFETY: leaves the child without running the parent's atexit.
         unsafe { libc::_exit(code) };
     }
@@ -1044,7 +1044,7 @@ fn kill_and_reap(pgid: i32) -> Result<String, String> {
 }
 
 fn check_bw() -> (Result<String, String>, Result<String, String>) {
-    let total = crate::rt::read_bw().map(|(t, _, _)| t);
+    let total = crate::common::bw::read_bw().map(|(t, _, _)| t);
     let total = match total {
         Ok(0) => Ok(String::new()),
         Ok(t) => Err(format!(
@@ -1053,7 +1053,7 @@ fn check_bw() -> (Result<String, String>, Result<String, String>) {
         )),
         Err(e) => Err(e),
     };
-    let pinned = match crate::rt::read_pinned_bw() {
+    let pinned = match crate::common::bw::read_pinned_bw() {
         Ok(v) if v.iter().all(|&b| b == 0) => Ok(String::new()),
         Ok(v) => Err(format!("pinned_bw {v:?}, want all 0")),
         Err(e) => Err(e),
@@ -1080,7 +1080,7 @@ fn check_queues() -> Result<String, String> {
 fn check_nr_running() -> Result<String, String> {
     let mut least = u64::MAX;
     for _ in 0..20 {
-        least = least.min(crate::kernel::procs_running()?);
+        least = least.min(crate::common::kernel::procs_running()?);
         if least <= 1 {
             break;
         }
@@ -1123,7 +1123,7 @@ fn check_fresh_task() -> Result<String, String> {
                 ));
             }
             setattr(0, &SchedAttr::new(SCHED_NORMAL), 0).map_err(|e| format!("{e}"))?;
-            for cpu in crate::smp::online_cpu_list()? {
+            for cpu in crate::common::cpus::online_cpu_list()? {
                 set_affinity_cpus(0, &[cpu]).map_err(|e| format!("pin to {cpu}: {e}"))?;
                 setattr(0, &SchedAttr::casio(90 * MS, 100 * MS, 100 * MS), 0)
                     .map_err(|e| format!("90% of CPU {cpu} refused: {e}"))?;

@@ -20,14 +20,6 @@ pub mod regress;
 pub mod tests;
 pub mod timeline;
 
-// Paths that fuzz.rs spells out in full (`crate::proc::flush_stdio()`,
-// `crate::rt::read_bw()`, `crate::smp::online_cpu_list()`, ...).
-#[doc(hidden)]
-pub(crate) use common::bw as rt;
-#[doc(hidden)]
-pub(crate) use common::cpus as smp;
-pub use common::{kernel, proc};
-
 /// One millisecond in ns.
 pub const MS: u64 = 1_000_000;
 /// One second in ns.
