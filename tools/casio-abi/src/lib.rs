@@ -117,58 +117,22 @@ impl Errno {
         Errno(std::io::Error::last_os_error().raw_os_error().unwrap_or(0))
     }
 
-    /// Symbolic name, e.g. `"EINVAL"`; `"E?"` for numbers not in the table.
-    pub fn name(self) -> &'static str {
-        errno_name(self.0)
-    }
-}
-
-/// Symbolic name of an errno value (`"EINVAL"`), or `"E?"` when unknown.
-pub fn errno_name(e: i32) -> &'static str {
-    match e {
-        0 => "OK",
-        libc::EPERM => "EPERM",
-        libc::ENOENT => "ENOENT",
-        libc::ESRCH => "ESRCH",
-        libc::EINTR => "EINTR",
-        libc::EIO => "EIO",
-        libc::ENXIO => "ENXIO",
-        libc::E2BIG => "E2BIG",
-        libc::ENOEXEC => "ENOEXEC",
-        libc::EBADF => "EBADF",
-        libc::ECHILD => "ECHILD",
-        libc::EAGAIN => "EAGAIN",
-        libc::ENOMEM => "ENOMEM",
-        libc::EACCES => "EACCES",
-        libc::EFAULT => "EFAULT",
-        libc::EBUSY => "EBUSY",
-        libc::EEXIST => "EEXIST",
-        libc::ENODEV => "ENODEV",
-        libc::ENOTDIR => "ENOTDIR",
-        libc::EISDIR => "EISDIR",
-        libc::EINVAL => "EINVAL",
-        libc::ENFILE => "ENFILE",
-        libc::EMFILE => "EMFILE",
-        libc::ENOTTY => "ENOTTY",
-        libc::EFBIG => "EFBIG",
-        libc::ENOSPC => "ENOSPC",
-        libc::ESPIPE => "ESPIPE",
-        libc::EROFS => "EROFS",
-        libc::EPIPE => "EPIPE",
-        libc::EDOM => "EDOM",
-        libc::ERANGE => "ERANGE",
-        libc::EDEADLK => "EDEADLK",
-        libc::ENOSYS => "ENOSYS",
-        libc::EOVERFLOW => "EOVERFLOW",
-        libc::EOPNOTSUPP => "EOPNOTSUPP",
-        libc::ETIMEDOUT => "ETIMEDOUT",
-        _ => "E?",
+    /// Symbolic name, e.g. `"EINVAL"` (nix's table); `"E?"` for numbers
+    /// it does not know, `"OK"` for 0.
+    pub fn name(self) -> String {
+        match self.0 {
+            0 => "OK".into(),
+            e => match nix::errno::Errno::from_raw(e) {
+                nix::errno::Errno::UnknownErrno => "E?".into(),
+                n => format!("{n:?}"),
+            },
+        }
     }
 }
 
 impl fmt::Display for Errno {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match errno_name(self.0) {
+        match self.name().as_str() {
             "E?" => write!(f, "errno {}", self.0),
             n => f.write_str(n),
         }
