@@ -1282,6 +1282,12 @@ fn fuzz(cfg: &Config) -> Result<String, String> {
         }
         let s = seeds.next_u64();
         let unpriv = fork_with(|| unprivileged(&shm, s, [casio_sentinel, normal_sentinel], end))?;
+        // For reading a stack dump of the run: who is who.
+        println!(
+            "# pids: coordinator {}, sentinels {casio_sentinel} {normal_sentinel}, workers \
+             {workers:?}, unprivileged {unpriv}",
+            getpid()
+        );
         // The coordinator forks victims to replace killed ones, so its
         // children must not inherit SCHED_DEADLINE.
         make_deadline(COORD_DL.0, COORD_DL.1, true)?;
