@@ -37,6 +37,12 @@ check zero-tests tests 1 'ran no test' "$(printf '%s\n0 passed, 0 failed\nCASIO-
 check splat-warning tests 1 'kernel reported errors' "$(printf '%s\n[    3.1] WARNING: CPU: 1 PID: 42 at kernel/sched/core.c:123 foo+0x1/0x2\n2 passed, 0 failed\nCASIO-TESTS-DONE\n' "$boot")"
 check splat-atomic-sleep tests 1 'line 4:.*sleeping function' "$(printf '%s\n[    4.2] BUG: sleeping function called from invalid context at kernel/x.c:1\n2 passed, 0 failed\nCASIO-TESTS-DONE\n' "$boot")"
 check splat-lockdep tests 1 'possible circular locking' "$(printf '%s\n[    5.0] WARNING: possible circular locking dependency detected\n2 passed, 0 failed\nCASIO-TESTS-DONE\n' "$boot")"
+stock_warn='[  132.4] WARNING: CPU: 1 PID: 1492 at kernel/futex/pi.c:623 futex_unlock_pi+0x2a5/0x3a0
+[  132.4] Call Trace:
+[  132.4]  <TASK>
+[  132.4] ---[ end trace 0000000000000000 ]---'
+check known-stock-warning tests 0 '^2 passed, 0 failed$' "$(printf '%s\n%s\n2 passed, 0 failed\nCASIO-TESTS-DONE\n' "$boot" "$stock_warn")"
+check splat-after-known-warning tests 1 'line 8:.*BUG: unable' "$(printf '%s\n%s\n[  140.0] BUG: unable to handle page fault\n2 passed, 0 failed\nCASIO-TESTS-DONE\n' "$boot" "$stock_warn")"
 check rcu-stall tests 1 'rcu: INFO' "$(printf '%s\n[   30.0] rcu: INFO: rcu_preempt self-detected stall on CPU\n' "$boot")"
 check hung-task tests 1 'blocked for more than' "$(printf '%s\n[  130.0] INFO: task casio-tests:55 blocked for more than 60 seconds.\n2 passed, 0 failed\nCASIO-TESTS-DONE\n' "$boot")"
 check panic tests 1 'Kernel panic' "$(printf '%s\n[    2.0] Kernel panic - not syncing: Attempted to kill init!\n' "$boot")"

@@ -64,21 +64,6 @@ const REAP_BOUND_NS: u64 = 30 * SEC;
 /// last one with EBUSY).
 const WORKER_DL: (u64, u64) = (5 * MS, 20 * MS);
 const COORD_DL: (u64, u64) = (MS, 20 * MS);
-/// Kernel log words that mean a splat; see qemu/judge-log.sh.
-const SPLAT_WORDS: [&str; 12] = [
-    "BUG:",
-    "WARNING:",
-    "Oops",
-    "Kernel panic",
-    "general protection fault",
-    "Call Trace:",
-    "possible recursive locking",
-    "circular locking dependency",
-    "self-detected stall",
-    "blocked for more than",
-    "soft lockup",
-    "list_add corruption",
-];
 
 /// The operations of the privileged workers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1163,10 +1148,7 @@ fn check_fresh_task() -> Result<String, String> {
 /// judge prints them, and the words must not appear twice).
 fn check_log() -> Result<String, String> {
     let log = kernel_log()?;
-    let n = log
-        .iter()
-        .filter(|l| SPLAT_WORDS.iter().any(|w| l.contains(w)))
-        .count();
+    let n = crate::common::splat::splats_in(&log).len();
     if n == 0 {
         Ok(format!("{} lines read", log.len()))
     } else {
