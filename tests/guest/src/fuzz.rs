@@ -31,7 +31,8 @@ use casio_abi::{
     SCHED_IDLE, SCHED_NORMAL, SCHED_RESET_ON_FORK, SCHED_RR,
 };
 use casio_testkit::rng::Rng;
-use casio_testkit::shm::Shm;
+use casio_testkit::shm::{Shared, Shm, Slot};
+use casio_testkit::shm_record;
 
 use crate::common::cpus::{bring_all_online, possible_cpus, read_cpus_file, set_cpu_online};
 use crate::common::kernel::kernel_log;
@@ -1340,41 +1341,46 @@ fn fuzz(cfg: &Config) -> Result<String, String> {
     run()
 }
 
-// Stress slots: per task, its own count of jobs, then what
-// /proc/PID/sched_casio said once it stopped.
-const T_YIELDS: usize = 0;
-const T_RELEASED: usize = 1;
-const T_COMPLETED: usize = 2;
-const T_MISSED: usize = 3;
-const T_DONE: usize = 4;
+shm_record! {
+    /// One stress task: its own counts of jobs and CPU time, then what
+    /// /proc/PID/sched_casio said once it stopped.
+    struct StressTask {
+        yields: Slot,
+        released: Slot,
+        completed: Slot,
+        missed: Slot,
+        /// Set when the task stopped and parked.
+        done: Slot,
+        cpu_ns: Slot,
+    }
+}
+
 /// Jobs a stress task may see renewed on a wake-up, beyond its yields.
 const MAX_RENEWALS: u64 = 2;
-const T_CPU_NS: usize = 5;
-const T_SLOTS: usize = 6;
 
 /// The reference load of `--stress N --fifo`, which also runs on a stock
 /// kernel: a SCHED_FIFO 50 task that runs `runtime / 2` per period and
-/// sleeps until its next one; it counts its jobs in `jobs`, and the jobs
-/// done after the end of their period as missed.
-fn fifo_stress_task(shm: &Shm, jobs: usize, runtime: u64, period: u64) -> i32 {
+/// sleeps until its next one; it counts its jobs, and the jobs done after
+/// the end of their period as missed.
+fn fifo_stress_task(stop: &Slot, me: &StressTask, runtime: u64, period: u64) -> i32 {
     if casio_abi::setscheduler(0, SCHED_FIFO, 50).is_err() {
         return 3;
     }
     let mut next = monotonic_ns();
     let cpu0 = thread_cpu_ns();
-    while shm.get(S_STOP) == 0 {
+    while stop.get() == 0 {
         let t = thread_cpu_ns();
         while thread_cpu_ns() - t < runtime / 2 {}
-        shm.fetch_add(jobs, 1);
+        me.yields.add(1);
         // Late as a CASIO job would be: done after its release + period.
         if monotonic_ns() > next + period {
-            shm.fetch_add(jobs + T_MISSED - T_YIELDS, 1);
+            me.missed.add(1);
         }
         next += period;
         casio_abi::sleep_until_ns(next);
     }
-    shm.set(jobs + T_CPU_NS - T_YIELDS, thread_cpu_ns() - cpu0);
-    shm.set(jobs + T_DONE - T_YIELDS, 1);
+    me.cpu_ns.set(thread_cpu_ns() - cpu0);
+    me.done.set(1);
     park()
 }
 
@@ -1402,29 +1408,29 @@ fn stress(cfg: &Config) -> Result<String, String> {
         cfg.secs, cfg.hotplug
     );
     let run = || -> Result<String, String> {
-        let shm = Shm::new(2 + n * T_SLOTS)?;
-        let slot = |i: usize, k: usize| 2 + i * T_SLOTS + k;
+        let stop = Shared::<Slot>::one()?;
+        let tasks = Shared::<StressTask>::new(n)?;
         let mut pids = vec![];
         for i in 0..n {
-            let shm = &shm;
+            let (stop, me) = (stop.rec(), &tasks[i]);
             pids.push(fork_with(move || {
                 if cfg.fifo {
-                    return fifo_stress_task(shm, slot(i, T_YIELDS), runtime, period);
+                    return fifo_stress_task(stop, me, runtime, period);
                 }
                 if setattr(0, &SchedAttr::casio(runtime, period, period), 0).is_err() {
                     return 3;
                 }
                 let cpu0 = thread_cpu_ns();
-                while shm.get(S_STOP) == 0 {
+                while stop.get() == 0 {
                     let t = thread_cpu_ns();
                     while thread_cpu_ns() - t < runtime / 2 {}
                     if sched_yield().is_err() {
                         return 4;
                     }
-                    shm.fetch_add(slot(i, T_YIELDS), 1);
+                    me.yields.add(1);
                 }
-                shm.set(slot(i, T_CPU_NS), thread_cpu_ns() - cpu0);
-                shm.set(slot(i, T_DONE), 1);
+                me.cpu_ns.set(thread_cpu_ns() - cpu0);
+                me.done.set(1);
                 park()
             })?);
         }
@@ -1460,23 +1466,23 @@ fn stress(cfg: &Config) -> Result<String, String> {
         {
             println!("# {l}");
         }
-        shm.set(S_STOP, 1);
+        stop.rec().set(1);
         // Every task stops and parks; then its counts are read, and it is
         // killed.
         let stop_end = monotonic_ns() + REAP_BOUND_NS;
-        while (0..n).any(|i| shm.get(slot(i, T_DONE)) == 0) && monotonic_ns() < stop_end {
+        while tasks.iter().any(|t| t.done.get() == 0) && monotonic_ns() < stop_end {
             sleep_ns(20 * MS);
         }
         let mut st_bad = vec![];
         for (i, &pid) in pids.iter().enumerate() {
-            if cfg.fifo || shm.get(slot(i, T_DONE)) == 0 {
+            if cfg.fifo || tasks[i].done.get() == 0 {
                 continue;
             }
             match read_stat(pid) {
                 Ok(s) => {
-                    shm.set(slot(i, T_RELEASED), s.n("jobs_released"));
-                    shm.set(slot(i, T_COMPLETED), s.n("jobs_completed"));
-                    shm.set(slot(i, T_MISSED), s.n("deadline_misses"));
+                    tasks[i].released.set(s.n("jobs_released"));
+                    tasks[i].completed.set(s.n("jobs_completed"));
+                    tasks[i].missed.set(s.n("deadline_misses"));
                 }
                 Err(e) => st_bad.push(format!("{pid}: {e}")),
             }
@@ -1500,21 +1506,18 @@ fn stress(cfg: &Config) -> Result<String, String> {
         }
         let (mut jobs, mut misses, mut mismatched) = (0u64, 0u64, vec![]);
         let mut renewed = 0;
-        let cpu_ns: u64 = (0..n).map(|i| shm.get(slot(i, T_CPU_NS))).sum();
+        let cpu_ns: u64 = tasks.iter().map(|t| t.cpu_ns.get()).sum();
         let mut idle = 0;
         for i in 0..n {
-            let y = shm.get(slot(i, T_YIELDS));
-            let (rel, done, miss) = (
-                shm.get(slot(i, T_RELEASED)),
-                shm.get(slot(i, T_COMPLETED)),
-                shm.get(slot(i, T_MISSED)),
-            );
+            let t = &tasks[i];
+            let y = t.yields.get();
+            let (rel, done, miss) = (t.released.get(), t.completed.get(), t.missed.get());
             // A job also ends when the CBS rule renews it on a wake-up
             // after the task blocked, which a few tasks of a long run see
             // once or twice (where they block is not known yet).
             renewed += (done > y) as u64;
             if !cfg.fifo
-                && shm.get(slot(i, T_DONE)) == 1
+                && t.done.get() == 1
                 && (done < y || done > y + MAX_RENEWALS || rel < done || rel > done + 1)
             {
                 mismatched.push(format!(
@@ -1525,7 +1528,7 @@ fn stress(cfg: &Config) -> Result<String, String> {
             jobs += y;
             misses += miss.min(u64::MAX / 2);
         }
-        let reported = (0..n).filter(|&i| shm.get(slot(i, T_DONE)) == 1).count();
+        let reported = tasks.iter().filter(|t| t.done.get() == 1).count();
         println!(
             "# {jobs} jobs, {misses} missed, {renewed} tasks with jobs renewed on a wake-up, \
              {cycles} offline/online cycles ({busy} EBUSY, longest write {} ms); the tasks used \
