@@ -31,7 +31,7 @@ use casio_abi::{
     SCHED_IDLE, SCHED_NORMAL, SCHED_RESET_ON_FORK, SCHED_RR,
 };
 use casio_testkit::rng::Rng;
-use casio_testkit::shm::{Shared, Shm, Slot};
+use casio_testkit::shm::{Shared, Slot};
 use casio_testkit::shm_record;
 
 use crate::common::cpus::{bring_all_online, possible_cpus, read_cpus_file, set_cpu_online};
@@ -248,22 +248,47 @@ pub fn parse_args(args: &[String]) -> Result<Config, String> {
     Ok(c)
 }
 
-// Shared slots.
-const S_CALLS: usize = 0;
-const S_STOP: usize = 1;
-const S_UNPRIV_CALLS: usize = 2;
-const S_UNPRIV_BAD: usize = 3;
-const S_WORKER_BAD: usize = 4;
-const S_HOTPLUG_BUSY: usize = 5;
-const S_HOTPLUGS: usize = 6;
-const S_FUTEX: usize = 8;
 const NFUTEX: usize = 4;
-const S_NODE: usize = S_FUTEX + NFUTEX;
-const S_OPS: usize = S_NODE + NFUTEX;
-const S_VICTIM: usize = S_OPS + OPS.len();
 
-fn slots(victims: usize) -> usize {
-    S_VICTIM + victims
+shm_record! {
+    /// What the coordinator, the workers and the victims of the churn
+    /// share.
+    struct Churn {
+        calls: Slot,
+        stop: Slot,
+        unpriv_calls: Slot,
+        unpriv_bad: Slot,
+        worker_bad: Slot,
+        /// Held by the worker whose CPU hotplug write is under way.
+        hotplug_busy: Slot,
+        hotplugs: Slot,
+        /// The PI futex words, in the low 32 bits.
+        futex: [Slot; NFUTEX],
+        /// The robust-list node of each futex word, at the same distance
+        /// before it (the robust list's `futex_offset`).
+        node: [Slot; NFUTEX],
+        /// How often each operation of [`OPS`] was picked.
+        ops: [Slot; OPS.len()],
+    }
+}
+
+/// The churn's shared memory: the record, and each victim's pid.
+struct ChurnShm {
+    churn: Shared<Churn>,
+    victims: Shared<Slot>,
+}
+
+impl ChurnShm {
+    fn new(victims: usize) -> Result<ChurnShm, String> {
+        Ok(ChurnShm {
+            churn: Shared::one()?,
+            victims: Shared::new(victims)?,
+        })
+    }
+
+    fn c(&self) -> &Churn {
+        self.churn.rec()
+    }
 }
 
 // ---------------------------------------------------------------------
@@ -325,9 +350,9 @@ fn write_file(path: &str, text: &str) -> Result<(), i32> {
 // ---------------------------------------------------------------------
 // PI futexes, shared by the victims
 
-fn futex_word(shm: &Shm, i: usize) -> *mut u32 {
+fn futex_word(shm: &ChurnShm, i: usize) -> *mut u32 {
     // The low half of a 64-bit slot (little-endian x86_64).
-    shm.at(S_FUTEX + i) as *const _ as *mut u32
+    shm.c().futex[i].atomic() as *const _ as *mut u32
 }
 
 fn futex_pi(word: *mut u32, op: i32, timeout: Option<&libc::timespec>) -> Result<(), Errno> {
@@ -353,15 +378,16 @@ struct RobustListHead {
 }
 
 /// The robust list node of PI futex `i` (only its owner links it).
-fn robust_node(shm: &Shm, i: usize) -> usize {
-    shm.at(S_NODE + i) as *const _ as usize
+fn robust_node(shm: &ChurnShm, i: usize) -> usize {
+    shm.c().node[i].atomic() as *const _ as usize
 }
 
 /// Registers the calling victim's robust list, empty.
 fn robust_init() -> &'static mut RobustListHead {
     let head = Box::leak(Box::new(RobustListHead {
         next: 0,
-        futex_offset: (S_FUTEX as libc::c_long - S_NODE as libc::c_long) * 8,
+        futex_offset: std::mem::offset_of!(Churn, futex) as libc::c_long
+            - std::mem::offset_of!(Churn, node) as libc::c_long,
         list_op_pending: 0,
     }));
     head.next = head as *mut _ as usize;
@@ -379,7 +405,7 @@ fn robust_init() -> &'static mut RobustListHead {
 /// Takes PI futex `i` for at most 20 ms of waiting, holds it while
 /// spinning up to 2 ms, and releases it; the robust list covers a kill
 /// at any point.
-fn pi_critical_section(shm: &Shm, head: &mut RobustListHead, r: &mut Rng, i: usize) {
+fn pi_critical_section(shm: &ChurnShm, head: &mut RobustListHead, r: &mut Rng, i: usize) {
     let word = futex_word(shm, i);
     let node = robust_node(shm, i);
     let head_addr = head as *mut RobustListHead as usize;
@@ -397,7 +423,7 @@ fn pi_critical_section(shm: &Shm, head: &mut RobustListHead, r: &mut Rng, i: usi
     // Bit 0 of an entry marks a PI futex.
     head.list_op_pending = node | 1;
     if futex_pi(word, libc::FUTEX_LOCK_PI, Some(&deadline)).is_ok() {
-        shm.at(S_NODE + i).store(head_addr as u64, Ordering::SeqCst);
+        shm.c().node[i].set(head_addr as u64);
         head.next = node | 1;
         head.list_op_pending = 0;
         spin_until(monotonic_ns() + r.below(2 * MS));
@@ -412,7 +438,7 @@ fn pi_critical_section(shm: &Shm, head: &mut RobustListHead, r: &mut Rng, i: usi
 // Victims
 
 /// A victim: loops until killed.
-fn victim(shm: &Shm, seed: u64, simple: bool) -> i32 {
+fn victim(shm: &ChurnShm, seed: u64, simple: bool) -> i32 {
     let mut r = Rng::new(seed);
     let head = robust_init();
     loop {
@@ -467,9 +493,9 @@ fn victim(shm: &Shm, seed: u64, simple: bool) -> i32 {
     }
 }
 
-fn spawn_victim(shm: &Shm, cfg: &Config, slot: usize, seed: u64) -> Result<i32, String> {
+fn spawn_victim(shm: &ChurnShm, cfg: &Config, slot: usize, seed: u64) -> Result<i32, String> {
     let pid = fork_with(|| victim(shm, seed, cfg.simple_victims))?;
-    shm.set(S_VICTIM + slot, pid as u64);
+    shm.victims[slot].set(pid as u64);
     Ok(pid)
 }
 
@@ -593,7 +619,7 @@ fn random_mask(r: &mut Rng, ncpu: usize) -> Vec<usize> {
 // Privileged workers
 
 struct Worker<'a> {
-    shm: &'a Shm,
+    shm: &'a ChurnShm,
     /// The process group of the run.
     pgid: i32,
     cfg: &'a Config,
@@ -606,12 +632,12 @@ struct Worker<'a> {
 impl Worker<'_> {
     fn victim(&mut self) -> i32 {
         let i = self.r.below(self.cfg.victims as u64) as usize;
-        self.shm.get(S_VICTIM + i) as i32
+        self.shm.victims[i].get() as i32
     }
 
     fn unexpected(&mut self, what: String) {
         self.bad += 1;
-        self.shm.fetch_add(S_WORKER_BAD, 1);
+        self.shm.c().worker_bad.add(1);
         if self.bad <= 3 {
             println!("# worker {}: unexpected: {what}", getpid());
         }
@@ -745,7 +771,7 @@ impl Worker<'_> {
             }
             Op::Hotplug => {
                 // One write at a time: under TCG each takes up to seconds.
-                let busy = self.shm.at(S_HOTPLUG_BUSY);
+                let busy = self.shm.c().hotplug_busy.atomic();
                 if self.cfg.hotplug
                     && self.ncpu > 1
                     && busy
@@ -754,7 +780,7 @@ impl Worker<'_> {
                 {
                     let cpu = 1 + self.r.below(self.ncpu as u64 - 1) as usize;
                     if set_cpu_online(cpu, self.r.below(2) == 0).is_ok() {
-                        self.shm.fetch_add(S_HOTPLUGS, 1);
+                        self.shm.c().hotplugs.add(1);
                     }
                     busy.store(0, Ordering::SeqCst);
                 }
@@ -799,7 +825,7 @@ impl Worker<'_> {
     }
 }
 
-fn worker(shm: &Shm, cfg: &Config, seed: u64, end_ns: u64) -> i32 {
+fn worker(shm: &ChurnShm, cfg: &Config, seed: u64, end_ns: u64) -> i32 {
     if let Err(e) = make_deadline(WORKER_DL.0, WORKER_DL.1, false) {
         println!("# worker: {e}");
         return 2;
@@ -813,12 +839,12 @@ fn worker(shm: &Shm, cfg: &Config, seed: u64, end_ns: u64) -> i32 {
         ncpu: possible_cpus().map(|c| c.len()).unwrap_or(1),
         bad: 0,
     };
-    while shm.get(S_STOP) == 0 && monotonic_ns() < end_ns {
-        if shm.fetch_add(S_CALLS, 1) >= cfg.calls {
+    while shm.c().stop.get() == 0 && monotonic_ns() < end_ns {
+        if shm.c().calls.add(1) >= cfg.calls {
             break;
         }
         let op = pick_op(&mut w.r, cfg.ops);
-        shm.fetch_add(S_OPS + OPS.iter().position(|(o, _)| *o == op).unwrap(), 1);
+        shm.c().ops[OPS.iter().position(|(o, _)| *o == op).unwrap()].add(1);
         w.run(op);
     }
     0
@@ -840,7 +866,7 @@ fn sentinel() -> i32 {
     }
 }
 
-fn unprivileged(shm: &Shm, seed: u64, sentinels: [i32; 2], end_ns: u64) -> i32 {
+fn unprivileged(shm: &ChurnShm, seed: u64, sentinels: [i32; 2], end_ns: u64) -> i32 {
     if let Err(e) = make_deadline(2 * MS, 20 * MS, false) {
         println!("# unprivileged worker: {e}");
         return 2;
@@ -856,11 +882,11 @@ fn unprivileged(shm: &Shm, seed: u64, sentinels: [i32; 2], end_ns: u64) -> i32 {
     let mut r = Rng::new(seed);
     let ncpu = possible_cpus().map(|c| c.len()).unwrap_or(1);
     let bad = |what: String| {
-        if shm.fetch_add(S_UNPRIV_BAD, 1) < 3 {
+        if shm.c().unpriv_bad.add(1) < 3 {
             println!("# unprivileged worker: {what}");
         }
     };
-    while shm.get(S_STOP) == 0 && monotonic_ns() < end_ns {
+    while shm.c().stop.get() == 0 && monotonic_ns() < end_ns {
         let k = r.below(2) as usize;
         let pid = sentinels[k];
         // A stock kernel has neither the CASIO calls nor their files.
@@ -915,7 +941,7 @@ fn unprivileged(shm: &Shm, seed: u64, sentinels: [i32; 2], end_ns: u64) -> i32 {
                 (file, write_file(file, v).map_err(Errno))
             }
         };
-        shm.fetch_add(S_UNPRIV_CALLS, 1);
+        shm.c().unpriv_calls.add(1);
         match res {
             Err(e) if e == Errno::EPERM || e.0 == libc::EACCES => {}
             other => bad(format!(
@@ -1239,7 +1265,7 @@ fn fuzz(cfg: &Config) -> Result<String, String> {
         ops.join(":")
     );
     let run = || -> Result<String, String> {
-        let shm = Shm::new(slots(cfg.victims))?;
+        let shm = ChurnShm::new(cfg.victims)?;
         let mut seeds = Rng::new(cfg.seed);
         let t0 = monotonic_ns();
         let end = t0 + cfg.secs * SEC;
@@ -1285,7 +1311,7 @@ fn fuzz(cfg: &Config) -> Result<String, String> {
                         worker_fail.push(format!("worker {pid} ended with status {st:#x}"));
                     }
                 } else if let Some(i) =
-                    (0..cfg.victims).find(|&i| shm.get(S_VICTIM + i) == pid as u64)
+                    (0..cfg.victims).find(|&i| shm.victims[i].get() == pid as u64)
                 {
                     spawn_victim(&shm, cfg, i, seeds.next_u64())?;
                     replaced += 1;
@@ -1293,7 +1319,7 @@ fn fuzz(cfg: &Config) -> Result<String, String> {
             }
             let now = monotonic_ns();
             if now > end + 60 * SEC {
-                shm.set(S_STOP, 1);
+                shm.c().stop.set(1);
                 worker_fail.push("workers still running 60 s after the end".into());
                 break;
             }
@@ -1301,31 +1327,31 @@ fn fuzz(cfg: &Config) -> Result<String, String> {
                 println!(
                     "# {} s: {} calls",
                     (now - t0) / SEC,
-                    shm.get(S_CALLS).min(cfg.calls)
+                    shm.c().calls.get().min(cfg.calls)
                 );
                 next_report += 10 * SEC;
             }
             sleep_ns(5 * MS);
         }
-        shm.set(S_STOP, 1);
+        shm.c().stop.set(1);
         let mut st = 0;
         // SAFETY: waits for our own child, with the stop flag set.
         unsafe { libc::waitpid(unpriv, &mut st, 0) };
         let secs = (monotonic_ns() - t0) as f64 / SEC as f64;
-        let calls = shm.get(S_CALLS).min(cfg.calls);
+        let calls = shm.c().calls.get().min(cfg.calls);
         println!(
             "# {calls} calls in {secs:.1} s ({:.0}/s), {replaced} victims replaced",
             calls as f64 / secs
         );
         for (i, (op, _)) in OPS.iter().enumerate() {
-            println!("#   {:>8} {}", shm.get(S_OPS + i), op.name());
+            println!("#   {:>8} {}", shm.c().ops[i].get(), op.name());
         }
         println!(
             "#   {:>8} unprivileged calls at the sentinels",
-            shm.get(S_UNPRIV_CALLS)
+            shm.c().unpriv_calls.get()
         );
-        println!("#   {:>8} CPU hotplug writes done", shm.get(S_HOTPLUGS));
-        let (bad, unpriv_bad) = (shm.get(S_WORKER_BAD), shm.get(S_UNPRIV_BAD));
+        println!("#   {:>8} CPU hotplug writes done", shm.c().hotplugs.get());
+        let (bad, unpriv_bad) = (shm.c().worker_bad.get(), shm.c().unpriv_bad.get());
         if !worker_fail.is_empty() || bad != 0 || unpriv_bad != 0 || st != 0 {
             return Err(format!(
                 "{bad} unexpected results, {unpriv_bad} unprivileged calls not refused or not \
