@@ -7,7 +7,8 @@ use casio_abi::{
     SCHED_FLAG_CASIO_BUDGET, SCHED_NORMAL,
 };
 
-use casio_testkit::shm::Shm;
+use casio_testkit::shm::{Shared, Slot};
+use casio_testkit::shm_record;
 
 use crate::common::bw::{read_bw, read_pinned_bw};
 use crate::common::checks::{sys, Fails};
@@ -246,6 +247,16 @@ pub(crate) fn t_fair_share_under_casio_and_rt() -> TestResult {
     f.finish()
 }
 
+shm_record! {
+    /// What the forker and the policy flipper count.
+    struct ForkCounts {
+        forks: Slot,
+        /// CASIO children with another class's priority.
+        bad: Slot,
+        flips: Slot,
+    }
+}
+
 /// The priority field of `/proc/self/stat`: `prio - 100`, so -100 for
 /// a CASIO task and `-1 - rt_priority` for an RT one.
 fn own_stat_prio() -> Option<i64> {
@@ -262,15 +273,13 @@ fn own_stat_prio() -> Option<i64> {
 /// another CPU flips the forker between the two policies: every CASIO
 /// child must have the CASIO priority, and all bandwidth must come back.
 pub(crate) fn t_fork_during_policy_change() -> TestResult {
-    const S_FORKS: usize = 0;
-    const S_BAD: usize = 1;
-    const S_FLIPS: usize = 2;
     let cx = setup()?;
     let (x, y) = (cx.work[0], cx.work[1]);
     let mut f = Fails::default();
     let total0 = read_bw()?.0;
     let pinned0 = read_pinned_bw()?;
-    let shm = Shm::new(3)?;
+    let shm = Shared::<ForkCounts>::one()?;
+    let n = shm.rec();
     let casio = SchedAttr::casio(MS, 100 * MS, 100 * MS);
     let fifo = SchedAttr::rt(SCHED_FIFO, 83);
     let mut forker = spawn("forker", || loop {
@@ -290,9 +299,9 @@ pub(crate) fn t_fork_during_policy_change() -> TestResult {
         // SAFETY: waits for our own child.
         while unsafe { libc::waitpid(pid, &mut st, 0) } < 0 && Errno::last() == Errno::EINTR {}
         if libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 3 {
-            shm.fetch_add(S_BAD, 1);
+            n.bad.add(1);
         }
-        shm.fetch_add(S_FORKS, 1);
+        n.forks.add(1);
     })?;
     set_aff(forker.pid(), &[x], "forker")?;
     sys("forker CASIO 1/100 ms", setattr(forker.pid(), &casio, 0))?;
@@ -304,7 +313,7 @@ pub(crate) fn t_fork_during_policy_change() -> TestResult {
                 Err(e) => return Err(format!("flip the forker's policy: {e}")),
             }
         }
-        shm.fetch_add(S_FLIPS, 1);
+        n.flips.add(1);
     })?;
     set_aff(flipper.pid(), &[y], "policy flipper")?;
     sleep_ns(3 * SEC);
@@ -312,7 +321,7 @@ pub(crate) fn t_fork_during_policy_change() -> TestResult {
     forker.kill();
     let _ = flipper.join(5 * SEC);
     let _ = forker.join(5 * SEC);
-    let (forks, bad, flips) = (shm.get(S_FORKS), shm.get(S_BAD), shm.get(S_FLIPS));
+    let (forks, bad, flips) = (n.forks.get(), n.bad.get(), n.flips.get());
     f.check(forks >= 50 && flips >= 50, || {
         format!("only {forks} forks and {flips} policy flips in 3 s")
     });
