@@ -1,6 +1,6 @@
 //! `casio-fuzz [--seed N] [--calls N] [--secs N] [--stress TASKS] ...`:
 //! random syscall, /proc, sysctl and hotplug churn against SCHED_CASIO,
-//! then the invariants that must hold afterwards (see `fuzz.rs`).
+//! then the invariants that must hold afterwards (see `fuzz/mod.rs`).
 //!
 //! Output: `# ...` diagnostics (the seed first), `ok N - check` /
 //! `not ok N - check: why`, then `P passed, F failed`. Exit status 0 iff
