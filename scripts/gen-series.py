@@ -74,7 +74,13 @@ class Cbindgen:
             self.dir = tempfile.mkdtemp(prefix="casio-cbindgen-")
             src = os.path.join(self.dir, "src")
             os.makedirs(src)
-            shutil.copy(os.path.join(SRC, "kernel", "sched_casio.rs"), os.path.join(src, "lib.rs"))
+            # The glue: sched_casio.rs is the crate root, its modules sit
+            # next to it.
+            kdir = os.path.join(SRC, "kernel")
+            for name in sorted(os.listdir(kdir)):
+                if name.endswith(".rs"):
+                    dst = "lib.rs" if name == "sched_casio.rs" else name
+                    shutil.copy(os.path.join(kdir, name), os.path.join(src, dst))
             shutil.copy(os.path.join(SRC, "edf", "src", "edf.rs"), src)
             shutil.copytree(os.path.join(SRC, "edf", "src", "edf"), os.path.join(src, "edf"))
             with open(os.path.join(self.dir, "Cargo.toml"), "w") as f:

@@ -314,157 +314,30 @@ u64 casio_bw_pinned(int cpu)
 
 #ifdef CONFIG_SMP
 /*
- * Global EDF across the CPUs of a root domain. The policy (which task
- * to push or pull, and where) is in the Rust class; this is the
- * root-domain bookkeeping it relies on, as cpudeadline.c is for the
- * deadline class: CPUs with CASIO tasks are kept in a heap by their
- * earliest deadline (the Rust CpuHeap), the online others in @free, and
- * those with tasks to push in @overload. casio_cpus.lock nests inside
- * the rq lock.
+ * Global EDF across the CPUs of a root domain: the storage of its CASIO
+ * CPU sets, which the class (rd.rs) keeps as cpudeadline.c keeps the
+ * deadline class's.
  */
 int casio_cpus_init(struct casio_cpus *cc)
 {
 	raw_spin_lock_init(&cc->lock);
 	cc->slots = kcalloc(nr_cpu_ids, sizeof(*cc->slots), GFP_KERNEL);
-	if (!cc->slots)
-		goto out;
-	if (!zalloc_cpumask_var(&cc->free, GFP_KERNEL))
-		goto free_slots;
-	if (!zalloc_cpumask_var(&cc->overload, GFP_KERNEL))
-		goto free_free;
+	cc->free = kzalloc(cpumask_size(), GFP_KERNEL);
+	cc->overload = kzalloc(cpumask_size(), GFP_KERNEL);
+	if (!cc->slots || !cc->free || !cc->overload) {
+		casio_cpus_cleanup(cc);
+		return -ENOMEM;
+	}
 	atomic_set(&cc->nr_overloaded, 0);
 	casio_cpuheap_init(cc);
 	return 0;
-
-free_free:
-	free_cpumask_var(cc->free);
-free_slots:
-	kfree(cc->slots);
-out:
-	return -ENOMEM;
 }
 
 void casio_cpus_cleanup(struct casio_cpus *cc)
 {
-	free_cpumask_var(cc->overload);
-	free_cpumask_var(cc->free);
+	kfree(cc->overload);
+	kfree(cc->free);
 	kfree(cc->slots);
-}
-
-/* Puts rq's CPU in the heap by @deadline, or among the free CPUs if 0. */
-void casio_cpus_set(struct rq *rq, u64 deadline)
-{
-	struct casio_cpus *cc = &rq->rd->casio;
-	unsigned long flags;
-
-	raw_spin_lock_irqsave(&cc->lock, flags);
-	if (deadline) {
-		cpumask_clear_cpu(rq->cpu, cc->free);
-		casio_cpuheap_set(cc, rq->cpu, deadline);
-	} else {
-		casio_cpuheap_remove(cc, rq->cpu);
-		cpumask_set_cpu(rq->cpu, cc->free);
-	}
-	raw_spin_unlock_irqrestore(&cc->lock, flags);
-}
-
-/* Takes an offline CPU out of both the heap and the free CPUs. */
-void casio_cpus_clear(struct rq *rq)
-{
-	struct casio_cpus *cc = &rq->rd->casio;
-	unsigned long flags;
-
-	raw_spin_lock_irqsave(&cc->lock, flags);
-	casio_cpuheap_remove(cc, rq->cpu);
-	cpumask_clear_cpu(rq->cpu, cc->free);
-	raw_spin_unlock_irqrestore(&cc->lock, flags);
-}
-
-/*
- * Whether a CASIO task allowed on @mask may be sent to @cpu: a CPU going
- * offline leaves cpu_active_mask first, and stays in the CASIO sets until
- * it is offline; a task sent there in between is pushed away again by
- * the core (balance_push), and the churn delayed hotplug by seconds.
- */
-static bool casio_cpu_usable(int cpu, const struct cpumask *mask)
-{
-	return cpumask_test_cpu(cpu, mask) && cpu_active(cpu);
-}
-
-/*
- * A CPU where p, by @deadline, should run: p's own CPU or another
- * allowed one without CASIO tasks, else the allowed CPU whose earliest
- * deadline is the latest, if later than @deadline; -1 if none. Only the
- * latest CPU of the heap is considered, as cpudl_find() does.
- */
-int casio_find_cpu(struct task_struct *p, u64 deadline)
-{
-	struct casio_cpus *cc = &task_rq(p)->rd->casio;
-	unsigned long flags;
-	u64 latest;
-	int cpu;
-
-	raw_spin_lock_irqsave(&cc->lock, flags);
-	cpu = task_cpu(p);
-	if (!cpumask_test_cpu(cpu, cc->free) || !casio_cpu_usable(cpu, p->cpus_ptr)) {
-		for_each_cpu_and(cpu, cc->free, p->cpus_ptr) {
-			if (cpu_active(cpu))
-				break;
-		}
-	}
-	if (cpu >= nr_cpu_ids) {
-		cpu = casio_cpuheap_latest(cc, &latest);
-		if (cpu < 0 || latest <= deadline || !casio_cpu_usable(cpu, p->cpus_ptr))
-			cpu = -1;
-	}
-	raw_spin_unlock_irqrestore(&cc->lock, flags);
-	return cpu;
-}
-
-/* An active CPU p may run on, for a task whose CPU went offline. */
-int casio_fallback_cpu(struct task_struct *p)
-{
-	int cpu = cpumask_any_and(cpu_active_mask, p->cpus_ptr);
-
-	if (cpu >= nr_cpu_ids)
-		cpu = cpumask_any(cpu_active_mask);
-	return cpu;
-}
-
-void casio_set_overload(struct rq *rq, bool overloaded)
-{
-	struct casio_cpus *cc = &rq->rd->casio;
-
-	if (overloaded) {
-		cpumask_set_cpu(rq->cpu, cc->overload);
-		/* Pairs with the barrier in casio_next_overloaded(). */
-		smp_wmb();
-		atomic_inc(&cc->nr_overloaded);
-	} else {
-		atomic_dec(&cc->nr_overloaded);
-		cpumask_clear_cpu(rq->cpu, cc->overload);
-	}
-}
-
-/*
- * The next CPU after @prev with CASIO tasks to push, or -1; none for a
- * CPU going offline, which must not pull what it would push away again.
- */
-int casio_next_overloaded(struct rq *rq, int prev)
-{
-	struct casio_cpus *cc = &rq->rd->casio;
-	int cpu;
-
-	if (!cpu_active(rq->cpu))
-		return -1;
-	if (prev < 0) {
-		if (!atomic_read(&cc->nr_overloaded))
-			return -1;
-		/* Pairs with the barrier in casio_set_overload(). */
-		smp_rmb();
-	}
-	cpu = cpumask_next(prev, cc->overload);
-	return cpu < nr_cpu_ids ? cpu : -1;
 }
 
 static DEFINE_PER_CPU(struct balance_callback, casio_push_head);

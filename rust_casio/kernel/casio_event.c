@@ -89,11 +89,6 @@ static struct ctl_table casio_event_sysctls[] = {
 	{}
 };
 
-static s64 casio_event_id(struct task_struct *p)
-{
-	return p->policy == SCHED_CASIO ? p->casio.casio_id : -1;
-}
-
 static void casio_event_log(int cpu, const struct casio_event_rec *rec)
 {
 	struct casio_event_ring *ring = READ_ONCE(per_cpu(casio_event_ring, cpu));
@@ -109,28 +104,29 @@ static void casio_event_log(int cpu, const struct casio_event_rec *rec)
 	raw_spin_unlock_irqrestore(&ring->lock, flags);
 }
 
-void casio_event_task(enum casio_event ev, struct task_struct *p, u64 deadline)
+void casio_event_task(enum casio_event ev, struct task_struct *p, u32 casio_id,
+		      u64 deadline)
 {
 	struct casio_event_rec rec;
 
 	switch (ev) {
 	case CASIO_EVENT_ENQUEUE:
-		trace_sched_casio_enqueue(p, deadline);
+		trace_sched_casio_enqueue(p, casio_id, deadline);
 		break;
 	case CASIO_EVENT_DEQUEUE:
-		trace_sched_casio_dequeue(p, deadline);
+		trace_sched_casio_dequeue(p, casio_id, deadline);
 		break;
 	case CASIO_EVENT_RELEASE:
-		trace_sched_casio_release(p, deadline);
+		trace_sched_casio_release(p, casio_id, deadline);
 		break;
 	case CASIO_EVENT_JOB_END:
-		trace_sched_casio_job_end(p, deadline);
+		trace_sched_casio_job_end(p, casio_id, deadline);
 		break;
 	case CASIO_EVENT_MISS:
-		trace_sched_casio_miss(p, deadline);
+		trace_sched_casio_miss(p, casio_id, deadline);
 		break;
 	case CASIO_EVENT_THROTTLE:
-		trace_sched_casio_throttle(p, deadline);
+		trace_sched_casio_throttle(p, casio_id, deadline);
 		break;
 	default:
 		return;
@@ -140,7 +136,7 @@ void casio_event_task(enum casio_event ev, struct task_struct *p, u64 deadline)
 	rec = (struct casio_event_rec) {
 		.ts = ktime_get_ns(),
 		.deadline = deadline,
-		.id = casio_event_id(p),
+		.id = p->policy == SCHED_CASIO ? casio_id : -1,
 		.pid = p->pid,
 		.cpu = task_cpu(p),
 		.action = ev,
@@ -148,18 +144,19 @@ void casio_event_task(enum casio_event ev, struct task_struct *p, u64 deadline)
 	casio_event_log(rec.cpu, &rec);
 }
 
-void casio_event_switch(struct task_struct *prev, struct task_struct *next)
+void casio_event_switch(struct task_struct *prev, s64 prev_id,
+			struct task_struct *next, u32 next_id, u64 next_deadline)
 {
 	struct casio_event_rec rec;
 
-	trace_sched_casio_switch(prev, next);
+	trace_sched_casio_switch(prev, prev_id, next, next_id, next_deadline);
 	if (!static_branch_unlikely(&casio_event_log_on))
 		return;
 	rec = (struct casio_event_rec) {
 		.ts = ktime_get_ns(),
-		.id = casio_event_id(prev),
+		.id = prev_id,
 		.pid = prev->policy == SCHED_CASIO ? prev->pid : -1,
-		.next_id = casio_event_id(next),
+		.next_id = next->policy == SCHED_CASIO ? next_id : -1,
 		.next_pid = next->pid,
 		.cpu = task_cpu(next),
 		.action = CASIO_EVENT_SWITCH,

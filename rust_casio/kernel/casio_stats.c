@@ -6,7 +6,8 @@
  * statistics of one task; /proc/sched_casio the totals of each CPU and of
  * the system; /proc/sched_casio_cpus the tasks each CPU queues and runs;
  * /proc/sched_casio_bw the admitted bandwidth and its cap. The
- * Rust side keeps the numbers; this file only prints them.
+ * class keeps the numbers and hands out copies; this file only prints
+ * them.
  */
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
@@ -53,15 +54,17 @@ static int casio_proc_show(struct seq_file *m, void *v)
 
 	seq_puts(m, "cpu jobs_released jobs_completed deadline_misses max_lateness_ns total_exec_ns max_job_exec_ns runtime_overruns cap_throttles\n");
 	for_each_possible_cpu(cpu) {
+		struct casio_rq_info info;
 		struct casio_job_stats s;
 		struct rq_flags rf;
 		struct rq *rq = cpu_rq(cpu);
 		u64 throttles;
 
 		rq_lock_irqsave(rq, &rf);
-		s = rq->casio.stats;
-		throttles = rq->casio.cap.throttles;
+		casio_rq_info(rq, &info);
 		rq_unlock_irqrestore(rq, &rf);
+		s = info.stats;
+		throttles = info.cap_throttles;
 
 		seq_printf(m, "cpu%d %llu %llu %llu %llu %llu %llu %llu %llu\n", cpu,
 			   s.jobs_released, s.jobs_completed, s.deadline_misses,
@@ -95,24 +98,20 @@ static int casio_cpus_show(struct seq_file *m, void *v)
 	seq_puts(m, "cpu online queued curr_pid curr_deadline_ns\n");
 	for_each_possible_cpu(cpu) {
 		struct rq *rq = cpu_rq(cpu);
-		struct task_struct *curr;
-		u64 queued, deadline = 0;
+		struct casio_rq_info info;
 		struct rq_flags rf;
 		pid_t pid = 0;
 		int online;
 
 		rq_lock_irqsave(rq, &rf);
-		curr = rq->curr;
-		queued = rq->casio.queue.tree.len;
+		casio_rq_info(rq, &info);
 		online = cpu_online(cpu);
-		if (curr->sched_class == &casio_sched_class) {
-			pid = task_pid_nr(curr);
-			deadline = curr->casio.node.key.deadline;
-		}
+		if (info.curr_deadline)
+			pid = task_pid_nr(rq->curr);
 		rq_unlock_irqrestore(rq, &rf);
 
-		seq_printf(m, "cpu%d %d %llu %d %llu\n", cpu, online, queued,
-			   pid, deadline);
+		seq_printf(m, "cpu%d %d %llu %d %llu\n", cpu, online,
+			   info.queued, pid, info.curr_deadline);
 	}
 	return 0;
 }

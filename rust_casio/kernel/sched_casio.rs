@@ -19,8 +19,9 @@ use core::ptr::{self, NonNull};
 use kernel::bindings;
 
 pub mod edf;
+pub mod rd;
 
-use edf::{job, CasioParams, CpuHeap, CpuSlot, EdfNode, EdfQueue, Job, JobStats, RuntimeCap};
+use edf::{job, CasioParams, EdfNode, EdfQueue, Job, JobStats, RuntimeCap};
 
 /// Per-task CASIO state, embedded in `task_struct` as `casio`.
 #[repr(C)]
@@ -79,6 +80,20 @@ pub struct CasioTaskInfo {
     pub waiting_release: u32,
     /// The task's CASIO `sched_attr` flags.
     pub flags: u32,
+}
+
+/// What `/proc/sched_casio` and `/proc/sched_casio_cpus` show of a CPU.
+#[repr(C)]
+pub struct CasioRqInfo {
+    /// Job statistics of the CASIO tasks that ran on the CPU.
+    pub stats: JobStats,
+    /// Windows in which the cap throttled the CPU.
+    pub cap_throttles: u64,
+    /// Queued CASIO tasks, the running one included.
+    pub queued: u64,
+    /// The deadline the running task is queued by; 0 if it is not a
+    /// CASIO task.
+    pub curr_deadline: u64,
 }
 
 /// Per-CPU CASIO state, embedded in `struct rq` as `casio`.
@@ -196,11 +211,11 @@ impl<'a> Rq<'a> {
         if earliest != old_earliest {
             // SAFETY: the rq is locked and online, so it is in its root
             // domain's sets.
-            unsafe { bindings::casio_cpus_set(rq, earliest) };
+            unsafe { rd::set(rq, earliest) };
         }
         if (pushable != 0) != (old_pushable != 0) {
             // SAFETY: as above; the flag follows `pushable_earliest`.
-            unsafe { bindings::casio_set_overload(rq, pushable != 0) };
+            unsafe { rd::set_overload(rq, pushable != 0) };
         }
     }
 
@@ -398,7 +413,18 @@ unsafe fn event(ev: bindings::casio_event, se: &SchedCasioEntity, deadline: u64)
     // SAFETY: the caller guarantees `se` lies in a valid task.
     let p = unsafe { task_of(NonNull::from(&se.node)) };
     // SAFETY: `p` is valid and its rq lock is held, as the log requires.
-    unsafe { bindings::casio_event_task(ev, p, deadline) };
+    unsafe { bindings::casio_event_task(ev, p, casio_id(p), deadline) };
+}
+
+/// The tag of `p` from `struct sched_casio_param`.
+///
+/// # Safety
+///
+/// `p` is valid.
+unsafe fn casio_id(p: *mut bindings::task_struct) -> u32 {
+    // SAFETY: `p` is valid; the tag is a single word written without a
+    // lock by `casio_set_id()`.
+    unsafe { ptr::read_volatile(ptr::addr_of!((*entity(p)).casio_id)) }
 }
 
 /// A task's job accounting before a change, to settle the change.
@@ -1027,8 +1053,16 @@ pub unsafe extern "C" fn casio_pick_next_task(rq: *mut bindings::rq) -> *mut bin
         // SAFETY: the rq is locked; `curr` is still the task switched from.
         let prev = unsafe { (*rq).curr };
         if prev != p {
-            // SAFETY: both tasks are valid and the rq lock is held.
-            unsafe { bindings::casio_event_switch(prev, p) };
+            // SAFETY: both tasks are valid and the rq lock is held; `prev`
+            // may be of any class.
+            unsafe {
+                let prev_id = match (*prev).policy == bindings::SCHED_CASIO {
+                    true => casio_id(prev) as i64,
+                    false => -1,
+                };
+                let deadline = queue_key(&*entity(p));
+                bindings::casio_event_switch(prev, prev_id, p, casio_id(p), deadline)
+            };
         }
     }
     p
@@ -1132,11 +1166,8 @@ pub unsafe extern "C" fn casio_select_task_rq(
     if earliest > deadline {
         return cpu;
     }
-    // SAFETY: `p` is valid; the root-domain sets have their own lock.
-    match unsafe { bindings::casio_find_cpu(p, deadline) } {
-        -1 => cpu,
-        target => target,
-    }
+    // SAFETY: `p` is valid and its `pi_lock` is held.
+    unsafe { rd::find_cpu(p, deadline) }.unwrap_or(cpu)
 }
 
 /// `task_tick`: charges the running task on every tick.
@@ -1492,6 +1523,37 @@ pub unsafe extern "C" fn casio_task_info(
     casio
 }
 
+/// Fills `info` with the CASIO state of the CPU of `rq`.
+///
+/// # Safety
+///
+/// `rq` is locked and `info` valid for writes.
+#[no_mangle]
+pub unsafe extern "C" fn casio_rq_info(rq: *mut bindings::rq, info: *mut CasioRqInfo) {
+    // SAFETY: the caller holds the lock of `rq`.
+    let mut rq = unsafe { Rq::from_raw(rq) };
+    let curr = rq.curr();
+    // SAFETY: `curr` is valid while the rq is locked, and so is its entity.
+    let curr_deadline = match unsafe { is_casio_task(curr) } {
+        // SAFETY: as above.
+        true => queue_key(unsafe { &*entity(curr) }),
+        false => 0,
+    };
+    let crq = rq.casio();
+    // SAFETY: the caller passes a valid `info`.
+    unsafe {
+        ptr::write(
+            info,
+            CasioRqInfo {
+                stats: crq.stats,
+                cap_throttles: crq.cap.throttles,
+                queued: crq.queue.len() as u64,
+                curr_deadline,
+            },
+        )
+    };
+}
+
 /// Operations per timed phase of the queue self-benchmark: enough that
 /// the two clock reads around a phase do not count.
 const BENCH_OPS: usize = 100_000;
@@ -1662,9 +1724,9 @@ unsafe fn find_lock_later_rq<'b>(rq: &mut Rq<'_>, p: *mut bindings::task_struct)
     for _ in 0..3 {
         // SAFETY: `p` is queued on the locked `rq`.
         let deadline = unsafe { task_deadline(p) };
-        // SAFETY: `p` is valid; the root-domain sets have their own lock.
-        let cpu = unsafe { bindings::casio_find_cpu(p, deadline) };
-        if cpu < 0 || cpu == rq.cpu() {
+        // SAFETY: `p` is valid and its rq lock is held.
+        let cpu = unsafe { rd::find_cpu(p, deadline) }?;
+        if cpu == rq.cpu() {
             return None;
         }
         let later = cpu_rq(cpu);
@@ -1765,10 +1827,10 @@ fn pull_tasks(rq: &mut Rq<'_>) {
     let mut cpu = -1;
     loop {
         // SAFETY: the rq is locked and online, so it has a root domain.
-        cpu = unsafe { bindings::casio_next_overloaded(rq.as_ptr(), cpu) };
-        if cpu < 0 {
-            break;
-        }
+        cpu = match unsafe { rd::next_overloaded(rq.as_ptr(), cpu) } {
+            Some(cpu) => cpu,
+            None => break,
+        };
         if cpu == this_cpu {
             continue;
         }
@@ -1883,9 +1945,9 @@ pub unsafe extern "C" fn casio_rq_online(rq: *mut bindings::rq) {
     let (earliest, pushable) = (crq.earliest, crq.pushable_earliest);
     // SAFETY: the rq is locked and online.
     unsafe {
-        bindings::casio_cpus_set(rq.as_ptr(), earliest);
+        rd::set(rq.as_ptr(), earliest);
         if pushable != 0 {
-            bindings::casio_set_overload(rq.as_ptr(), true);
+            rd::set_overload(rq.as_ptr(), true);
         }
     }
 }
@@ -1904,9 +1966,9 @@ pub unsafe extern "C" fn casio_rq_offline(rq: *mut bindings::rq) {
     // SAFETY: the rq is locked and still in its root domain's sets.
     unsafe {
         if rq.casio().pushable_earliest != 0 {
-            bindings::casio_set_overload(rq.as_ptr(), false);
+            rd::set_overload(rq.as_ptr(), false);
         }
-        bindings::casio_cpus_clear(rq.as_ptr());
+        rd::clear(rq.as_ptr());
     }
     let crq = rq.casio();
     // SAFETY: the timer was set up by `casio_init_rq()`; trying to cancel
@@ -1926,8 +1988,8 @@ unsafe fn offline_migration(
     rq: *mut bindings::rq,
     p: *mut bindings::task_struct,
 ) -> *mut bindings::rq {
-    // SAFETY: `p` is valid.
-    let cpu = unsafe { bindings::casio_fallback_cpu(p) };
+    // SAFETY: `p` is valid and its `pi_lock` is held.
+    let cpu = unsafe { rd::fallback_cpu(p) };
     let later = cpu_rq(cpu);
     if later == rq {
         // The CPU is coming back: active, but not yet online here.
@@ -1944,87 +2006,4 @@ unsafe fn offline_migration(
         bindings::double_unlock_balance(later, rq);
     }
     later
-}
-
-/// The heap of `cc`, for the exported heap operations below.
-///
-/// # Safety
-///
-/// `cc` was set up by `casio_cpus_init()` and its lock is held.
-unsafe fn cpu_heap<'a>(cc: *mut bindings::casio_cpus) -> CpuHeap<'a> {
-    // SAFETY: `slots` holds `nr_cpu_ids` entries of the type the C
-    // declaration was generated from; the lock gives exclusive access.
-    unsafe {
-        let slots = core::slice::from_raw_parts_mut(
-            (*cc).slots as *mut CpuSlot,
-            bindings::nr_cpu_ids as usize,
-        );
-        CpuHeap::new(slots, &mut (*cc).len)
-    }
-}
-
-/// Empties the heap of a new root domain.
-///
-/// # Safety
-///
-/// `cc` has its `slots` allocated and nobody uses it yet.
-#[no_mangle]
-pub unsafe extern "C" fn casio_cpuheap_init(cc: *mut bindings::casio_cpus) {
-    // SAFETY: as for `cpu_heap()`; the caller gives exclusive access.
-    unsafe {
-        let slots = core::slice::from_raw_parts_mut(
-            (*cc).slots as *mut CpuSlot,
-            bindings::nr_cpu_ids as usize,
-        );
-        CpuHeap::init(slots, &mut (*cc).len);
-    }
-}
-
-/// Puts `cpu` in the heap of `cc` with `deadline`.
-///
-/// # Safety
-///
-/// `cc` was set up by `casio_cpus_init()` and its lock is held.
-#[no_mangle]
-pub unsafe extern "C" fn casio_cpuheap_set(
-    cc: *mut bindings::casio_cpus,
-    cpu: c_int,
-    deadline: u64,
-) {
-    // SAFETY: forwarded from the caller.
-    unsafe { cpu_heap(cc) }.set(cpu as u32, deadline);
-}
-
-/// Takes `cpu` out of the heap of `cc`.
-///
-/// # Safety
-///
-/// `cc` was set up by `casio_cpus_init()` and its lock is held.
-#[no_mangle]
-pub unsafe extern "C" fn casio_cpuheap_remove(cc: *mut bindings::casio_cpus, cpu: c_int) {
-    // SAFETY: forwarded from the caller.
-    unsafe { cpu_heap(cc) }.remove(cpu as u32);
-}
-
-/// The CPU of the heap of `cc` with the latest deadline, stored in
-/// `deadline`; -1 if the heap is empty.
-///
-/// # Safety
-///
-/// `cc` was set up by `casio_cpus_init()` and its lock is held;
-/// `deadline` is valid for writes.
-#[no_mangle]
-pub unsafe extern "C" fn casio_cpuheap_latest(
-    cc: *mut bindings::casio_cpus,
-    deadline: *mut u64,
-) -> c_int {
-    // SAFETY: forwarded from the caller.
-    match unsafe { cpu_heap(cc) }.latest() {
-        Some((cpu, d)) => {
-            // SAFETY: the caller passes a valid pointer.
-            unsafe { *deadline = d };
-            cpu as c_int
-        }
-        None => -1,
-    }
 }

@@ -15,9 +15,9 @@
  */
 DECLARE_EVENT_CLASS(sched_casio_task,
 
-	TP_PROTO(struct task_struct *p, u64 deadline),
+	TP_PROTO(struct task_struct *p, u32 casio_id, u64 deadline),
 
-	TP_ARGS(p, deadline),
+	TP_ARGS(p, casio_id, deadline),
 
 	TP_STRUCT__entry(
 		__field(int,	cpu)
@@ -29,7 +29,7 @@ DECLARE_EVENT_CLASS(sched_casio_task,
 	TP_fast_assign(
 		__entry->cpu		= task_cpu(p);
 		__entry->pid		= p->pid;
-		__entry->casio_id	= p->casio.casio_id;
+		__entry->casio_id	= casio_id;
 		__entry->deadline	= deadline;
 	),
 
@@ -39,38 +39,39 @@ DECLARE_EVENT_CLASS(sched_casio_task,
 );
 
 DEFINE_EVENT(sched_casio_task, sched_casio_enqueue,
-	TP_PROTO(struct task_struct *p, u64 deadline),
-	TP_ARGS(p, deadline));
+	TP_PROTO(struct task_struct *p, u32 casio_id, u64 deadline),
+	TP_ARGS(p, casio_id, deadline));
 
 DEFINE_EVENT(sched_casio_task, sched_casio_dequeue,
-	TP_PROTO(struct task_struct *p, u64 deadline),
-	TP_ARGS(p, deadline));
+	TP_PROTO(struct task_struct *p, u32 casio_id, u64 deadline),
+	TP_ARGS(p, casio_id, deadline));
 
 DEFINE_EVENT(sched_casio_task, sched_casio_release,
-	TP_PROTO(struct task_struct *p, u64 deadline),
-	TP_ARGS(p, deadline));
+	TP_PROTO(struct task_struct *p, u32 casio_id, u64 deadline),
+	TP_ARGS(p, casio_id, deadline));
 
 DEFINE_EVENT(sched_casio_task, sched_casio_job_end,
-	TP_PROTO(struct task_struct *p, u64 deadline),
-	TP_ARGS(p, deadline));
+	TP_PROTO(struct task_struct *p, u32 casio_id, u64 deadline),
+	TP_ARGS(p, casio_id, deadline));
 
 DEFINE_EVENT(sched_casio_task, sched_casio_miss,
-	TP_PROTO(struct task_struct *p, u64 deadline),
-	TP_ARGS(p, deadline));
+	TP_PROTO(struct task_struct *p, u32 casio_id, u64 deadline),
+	TP_ARGS(p, casio_id, deadline));
 
 DEFINE_EVENT(sched_casio_task, sched_casio_throttle,
-	TP_PROTO(struct task_struct *p, u64 deadline),
-	TP_ARGS(p, deadline));
+	TP_PROTO(struct task_struct *p, u32 casio_id, u64 deadline),
+	TP_ARGS(p, casio_id, deadline));
 
 /*
- * A CPU switches to the CASIO task @next; @prev may be of any class, and
- * its casio_id is -1 if it is not a CASIO task.
+ * A CPU switches to the CASIO task @next, queued by @next_deadline; @prev
+ * may be of any class, and its casio_id is -1 if it is not a CASIO task.
  */
 TRACE_EVENT(sched_casio_switch,
 
-	TP_PROTO(struct task_struct *prev, struct task_struct *next),
+	TP_PROTO(struct task_struct *prev, s64 prev_casio_id,
+		 struct task_struct *next, u32 next_casio_id, u64 next_deadline),
 
-	TP_ARGS(prev, next),
+	TP_ARGS(prev, prev_casio_id, next, next_casio_id, next_deadline),
 
 	TP_STRUCT__entry(
 		__field(int,	cpu)
@@ -84,11 +85,10 @@ TRACE_EVENT(sched_casio_switch,
 	TP_fast_assign(
 		__entry->cpu		= task_cpu(next);
 		__entry->prev_pid	= prev->pid;
-		__entry->prev_casio_id	= prev->policy == SCHED_CASIO ?
-					  prev->casio.casio_id : -1;
+		__entry->prev_casio_id	= prev_casio_id;
 		__entry->next_pid	= next->pid;
-		__entry->next_casio_id	= next->casio.casio_id;
-		__entry->next_deadline	= next->casio.job.deadline;
+		__entry->next_casio_id	= next_casio_id;
+		__entry->next_deadline	= next_deadline;
 	),
 
 	TP_printk("cpu=%d prev_pid=%d prev_casio_id=%lld next_pid=%d next_casio_id=%u next_deadline=%llu",
