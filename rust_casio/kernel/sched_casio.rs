@@ -18,6 +18,7 @@ use core::mem::MaybeUninit;
 use core::ptr::{self, NonNull};
 use kernel::bindings;
 
+pub mod admission;
 pub mod edf;
 pub mod rd;
 
@@ -53,7 +54,7 @@ pub struct SchedCasioEntity {
     /// the POSIX CPU-timer tick sends the signal and clears it.
     pub overrun: u32,
     /// Share of a CPU (C/T in units of `BW_UNIT`) the task was admitted
-    /// with; owned by the admission control in `kernel/sched/casio.c`.
+    /// with; owned by the admission control (`admission.rs`).
     pub bw: u64,
     /// The CPU whose pinned share holds `bw` (the task may run there
     /// only), or -1; meaningful while `bw` is non-zero. Owned by the
@@ -1235,7 +1236,8 @@ pub unsafe extern "C" fn casio_switched_from(rq: *mut bindings::rq, p: *mut bind
     }
 }
 
-/// `task_dead`: a CASIO task exited; its timer stops.
+/// `task_dead`: a CASIO task exited; its timer stops and its share of
+/// the bandwidth is given back.
 ///
 /// # Safety
 ///
@@ -1243,7 +1245,10 @@ pub unsafe extern "C" fn casio_switched_from(rq: *mut bindings::rq, p: *mut bind
 #[no_mangle]
 pub unsafe extern "C" fn casio_task_dead(p: *mut bindings::task_struct) {
     // SAFETY: `p` is dead and still referenced by the caller.
-    unsafe { reset_job(p) };
+    unsafe {
+        admission::release(p);
+        reset_job(p);
+    }
 }
 
 /// `prio_changed`: the parameters, and so the deadline, of `p` changed.

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! EDF (earliest deadline first) core: the run-queue tree, task parameter
-//! validation, job accounting, the per-CPU run-time cap and the heap of
-//! CPUs by deadline for global EDF.
+//! validation, job accounting, the per-CPU run-time cap, admission
+//! control and the heap of CPUs by deadline for global EDF.
 //!
 //! Everything here is pure: no allocation, no locking, no panics on any path
 //! (all arithmetic is explicitly saturating or wrapping). The kernel glue
@@ -10,6 +10,7 @@
 //! [`EdfQueue`] embedded in each run queue) and the locking.
 
 pub mod account;
+pub mod bw;
 pub mod cap;
 pub mod cpuheap;
 pub mod job;
@@ -18,6 +19,7 @@ pub mod queue;
 pub mod tree;
 
 pub use self::account::{Job, JobStats};
+pub use self::bw::{Busy, Cap, Ledger, Share, BW_UNIT};
 pub use self::cap::RuntimeCap;
 pub use self::cpuheap::{CpuHeap, CpuSlot, CPU_NOT_IN_HEAP};
 pub use self::job::{job_deadline, should_preempt};
