@@ -20,7 +20,7 @@ use kernel::bindings;
 
 use crate::edf::bw::ratio;
 use crate::edf::{Cap, Ledger, Share};
-use crate::entity;
+use crate::task::entity;
 
 const NR_CPUS: usize = bindings::NR_CPUS as usize;
 

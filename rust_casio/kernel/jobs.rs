@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Jobs: their accounting, the running task's budget, the CPU's cap on
+//! CASIO time, and the events they report.
+
+use core::ptr::{self, NonNull};
+use kernel::bindings;
+
+use crate::class::unlink;
+use crate::edf::JobStats;
+use crate::rq::Rq;
+use crate::task::{casio_id, entity, is_casio_task, queue_key, task_of};
+use crate::timer::arm_timer;
+use crate::SchedCasioEntity;
+
+/// The time base of CASIO jobs: CLOCK_MONOTONIC, the clock on which user
+/// space sleeps until its next release, and on which the timer runs.
+///
+/// The wake-up and sleep paths read it for each switch, which costs a
+/// device access where the clocksource is the HPET (a QEMU guest whose
+/// TSC is not trusted). The rq clock is cheaper but may lag it by tens of
+/// milliseconds when a CPU missed ticks (a preempted vCPU), so releases
+/// would get deadlines in the past.
+pub(crate) fn job_clock() -> u64 {
+    // SAFETY: `ktime_get()` may be called in any context but NMI.
+    unsafe { bindings::ktime_get() as u64 }
+}
+
+/// Reports an event of the task whose entity is `se` to the tracepoints
+/// and to /proc/casio_event.
+///
+/// # Safety
+///
+/// `se` is the entity of a valid task whose rq lock is held.
+pub(crate) unsafe fn event(ev: bindings::casio_event, se: &SchedCasioEntity, deadline: u64) {
+    // SAFETY: the caller guarantees `se` lies in a valid task.
+    let p = unsafe { task_of(NonNull::from(&se.node)) };
+    // SAFETY: `p` is valid and its rq lock is held, as the log requires.
+    unsafe { bindings::casio_event_task(ev, p, casio_id(p), deadline) };
+}
+
+/// A task's job accounting before a change, to settle the change.
+#[derive(Clone, Copy)]
+pub(crate) struct Before {
+    stats: JobStats,
+    deadline: u64,
+}
+
+impl Before {
+    pub(crate) fn of(se: &SchedCasioEntity) -> Self {
+        Before {
+            stats: se.stats,
+            deadline: se.job.deadline,
+        }
+    }
+}
+
+/// Adds what the statistics of `se` gained since `before` to the CPU's
+/// totals, and reports the job events behind the gain: the end and miss
+/// of the previous job, then the release of a new one.
+///
+/// # Safety
+///
+/// `se` is the entity of a task of the locked `rq`.
+pub(crate) unsafe fn settle(rq: &mut Rq<'_>, se: &SchedCasioEntity, before: Before) {
+    rq.account(&before.stats, &se.stats);
+    let (old, new) = (&before.stats, &se.stats);
+    if new.jobs_completed != old.jobs_completed {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            event(
+                bindings::casio_event_CASIO_EVENT_JOB_END,
+                se,
+                before.deadline,
+            )
+        };
+    }
+    if new.deadline_misses != old.deadline_misses {
+        // SAFETY: forwarded from the caller.
+        unsafe { event(bindings::casio_event_CASIO_EVENT_MISS, se, before.deadline) };
+    }
+    if new.jobs_released != old.jobs_released {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            event(
+                bindings::casio_event_CASIO_EVENT_RELEASE,
+                se,
+                se.job.deadline,
+            )
+        };
+    }
+}
+
+/// Charges the running task for the time since it was last charged, and
+/// enforces its budget and the CPU's cap on CASIO time.
+pub(crate) fn update_curr(rq: &mut Rq<'_>) {
+    let curr = rq.curr();
+    // SAFETY: `rq->curr` is valid while the rq is locked.
+    if unsafe { !is_casio_task(curr) } {
+        return;
+    }
+    let now = rq.clock_task();
+    // SAFETY: as above; `se.exec_start` is only written under the rq lock.
+    let delta = now.wrapping_sub(unsafe { (*curr).se.exec_start }) as i64;
+    if delta <= 0 {
+        return;
+    }
+    // SAFETY: `curr` is the running task of the locked rq.
+    unsafe { bindings::update_current_exec_runtime(curr, now, delta as u64) };
+    // SAFETY: `curr` is a CASIO task of the locked rq.
+    unsafe { enforce_budget(rq, curr) };
+    charge_cap(rq, now, delta as u64);
+    // SAFETY: the rq is locked.
+    if unsafe { bindings::casio_rt_charge(rq.as_ptr(), delta as u64) } {
+        rq.resched_curr();
+    }
+}
+
+/// Acts on a job of `p` that used up its runtime: the task is sent
+/// SIGXCPU if it asked (`SCHED_FLAG_DL_OVERRUN`), and throttled until its
+/// next release if it asked for a budget (`SCHED_FLAG_CASIO_BUDGET`).
+///
+/// # Safety
+///
+/// `p` is the running CASIO task of the locked `rq`.
+pub(crate) unsafe fn enforce_budget(rq: &mut Rq<'_>, p: *mut bindings::task_struct) {
+    // SAFETY: `p` is valid and its entity is protected by the rq lock.
+    let se = unsafe { &mut *entity(p) };
+    // SAFETY: as above; the runtime was just updated.
+    let exec = unsafe { (*p).se.sum_exec_runtime };
+    let before = Before::of(se);
+    if !se.job.runtime_exhausted(&mut se.stats, exec, &se.params) {
+        return;
+    }
+    // SAFETY: `se` is the entity of a task of the locked `rq`.
+    unsafe { settle(rq, se, before) };
+    if se.flags & bindings::SCHED_FLAG_DL_OVERRUN != 0 {
+        // SAFETY: a single aligned word, also read by the CPU-timer tick.
+        unsafe { ptr::write_volatile(&mut se.overrun, 1) };
+    }
+    if se.flags & bindings::SCHED_FLAG_CASIO_BUDGET != 0 && se.node.is_linked() {
+        // SAFETY: `p` is a task of `rq`.
+        unsafe { unlink(rq, se) };
+        se.waiting_release = 1;
+        let next = se.job.next_release(job_clock(), &se.params);
+        // SAFETY: `p` is a CASIO task of the locked `rq`.
+        unsafe {
+            arm_timer(p, next);
+            event(
+                bindings::casio_event_CASIO_EVENT_THROTTLE,
+                se,
+                se.job.deadline,
+            );
+        }
+        rq.resched_curr();
+    }
+}
+
+/// Charges `delta` ns of CASIO time, at `now` on the rq task clock, to the
+/// CPU's cap, and throttles the CPU's CASIO tasks if the cap is reached.
+/// The windows run on the rq clock, which costs nothing to read here; only
+/// the timer that ends a throttled window needs the job clock.
+pub(crate) fn charge_cap(rq: &mut Rq<'_>, now: u64, delta: u64) {
+    let (mut runtime, mut period) = (0, 0);
+    // A CPU going offline must run its tasks until the core moved them.
+    // SAFETY: plain reads of the sysctls into the locals.
+    if !rq.online() || unsafe { !bindings::casio_cap(&mut runtime, &mut period) } {
+        return;
+    }
+    let crq = rq.casio();
+    if let Some(end) = crq.cap.charge(now, delta, runtime, period) {
+        let at = job_clock().saturating_add(end.saturating_sub(now));
+        let expires = core::cmp::min(at, i64::MAX as u64) as i64;
+        // SAFETY: the timer was set up by `casio_init_rq()`; starting it
+        // never waits for its callback, so holding the rq lock is fine.
+        unsafe {
+            bindings::hrtimer_start_range_ns(
+                &mut crq.cap_timer,
+                expires,
+                0,
+                bindings::hrtimer_mode_HRTIMER_MODE_ABS_HARD,
+            )
+        };
+        rq.resched_curr();
+        let curr = rq.curr();
+        // SAFETY: `curr` is the running CASIO task of the locked rq.
+        unsafe {
+            let se = &*entity(curr);
+            event(
+                bindings::casio_event_CASIO_EVENT_THROTTLE,
+                se,
+                queue_key(se),
+            );
+        }
+    }
+}

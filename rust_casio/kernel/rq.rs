@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A runqueue borrowed with its lock held, and what CASIO reads and
+//! changes of it.
+
+use core::ffi::c_int;
+use core::marker::PhantomData;
+use core::ptr::{self, NonNull};
+use kernel::bindings;
+
+use crate::edf::{EdfQueue, JobStats};
+use crate::rd;
+use crate::task::on_rq_queued;
+use crate::CasioRq;
+
+/// A runqueue whose lock is held.
+///
+/// # Invariants
+///
+/// `ptr` points to a valid `struct rq` whose lock the caller holds for `'a`.
+pub(crate) struct Rq<'a> {
+    ptr: NonNull<bindings::rq>,
+    _lock: PhantomData<&'a mut bindings::rq>,
+}
+
+impl<'a> Rq<'a> {
+    /// # Safety
+    ///
+    /// `rq` points to a valid runqueue whose lock is held for `'a`.
+    pub(crate) unsafe fn from_raw(rq: *mut bindings::rq) -> Self {
+        // INVARIANT: guaranteed by the caller; the scheduler core passes its
+        // locked runqueue to every class callback.
+        Rq {
+            // SAFETY: the caller passes a valid, hence non-null, runqueue.
+            ptr: unsafe { NonNull::new_unchecked(rq) },
+            _lock: PhantomData,
+        }
+    }
+
+    pub(crate) fn as_ptr(&self) -> *mut bindings::rq {
+        self.ptr.as_ptr()
+    }
+
+    /// The rq task clock, which excludes IRQ time, for runtime accounting.
+    pub(crate) fn clock_task(&self) -> u64 {
+        // SAFETY: the type invariant says the rq is valid and locked.
+        unsafe { bindings::rq_clock_task(self.as_ptr()) }
+    }
+
+    pub(crate) fn curr(&self) -> *mut bindings::task_struct {
+        // SAFETY: the rq is valid; `curr` only changes under its lock.
+        unsafe { (*self.as_ptr()).curr }
+    }
+
+    pub(crate) fn casio(&mut self) -> &mut CasioRq {
+        // SAFETY: the rq is valid and locked, so nothing else accesses its
+        // CASIO state while `self` is borrowed; `CasioRq` is the type that
+        // `rq->casio` was generated from (see the assertion above).
+        unsafe { &mut *(ptr::addr_of_mut!((*self.as_ptr()).casio) as *mut CasioRq) }
+    }
+
+    pub(crate) fn queue(&mut self) -> &mut EdfQueue {
+        &mut self.casio().queue
+    }
+
+    pub(crate) fn cpu(&self) -> c_int {
+        // SAFETY: the rq is valid; its CPU number never changes.
+        unsafe { (*self.as_ptr()).cpu }
+    }
+
+    /// Whether the CPU is online in its root domain.
+    pub(crate) fn online(&self) -> bool {
+        // SAFETY: the rq is valid; `online` changes under its lock.
+        unsafe { (*self.as_ptr()).online != 0 }
+    }
+
+    /// Updates what the root domain knows of this CPU after its queues
+    /// changed: its earliest deadline, and whether it has tasks to push.
+    pub(crate) fn publish(&mut self) {
+        let online = self.online();
+        let rq = self.as_ptr();
+        let crq = self.casio();
+        let earliest = earliest_deadline(&crq.queue);
+        let pushable = earliest_deadline(&crq.pushable);
+        let (old_earliest, old_pushable) = (crq.earliest, crq.pushable_earliest);
+        crq.earliest = earliest;
+        // SAFETY: an aligned word, read locklessly by pulling CPUs.
+        unsafe { ptr::write_volatile(&mut crq.pushable_earliest, pushable) };
+        // An offline CPU is in neither set; `casio_rq_online()` adds it.
+        if !online {
+            return;
+        }
+        if earliest != old_earliest {
+            // SAFETY: the rq is locked and online, so it is in its root
+            // domain's sets.
+            unsafe { rd::set(rq, earliest) };
+        }
+        if (pushable != 0) != (old_pushable != 0) {
+            // SAFETY: as above; the flag follows `pushable_earliest`.
+            unsafe { rd::set_overload(rq, pushable != 0) };
+        }
+    }
+
+    /// Whether the CPU's cap or the RT bandwidth it shares stops CASIO.
+    pub(crate) fn throttled(&mut self) -> bool {
+        // SAFETY: the rq is valid and locked.
+        self.casio().cap.is_throttled() || unsafe { bindings::casio_rt_throttled(self.as_ptr()) }
+    }
+
+    /// Whether this CPU has CASIO tasks it may run now.
+    pub(crate) fn has_runnable(&mut self) -> bool {
+        !self.throttled() && !self.queue().is_empty()
+    }
+
+    pub(crate) fn resched_curr(&self) {
+        // SAFETY: the rq is valid and locked, as `resched_curr()` requires.
+        unsafe { bindings::resched_curr(self.as_ptr()) }
+    }
+
+    pub(crate) fn add_nr_running(&self) {
+        // SAFETY: the rq is valid and locked.
+        unsafe { bindings::add_nr_running(self.as_ptr(), 1) }
+    }
+
+    pub(crate) fn sub_nr_running(&self) {
+        // SAFETY: the rq is valid and locked.
+        unsafe { bindings::sub_nr_running(self.as_ptr(), 1) }
+    }
+
+    /// Whether a class above CASIO has work on this CPU.
+    pub(crate) fn higher_class_runnable(&self) -> bool {
+        let rq = self.as_ptr();
+        // SAFETY: the rq is valid and locked; `stop` is either null or the
+        // CPU's stopper task, which lives as long as the CPU.
+        unsafe {
+            let stop = (*rq).stop;
+            (*rq).dl.dl_nr_running > 0 || (!stop.is_null() && on_rq_queued(stop))
+        }
+    }
+
+    /// Adds to this CPU's totals what a task's statistics gained.
+    pub(crate) fn account(&mut self, before: &JobStats, after: &JobStats) {
+        let total = &mut self.casio().stats;
+        let gain = |a: u64, b: u64| b.wrapping_sub(a);
+        total.jobs_released = total
+            .jobs_released
+            .wrapping_add(gain(before.jobs_released, after.jobs_released));
+        total.jobs_completed = total
+            .jobs_completed
+            .wrapping_add(gain(before.jobs_completed, after.jobs_completed));
+        total.deadline_misses = total
+            .deadline_misses
+            .wrapping_add(gain(before.deadline_misses, after.deadline_misses));
+        total.total_exec_ns = total
+            .total_exec_ns
+            .wrapping_add(gain(before.total_exec_ns, after.total_exec_ns));
+        total.runtime_overruns = total
+            .runtime_overruns
+            .wrapping_add(gain(before.runtime_overruns, after.runtime_overruns));
+        total.max_lateness_ns = core::cmp::max(total.max_lateness_ns, after.max_lateness_ns);
+        total.max_job_exec_ns = core::cmp::max(total.max_job_exec_ns, after.max_job_exec_ns);
+    }
+}
+
+/// The earliest deadline in `queue`, 0 if it is empty.
+pub(crate) fn earliest_deadline(queue: &EdfQueue) -> u64 {
+    match queue.earliest() {
+        // SAFETY: a node in a queue is valid while linked.
+        Some(node) => unsafe { node.as_ref() }.key().deadline,
+        None => 0,
+    }
+}
+
+/// The runqueue of `cpu`.
+pub(crate) fn cpu_rq(cpu: c_int) -> *mut bindings::rq {
+    // SAFETY: `cpu` comes from the scheduler's CPU masks, so it is a
+    // possible CPU, whose runqueue lives forever.
+    unsafe { bindings::cpu_rq(cpu) }
+}
+
+/// The earliest deadline queued on `rq`, read without its lock.
+///
+/// # Safety
+///
+/// `rq` points to a valid runqueue.
+pub(crate) unsafe fn earliest_unlocked(rq: *mut bindings::rq) -> u64 {
+    // SAFETY: the rq is valid; the word is written under its lock, and a
+    // stale value is rechecked under both locks before acting on it.
+    unsafe { ptr::read_volatile(ptr::addr_of!((*rq).casio.earliest)) }
+}

@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The timers: each task's, at a job's deadline or its next release, and
+//! each CPU's, at the end of a throttled window of the cap.
+
+use core::mem::MaybeUninit;
+use core::ptr;
+use kernel::bindings;
+
+use crate::class::link;
+use crate::edf::Job;
+use crate::jobs::{job_clock, settle, Before};
+use crate::rq::Rq;
+use crate::smp::{offline_migration, push_tasks};
+use crate::task::{entity, is_casio_task, on_rq_queued, task_of_timer};
+use crate::CasioRq;
+
+/// Arms the timer of `p` to fire at `at` on the job clock. An armed timer
+/// holds a reference on the task.
+///
+/// # Safety
+///
+/// `p` is a CASIO task whose rq lock is held.
+pub(crate) unsafe fn arm_timer(p: *mut bindings::task_struct, at: u64) {
+    // SAFETY: `p` is valid and its entity is protected by the rq lock.
+    let timer = unsafe { &mut (*entity(p)).timer };
+    let expires = core::cmp::min(at, i64::MAX as u64) as i64;
+    // A pending timer's reference carries over to the new expiry. The
+    // state alone cannot tell: the timer may expire meanwhile on another
+    // CPU, whose callback then drops the reference it held.
+    // SAFETY: the timer was set up by `casio_fork_entity()`; trying to
+    // cancel never waits.
+    if unsafe { bindings::hrtimer_try_to_cancel(timer) } != 1 {
+        // SAFETY: `p` is valid; the reference is dropped by the callback or
+        // by whoever cancels the timer.
+        unsafe { bindings::get_task_struct(p) };
+    }
+    // SAFETY: the timer was set up by `casio_fork_entity()`. Starting it
+    // never waits for a running callback, so holding the rq lock is fine.
+    unsafe {
+        bindings::hrtimer_start_range_ns(
+            timer,
+            expires,
+            0,
+            bindings::hrtimer_mode_HRTIMER_MODE_ABS_HARD,
+        )
+    };
+}
+
+/// Stops the timer of `p` unless its callback already runs, and forgets the
+/// current job: the next enqueue releases a new one.
+///
+/// # Safety
+///
+/// `p` is valid and its rq lock is held, or `p` is dead.
+pub(crate) unsafe fn reset_job(p: *mut bindings::task_struct) {
+    // SAFETY: `p` is valid; the caller serialises access to its entity.
+    let se = unsafe { &mut *entity(p) };
+    // SAFETY: the timer was set up by `casio_fork_entity()`; trying to
+    // cancel never waits, and a callback that already runs finds no job.
+    if unsafe { bindings::hrtimer_try_to_cancel(&mut se.timer) } == 1 {
+        // SAFETY: the cancelled timer held a reference, and so does the
+        // caller, so this is not the last one.
+        unsafe { bindings::put_task_struct(p) };
+    }
+    se.job = Job::default();
+    se.waiting_release = 0;
+    se.pi_deadline = 0;
+    // SAFETY: a single aligned word, also written by the CPU-timer tick.
+    unsafe { ptr::write_volatile(&mut se.overrun, 0) };
+}
+
+/// The CASIO timer: at a job's deadline it counts a miss if the job is
+/// still ready or running; at a release it queues the waiting task with
+/// its new job.
+///
+/// Runs in hard interrupt context, without the rq lock, which it takes.
+pub(crate) unsafe extern "C" fn casio_timer_fn(
+    timer: *mut bindings::hrtimer,
+) -> bindings::hrtimer_restart {
+    // SAFETY: CASIO arms only the `casio.timer` of tasks, and an armed
+    // timer holds a reference on its task, so `p` is valid.
+    let p = unsafe { task_of_timer(timer) };
+    let mut rf = bindings::rq_flags::default();
+    // SAFETY: `p` is valid; `task_rq_lock()` takes `p->pi_lock` and the
+    // lock of the rq `p` is on, with interrupts already off here.
+    let mut raw = unsafe { bindings::task_rq_lock(p, &mut rf) };
+    // SAFETY: `p` is valid and a task of the locked rq.
+    let casio = unsafe { is_casio_task(p) };
+    // SAFETY: the lock of `raw` is held, and with it the state of `p`.
+    if casio && unsafe { (*raw).online == 0 && stranded(raw, p) } {
+        // The CPU went offline with `p` waiting for its release, off the
+        // queue the core emptied: `p` moves to an active CPU first.
+        // SAFETY: the rq lock is unpinned while it may be dropped, and
+        // the lock held afterwards is pinned; `p` waits and is not on a
+        // CPU, and its locks are held.
+        unsafe {
+            bindings::rq_unpin_lock(raw, &mut rf);
+            raw = offline_migration(raw, p);
+            bindings::rq_repin_lock(raw, &mut rf);
+        }
+    }
+    // SAFETY: the lock of `raw` is held until `task_rq_unlock()` below.
+    let mut rq = unsafe { Rq::from_raw(raw) };
+    // SAFETY: the rq is locked.
+    unsafe { bindings::update_rq_clock(rq.as_ptr()) };
+    if casio {
+        // SAFETY: `p` is a CASIO task of the locked rq.
+        unsafe { timer_expired(&mut rq, p) };
+        if rq.casio().pushable_earliest != 0 {
+            // SAFETY: pushing may drop the rq lock, so it is unpinned;
+            // `p->pi_lock` keeps `p` valid and `raw` stays locked after.
+            unsafe { bindings::rq_unpin_lock(raw, &mut rf) };
+            push_tasks(&mut rq);
+            // SAFETY: pairs with the unpin above.
+            unsafe { bindings::rq_repin_lock(raw, &mut rf) };
+        }
+    }
+    // SAFETY: pairs with `task_rq_lock()` above.
+    unsafe { bindings::task_rq_unlock(raw, p, &mut rf) };
+    // SAFETY: drops the reference of this arming; if the callback armed
+    // the timer again, that arming took its own.
+    unsafe { bindings::put_task_struct(p) };
+    bindings::hrtimer_restart_HRTIMER_NORESTART
+}
+
+/// Whether `p`, of the offline `rq`, waits for its release and is off
+/// every CPU: nothing else moves it, as the core moves only the tasks
+/// the CPU picks while it goes down. A task that just yielded is still
+/// current until it switches out; a task whose deadline timer fires
+/// runs or is queued, and the core moves it.
+///
+/// # Safety
+///
+/// `p` is a task of `rq`, whose lock is held.
+pub(crate) unsafe fn stranded(rq: *mut bindings::rq, p: *mut bindings::task_struct) -> bool {
+    // SAFETY: forwarded from the caller; these fields change under the
+    // rq lock.
+    unsafe {
+        (*entity(p)).waiting_release != 0 && on_rq_queued(p) && (*p).on_cpu == 0 && (*rq).curr != p
+    }
+}
+
+/// # Safety
+///
+/// `p` is a CASIO task of the locked `rq`.
+pub(crate) unsafe fn timer_expired(rq: &mut Rq<'_>, p: *mut bindings::task_struct) {
+    // SAFETY: `p` is valid and its entity is protected by the rq lock.
+    let se = unsafe { &mut *entity(p) };
+    let now = job_clock();
+    let before = Before::of(se);
+    if se.waiting_release != 0 {
+        se.waiting_release = 0;
+        // SAFETY: `p` is valid.
+        let exec = unsafe { (*p).se.sum_exec_runtime };
+        // Release at the planned time, one period after the last release,
+        // however late the timer fired, so that releases do not drift.
+        let planned = se.job.release.saturating_add(se.params.period);
+        se.job.release(
+            &mut se.stats,
+            core::cmp::min(planned, now),
+            exec,
+            &se.params,
+        );
+        // SAFETY: `p` is a CASIO task of `rq`.
+        unsafe { arm_timer(p, se.job.deadline) };
+        // SAFETY: `p` is valid.
+        if unsafe { on_rq_queued(p) } {
+            // SAFETY: a waiting task is not in the queue.
+            unsafe { link(rq, se) };
+            // SAFETY: the rq is locked and `p` is queued on it.
+            unsafe { bindings::check_preempt_curr(rq.as_ptr(), p, 0) };
+        }
+    } else if se.node.is_linked() {
+        se.job.deadline_reached(&mut se.stats, now);
+    }
+    // SAFETY: `se` is the entity of a task of the locked `rq`.
+    unsafe { settle(rq, se, before) };
+}
+
+/// The CASIO state of the runqueue whose cap timer is `timer`.
+///
+/// # Safety
+///
+/// `timer` is the `cap_timer` field of a [`CasioRq`].
+pub(crate) unsafe fn casio_rq_of_timer(timer: *mut bindings::hrtimer) -> *mut CasioRq {
+    let probe = MaybeUninit::<CasioRq>::uninit();
+    let base = probe.as_ptr();
+    // SAFETY: only the address of a field of the local is taken.
+    let offset = unsafe { ptr::addr_of!((*base).cap_timer) as usize - base as usize };
+    // SAFETY: the caller guarantees `timer` lies `offset` bytes into one.
+    unsafe { (timer as *mut u8).sub(offset) as *mut CasioRq }
+}
+
+/// The end of a throttled window: the CPU may run CASIO tasks again.
+///
+/// Runs in hard interrupt context, without the rq lock, which it takes.
+pub(crate) unsafe extern "C" fn casio_cap_timer_fn(
+    timer: *mut bindings::hrtimer,
+) -> bindings::hrtimer_restart {
+    // SAFETY: only `casio_init_rq()` sets this callback, on the cap timer
+    // of a runqueue, and runqueues are never freed.
+    let raw = unsafe { (*casio_rq_of_timer(timer)).rq };
+    // SAFETY: `raw` is a valid runqueue; interrupts are off here.
+    unsafe { bindings::raw_spin_rq_lock_nested(raw, 0) };
+    // SAFETY: the lock of `raw` is held until the unlock below.
+    let mut rq = unsafe { Rq::from_raw(raw) };
+    rq.casio().cap.unthrottle();
+    if rq.has_runnable() {
+        rq.resched_curr();
+    }
+    // SAFETY: pairs with the lock above.
+    unsafe { bindings::raw_spin_rq_unlock(raw) };
+    bindings::hrtimer_restart_HRTIMER_NORESTART
+}
+
+/// Sets `timer` up from scratch, on the job clock, to run `function` in
+/// hard interrupt context.
+///
+/// # Safety
+///
+/// Nobody else uses `timer`; whatever it holds is not a live timer.
+pub(crate) unsafe fn init_timer(
+    timer: &mut bindings::hrtimer,
+    function: unsafe extern "C" fn(*mut bindings::hrtimer) -> bindings::hrtimer_restart,
+) {
+    // SAFETY: `hrtimer_init()` overwrites the whole timer; the caller
+    // guarantees that no one else uses it.
+    unsafe {
+        bindings::hrtimer_init(
+            timer,
+            bindings::CLOCK_MONOTONIC as bindings::clockid_t,
+            bindings::hrtimer_mode_HRTIMER_MODE_ABS_HARD,
+        )
+    };
+    timer.function = Some(function);
+}
