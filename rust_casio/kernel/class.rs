@@ -372,12 +372,9 @@ pub unsafe extern "C" fn casio_balance(
     // SAFETY: `prev` is valid and its entity protected by the rq lock.
     let prev_left = unsafe { is_casio_task(prev) && !(*entity(prev)).node.is_linked() };
     if prev_left || rq.queue().is_empty() {
-        // SAFETY: pulling may drop the rq lock, so it is unpinned; the
-        // core passes the `rf` that pinned it.
-        unsafe { bindings::rq_unpin_lock(rq.as_ptr(), rf) };
-        pull_tasks(&mut rq);
-        // SAFETY: pairs with the unpin above.
-        unsafe { bindings::rq_repin_lock(rq.as_ptr(), rf) };
+        // SAFETY: the core passes the `rf` that pinned the lock; pulling
+        // may drop it.
+        unsafe { rq.unpinned(rf, pull_tasks) };
     }
     (rq.higher_class_runnable() || rq.has_runnable()) as c_int
 }

@@ -7,7 +7,7 @@ use core::ptr;
 use kernel::bindings;
 
 use crate::edf::{self, CasioParams, JobStats};
-use crate::rq::Rq;
+use crate::rq::{Rq, TaskRqLock};
 use crate::task::{entity, is_casio_task, queue_key};
 use crate::timer::reset_job;
 use crate::{CasioRqInfo, CasioTaskInfo};
@@ -167,9 +167,8 @@ pub unsafe extern "C" fn casio_task_info(
     p: *mut bindings::task_struct,
     info: *mut CasioTaskInfo,
 ) -> bool {
-    let mut rf = bindings::rq_flags::default();
     // SAFETY: `p` is valid; the locks make the snapshot consistent.
-    let raw = unsafe { bindings::task_rq_lock(p, &mut rf) };
+    let _locked = unsafe { TaskRqLock::lock(p) };
     // SAFETY: `p` is valid and its entity is protected by the rq lock. A
     // boosted task of another policy is not a CASIO task.
     let (se, casio) = unsafe { (&*entity(p), (*p).policy == bindings::SCHED_CASIO) };
@@ -187,8 +186,6 @@ pub unsafe extern "C" fn casio_task_info(
             },
         )
     };
-    // SAFETY: pairs with `task_rq_lock()` above.
-    unsafe { bindings::task_rq_unlock(raw, p, &mut rf) };
     casio
 }
 

@@ -162,6 +162,127 @@ impl<'a> Rq<'a> {
     }
 }
 
+impl Rq<'_> {
+    /// Runs `f` with the rq lock unpinned, as code that may drop and
+    /// retake it (a pull or push) requires, and pins it again after.
+    ///
+    /// # Safety
+    ///
+    /// `rf` is what pinned the lock of this runqueue.
+    pub(crate) unsafe fn unpinned<T>(
+        &mut self,
+        rf: *mut bindings::rq_flags,
+        f: impl FnOnce(&mut Self) -> T,
+    ) -> T {
+        // SAFETY: the lock is held and pinned by `rf`, as the caller says.
+        unsafe { bindings::rq_unpin_lock(self.as_ptr(), rf) };
+        let ret = f(self);
+        // SAFETY: `f` returns with the same lock held.
+        unsafe { bindings::rq_repin_lock(self.as_ptr(), rf) };
+        ret
+    }
+}
+
+/// A task's `pi_lock` and the lock of its runqueue, taken with
+/// `task_rq_lock()`; both are released on drop.
+///
+/// # Invariants
+///
+/// `p` is valid while the guard lives, and its `pi_lock` and the lock of
+/// `rq`, the runqueue it is on, are held, the latter pinned by `rf`.
+pub(crate) struct TaskRqLock {
+    p: *mut bindings::task_struct,
+    rq: *mut bindings::rq,
+    rf: bindings::rq_flags,
+}
+
+impl TaskRqLock {
+    /// # Safety
+    ///
+    /// `p` is valid while the guard lives, and neither lock is held.
+    pub(crate) unsafe fn lock(p: *mut bindings::task_struct) -> Self {
+        let mut rf = bindings::rq_flags::default();
+        // SAFETY: `p` is valid, and the locks are not held yet.
+        let rq = unsafe { bindings::task_rq_lock(p, &mut rf) };
+        // INVARIANT: `task_rq_lock()` returns with both locks held.
+        TaskRqLock { p, rq, rf }
+    }
+
+    /// The locked runqueue.
+    pub(crate) fn rq(&mut self) -> Rq<'_> {
+        // SAFETY: the type invariant says its lock is held while `self`
+        // lives, and `self` is borrowed for as long as the result.
+        unsafe { Rq::from_raw(self.rq) }
+    }
+
+    /// Runs `f` on the locked runqueue with its lock unpinned.
+    pub(crate) fn unpinned<T>(&mut self, f: impl FnOnce(&mut Rq<'_>) -> T) -> T {
+        let rf: *mut bindings::rq_flags = &mut self.rf;
+        // SAFETY: `rf` pins the lock held, as the type invariant says.
+        unsafe { self.rq().unpinned(rf, f) }
+    }
+
+    /// Moves the task to the runqueue `f` returns locked, after it
+    /// released the one it was given.
+    ///
+    /// # Safety
+    ///
+    /// `f` returns a valid runqueue whose lock it holds, with that of the
+    /// one it was given released, and the task on it.
+    pub(crate) unsafe fn relock(&mut self, f: impl FnOnce(*mut bindings::rq) -> *mut bindings::rq) {
+        // SAFETY: the lock of `rq` is held and pinned by `rf`.
+        unsafe { bindings::rq_unpin_lock(self.rq, &mut self.rf) };
+        // INVARIANT: the caller guarantees that `f` hands the task over
+        // with the lock of its new runqueue held.
+        self.rq = f(self.rq);
+        // SAFETY: the lock of the new `rq` is held.
+        unsafe { bindings::rq_repin_lock(self.rq, &mut self.rf) };
+    }
+}
+
+impl Drop for TaskRqLock {
+    fn drop(&mut self) {
+        // SAFETY: the type invariant says both locks are held.
+        unsafe { bindings::task_rq_unlock(self.rq, self.p, &mut self.rf) };
+    }
+}
+
+/// The lock of a runqueue taken from outside the scheduler core (a
+/// timer callback, with interrupts off); released on drop.
+///
+/// # Invariants
+///
+/// `rq` is valid and its lock is held.
+pub(crate) struct RqLock {
+    rq: *mut bindings::rq,
+}
+
+impl RqLock {
+    /// # Safety
+    ///
+    /// `rq` is valid, interrupts are off and its lock is not held.
+    pub(crate) unsafe fn lock(rq: *mut bindings::rq) -> Self {
+        // SAFETY: forwarded from the caller.
+        unsafe { bindings::raw_spin_rq_lock_nested(rq, 0) };
+        // INVARIANT: the lock was just taken.
+        RqLock { rq }
+    }
+
+    /// The locked runqueue.
+    pub(crate) fn rq(&mut self) -> Rq<'_> {
+        // SAFETY: the type invariant says its lock is held while `self`
+        // lives, and `self` is borrowed for as long as the result.
+        unsafe { Rq::from_raw(self.rq) }
+    }
+}
+
+impl Drop for RqLock {
+    fn drop(&mut self) {
+        // SAFETY: the type invariant says the lock is held.
+        unsafe { bindings::raw_spin_rq_unlock(self.rq) };
+    }
+}
+
 /// The earliest deadline in `queue`, 0 if it is empty.
 pub(crate) fn earliest_deadline(queue: &EdfQueue) -> u64 {
     match queue.earliest() {

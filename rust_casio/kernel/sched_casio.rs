@@ -21,6 +21,26 @@
 
 use kernel::bindings;
 
+/// `container_of()`: the object that holds the field `$ptr` points to,
+/// as `$($field)+` of the object `$probe` points to, which has the same
+/// type. Only the two addresses of the probe are taken, never its
+/// contents, so any object of that type will do: a static one, or an
+/// uninitialised local of a small type.
+///
+/// # Safety
+///
+/// The caller of the expanded code guarantees that `$ptr` points to that
+/// field of a live object; the result points to the object.
+macro_rules! container_of {
+    ($ptr:expr, $probe:expr, $($field:tt)+) => {{
+        let probe = $probe;
+        // SAFETY: only addresses within the probe are computed.
+        let offset = unsafe { core::ptr::addr_of!((*probe).$($field)+) as usize - probe as usize };
+        ($ptr as *mut u8).wrapping_sub(offset).cast()
+    }};
+}
+pub(crate) use container_of;
+
 pub mod admission;
 pub mod bench;
 pub mod class;

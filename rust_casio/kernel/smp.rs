@@ -16,7 +16,7 @@ use kernel::bindings;
 use crate::rd;
 use crate::rq::{cpu_rq, earliest_unlocked, Rq};
 use crate::task::{
-    entity, is_casio_task, nr_cpus_allowed, on_rq_queued, task_deadline, task_of_push,
+    entity, is_casio_task, nr_cpus_allowed, on_rq_queued, task_deadline, task_of_push, TaskRef,
 };
 
 /// Whether `p`, a task of the locked `rq`, may move to `cpu` now.
@@ -129,7 +129,7 @@ pub(crate) fn push_one(rq: &mut Rq<'_>) -> bool {
     }
     // SAFETY: `p` is valid; the reference keeps it so while the lock of
     // `rq` may be dropped.
-    unsafe { bindings::get_task_struct(p) };
+    let _ref = unsafe { TaskRef::get(p) };
     // SAFETY: `p` is a pushable task of the locked `rq`, referenced.
     let moved = match unsafe { find_lock_later_rq(rq, p) } {
         Some(later) => {
@@ -143,8 +143,6 @@ pub(crate) fn push_one(rq: &mut Rq<'_>) -> bool {
         }
         None => false,
     };
-    // SAFETY: drops the reference taken above.
-    unsafe { bindings::put_task_struct(p) };
     moved
 }
 

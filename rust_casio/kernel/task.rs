@@ -8,7 +8,7 @@ use core::ptr::{self, NonNull};
 use kernel::bindings;
 
 use crate::edf::EdfNode;
-use crate::SchedCasioEntity;
+use crate::{container_of, SchedCasioEntity};
 
 /// The CASIO entity of `p`.
 ///
@@ -21,21 +21,72 @@ pub(crate) unsafe fn entity(p: *mut bindings::task_struct) -> *mut SchedCasioEnt
     unsafe { ptr::addr_of_mut!((*p).casio) as *mut SchedCasioEntity }
 }
 
+/// A reference on a task, dropped with the guard.
+///
+/// # Invariants
+///
+/// The guard owns one reference on the valid task `p`.
+pub(crate) struct TaskRef {
+    p: *mut bindings::task_struct,
+}
+
+impl TaskRef {
+    /// Takes a new reference on `p`.
+    ///
+    /// # Safety
+    ///
+    /// `p` is valid.
+    pub(crate) unsafe fn get(p: *mut bindings::task_struct) -> Self {
+        // SAFETY: `p` is valid.
+        unsafe { bindings::get_task_struct(p) };
+        // INVARIANT: the reference was just taken.
+        TaskRef { p }
+    }
+
+    /// Takes over a reference the caller owns, such as an armed timer's.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns a reference on `p` and gives it up.
+    pub(crate) unsafe fn adopt(p: *mut bindings::task_struct) -> Self {
+        // INVARIANT: the caller hands its reference over.
+        TaskRef { p }
+    }
+
+    pub(crate) fn as_ptr(&self) -> *mut bindings::task_struct {
+        self.p
+    }
+
+    /// Hands the reference over to whoever will drop it later (a timer
+    /// being armed).
+    pub(crate) fn into_raw(self) -> *mut bindings::task_struct {
+        let p = self.p;
+        core::mem::forget(self);
+        p
+    }
+}
+
+impl Drop for TaskRef {
+    fn drop(&mut self) {
+        // SAFETY: the type invariant says the guard owns a reference.
+        unsafe { bindings::put_task_struct(self.p) };
+    }
+}
+
+/// The static `init_task`, whose field addresses give the offsets of a
+/// task's fields for [`container_of`]; it is never read.
+fn task_probe() -> *const bindings::task_struct {
+    // SAFETY: only the address of the static is taken.
+    unsafe { ptr::addr_of!(bindings::init_task) }
+}
+
 /// The task whose CASIO entity holds `node`.
 ///
 /// # Safety
 ///
 /// `node` is the `casio.node` field of a valid task.
 pub(crate) unsafe fn task_of(node: NonNull<EdfNode>) -> *mut bindings::task_struct {
-    // SAFETY: only addresses inside the static `init_task` are taken,
-    // nothing is read; this is `offsetof(struct task_struct, casio)`, and
-    // the node sits at offset 0 of the entity.
-    let offset = unsafe {
-        (ptr::addr_of!(bindings::init_task.casio) as usize)
-            .wrapping_sub(ptr::addr_of!(bindings::init_task) as usize)
-    };
-    // SAFETY: the caller guarantees `node` lies `offset` bytes into a task.
-    unsafe { (node.as_ptr() as *mut u8).sub(offset) as *mut bindings::task_struct }
+    container_of!(node.as_ptr(), task_probe(), casio.node)
 }
 
 /// The deadline `se` is queued by: that of its job, or the one it
@@ -76,13 +127,7 @@ pub(crate) unsafe fn casio_id(p: *mut bindings::task_struct) -> u32 {
 ///
 /// `timer` is the `casio.timer` field of a valid task.
 pub(crate) unsafe fn task_of_timer(timer: *mut bindings::hrtimer) -> *mut bindings::task_struct {
-    // SAFETY: only addresses inside the static `init_task` are taken.
-    let offset = unsafe {
-        (ptr::addr_of!(bindings::init_task.casio.timer) as usize)
-            .wrapping_sub(ptr::addr_of!(bindings::init_task) as usize)
-    };
-    // SAFETY: the caller guarantees `timer` lies `offset` bytes into a task.
-    unsafe { (timer as *mut u8).sub(offset) as *mut bindings::task_struct }
+    container_of!(timer, task_probe(), casio.timer)
 }
 
 /// # Safety
@@ -107,13 +152,7 @@ pub(crate) unsafe fn is_casio_task(p: *mut bindings::task_struct) -> bool {
 ///
 /// `node` is the `casio.push_node` field of a valid task.
 pub(crate) unsafe fn task_of_push(node: NonNull<EdfNode>) -> *mut bindings::task_struct {
-    // SAFETY: only addresses inside the static `init_task` are taken.
-    let offset = unsafe {
-        (ptr::addr_of!(bindings::init_task.casio.push_node) as usize)
-            .wrapping_sub(ptr::addr_of!(bindings::init_task) as usize)
-    };
-    // SAFETY: the caller guarantees `node` lies `offset` bytes into a task.
-    unsafe { (node.as_ptr() as *mut u8).sub(offset) as *mut bindings::task_struct }
+    container_of!(node.as_ptr(), task_probe(), casio.push_node)
 }
 
 /// The deadline of the queued task `p`.

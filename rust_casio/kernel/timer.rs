@@ -10,10 +10,10 @@ use kernel::bindings;
 use crate::class::link;
 use crate::edf::Job;
 use crate::jobs::{job_clock, settle, Before};
-use crate::rq::Rq;
+use crate::rq::{Rq, RqLock, TaskRqLock};
 use crate::smp::{offline_migration, push_tasks};
-use crate::task::{entity, is_casio_task, on_rq_queued, task_of_timer};
-use crate::CasioRq;
+use crate::task::{entity, is_casio_task, on_rq_queued, task_of_timer, TaskRef};
+use crate::{container_of, CasioRq};
 
 /// Arms the timer of `p` to fire at `at` on the job clock. An armed timer
 /// holds a reference on the task.
@@ -31,9 +31,9 @@ pub(crate) unsafe fn arm_timer(p: *mut bindings::task_struct, at: u64) {
     // SAFETY: the timer was set up by `casio_fork_entity()`; trying to
     // cancel never waits.
     if unsafe { bindings::hrtimer_try_to_cancel(timer) } != 1 {
-        // SAFETY: `p` is valid; the reference is dropped by the callback or
-        // by whoever cancels the timer.
-        unsafe { bindings::get_task_struct(p) };
+        // SAFETY: `p` is valid; the reference is dropped by the callback
+        // or by whoever cancels the timer.
+        unsafe { TaskRef::get(p) }.into_raw();
     }
     // SAFETY: the timer was set up by `casio_fork_entity()`. Starting it
     // never waits for a running callback, so holding the rq lock is fine.
@@ -61,7 +61,7 @@ pub(crate) unsafe fn reset_job(p: *mut bindings::task_struct) {
     if unsafe { bindings::hrtimer_try_to_cancel(&mut se.timer) } == 1 {
         // SAFETY: the cancelled timer held a reference, and so does the
         // caller, so this is not the last one.
-        unsafe { bindings::put_task_struct(p) };
+        drop(unsafe { TaskRef::adopt(p) });
     }
     se.job = Job::default();
     se.waiting_release = 0;
@@ -79,48 +79,40 @@ pub(crate) unsafe extern "C" fn casio_timer_fn(
     timer: *mut bindings::hrtimer,
 ) -> bindings::hrtimer_restart {
     // SAFETY: CASIO arms only the `casio.timer` of tasks, and an armed
-    // timer holds a reference on its task, so `p` is valid.
-    let p = unsafe { task_of_timer(timer) };
-    let mut rf = bindings::rq_flags::default();
-    // SAFETY: `p` is valid; `task_rq_lock()` takes `p->pi_lock` and the
-    // lock of the rq `p` is on, with interrupts already off here.
-    let mut raw = unsafe { bindings::task_rq_lock(p, &mut rf) };
+    // timer holds a reference on its task, which is now this callback's:
+    // it is dropped last. If the callback arms the timer again, that
+    // arming takes its own.
+    let task = unsafe { TaskRef::adopt(task_of_timer(timer)) };
+    let p = task.as_ptr();
+    // SAFETY: `p` is valid; interrupts are already off here.
+    let mut locked = unsafe { TaskRqLock::lock(p) };
     // SAFETY: `p` is valid and a task of the locked rq.
     let casio = unsafe { is_casio_task(p) };
-    // SAFETY: the lock of `raw` is held, and with it the state of `p`.
-    if casio && unsafe { (*raw).online == 0 && stranded(raw, p) } {
+    let offline = !locked.rq().online();
+    // SAFETY: the rq lock is held, and with it the state of `p`.
+    if casio && offline && unsafe { stranded(locked.rq().as_ptr(), p) } {
         // The CPU went offline with `p` waiting for its release, off the
         // queue the core emptied: `p` moves to an active CPU first.
-        // SAFETY: the rq lock is unpinned while it may be dropped, and
-        // the lock held afterwards is pinned; `p` waits and is not on a
-        // CPU, and its locks are held.
-        unsafe {
-            bindings::rq_unpin_lock(raw, &mut rf);
-            raw = offline_migration(raw, p);
-            bindings::rq_repin_lock(raw, &mut rf);
-        }
+        // SAFETY: `p` waits and is not on a CPU, and its locks are held;
+        // `offline_migration()` returns with the new rq locked instead.
+        unsafe { locked.relock(|rq| offline_migration(rq, p)) };
     }
-    // SAFETY: the lock of `raw` is held until `task_rq_unlock()` below.
-    let mut rq = unsafe { Rq::from_raw(raw) };
-    // SAFETY: the rq is locked.
-    unsafe { bindings::update_rq_clock(rq.as_ptr()) };
-    if casio {
-        // SAFETY: `p` is a CASIO task of the locked rq.
-        unsafe { timer_expired(&mut rq, p) };
-        if rq.casio().pushable_earliest != 0 {
-            // SAFETY: pushing may drop the rq lock, so it is unpinned;
-            // `p->pi_lock` keeps `p` valid and `raw` stays locked after.
-            unsafe { bindings::rq_unpin_lock(raw, &mut rf) };
-            push_tasks(&mut rq);
-            // SAFETY: pairs with the unpin above.
-            unsafe { bindings::rq_repin_lock(raw, &mut rf) };
+    let push = {
+        let mut rq = locked.rq();
+        // SAFETY: the rq is locked.
+        unsafe { bindings::update_rq_clock(rq.as_ptr()) };
+        if casio {
+            // SAFETY: `p` is a CASIO task of the locked rq.
+            unsafe { timer_expired(&mut rq, p) };
         }
+        casio && rq.casio().pushable_earliest != 0
+    };
+    if push {
+        // Pushing may drop the rq lock; `p->pi_lock` keeps `p` where it is.
+        locked.unpinned(push_tasks);
     }
-    // SAFETY: pairs with `task_rq_lock()` above.
-    unsafe { bindings::task_rq_unlock(raw, p, &mut rf) };
-    // SAFETY: drops the reference of this arming; if the callback armed
-    // the timer again, that arming took its own.
-    unsafe { bindings::put_task_struct(p) };
+    drop(locked);
+    drop(task);
     bindings::hrtimer_restart_HRTIMER_NORESTART
 }
 
@@ -185,11 +177,7 @@ pub(crate) unsafe fn timer_expired(rq: &mut Rq<'_>, p: *mut bindings::task_struc
 /// `timer` is the `cap_timer` field of a [`CasioRq`].
 pub(crate) unsafe fn casio_rq_of_timer(timer: *mut bindings::hrtimer) -> *mut CasioRq {
     let probe = MaybeUninit::<CasioRq>::uninit();
-    let base = probe.as_ptr();
-    // SAFETY: only the address of a field of the local is taken.
-    let offset = unsafe { ptr::addr_of!((*base).cap_timer) as usize - base as usize };
-    // SAFETY: the caller guarantees `timer` lies `offset` bytes into one.
-    unsafe { (timer as *mut u8).sub(offset) as *mut CasioRq }
+    container_of!(timer, probe.as_ptr(), cap_timer)
 }
 
 /// The end of a throttled window: the CPU may run CASIO tasks again.
@@ -202,15 +190,12 @@ pub(crate) unsafe extern "C" fn casio_cap_timer_fn(
     // of a runqueue, and runqueues are never freed.
     let raw = unsafe { (*casio_rq_of_timer(timer)).rq };
     // SAFETY: `raw` is a valid runqueue; interrupts are off here.
-    unsafe { bindings::raw_spin_rq_lock_nested(raw, 0) };
-    // SAFETY: the lock of `raw` is held until the unlock below.
-    let mut rq = unsafe { Rq::from_raw(raw) };
+    let mut locked = unsafe { RqLock::lock(raw) };
+    let mut rq = locked.rq();
     rq.casio().cap.unthrottle();
     if rq.has_runnable() {
         rq.resched_curr();
     }
-    // SAFETY: pairs with the lock above.
-    unsafe { bindings::raw_spin_rq_unlock(raw) };
     bindings::hrtimer_restart_HRTIMER_NORESTART
 }
 
