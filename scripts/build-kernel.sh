@@ -6,7 +6,7 @@
 #     /usr/src/linux-source-6.1.tar.xz (Debian's linux-source-6.1, installed
 #     with apt if missing);
 #  2. keep a pristine copy and a patched source mirror in
-#     $CASIO_CACHE/linux-<version>/ and apply patches/series to it so that only
+#     $CASIO_CACHE/linux-<version>/ and apply patches/<base>/series to it so that only
 #     files whose content changed get a new mtime (incremental rebuilds);
 #  3. configure an out-of-tree build dir: tinyconfig + config/qemu-x86_64.config
 #     + Kconfig.fragment (+ config/debug.config when DEBUG=1), olddefconfig, and
@@ -18,7 +18,8 @@
 #      bzImage.stock-<flavor>), JOBS (default nproc), ALLOW_MISSING_CASIO=1 (tolerate a
 #      missing CONFIG_SCHED_CASIO_POLICY), CASIO_CCACHE=0 (no ccache),
 #      PATCH_FUZZ (default 0), CASIO_RESYNC=1 (re-create the patched mirror),
-#      CASIO_PATCHES_DIR (default patches/), KCONFIG_ONLY=1 (stop after config).
+#      CASIO_PATCHES_DIR (default patches/<base>/, <base> the tree's major.minor),
+#      KCONFIG_ONLY=1 (stop after config).
 # Output: $CASIO_CACHE/bzImage (latest) and $CASIO_CACHE/bzImage.<flavor>.
 set -euo pipefail
 # Parse the whole script before running it, so editing it (git pull) during a
@@ -86,7 +87,11 @@ else
 		echo "$origin $version" >>"$idx"
 	fi
 fi
-case "$version" in 6.1.*) ;; *) warn "kernel version $version is not 6.1.y; CASIO targets 6.1 LTS" ;; esac
+# The series of the tree's base (major.minor): patches/<base>/.
+base=$(echo "$version" | cut -d. -f1-2)
+if [ -z "${CASIO_PATCHES_DIR:-}" ] && [ "${CASIO:-y}" != n ] && [ ! -f "$CASIO_ROOT/patches/$base/series" ]; then
+	die "no CASIO series for linux $base (patches/$base/); supported bases: $(cd "$CASIO_ROOT/patches" && ls -d */ | tr -d / | tr '\n' ' ')"
+fi
 
 KDIR="$CASIO_CACHE/linux-$version"
 PRISTINE="$KDIR/pristine"
@@ -136,7 +141,7 @@ fi
 [ -n "$extracted" ] && rm -rf "$extracted"
 
 # ---- 2. patches --------------------------------------------------------------------------
-SERIES_DIR="${CASIO_PATCHES_DIR:-$CASIO_ROOT/patches}"
+SERIES_DIR="${CASIO_PATCHES_DIR:-$CASIO_ROOT/patches/$base}"
 SERIES="$SERIES_DIR/series"
 patches=() strips=()
 if [ -s "$SERIES" ]; then
@@ -152,7 +157,7 @@ if [ "$CASIO" = n ]; then
 	patches=() strips=()
 	log "CASIO=n: the stock kernel, without the series"
 elif [ ${#patches[@]} -eq 0 ]; then
-	log "NOTE: patches/series is missing or empty: building the kernel without CASIO patches"
+	log "NOTE: ${SERIES#"$CASIO_ROOT"/} is missing or empty: building the kernel without CASIO patches"
 else
 	log "patch series: ${#patches[@]} patches"
 fi

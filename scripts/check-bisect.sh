@@ -17,7 +17,10 @@ PRISTINE="$KDIR/pristine"
 [ -f "$PRISTINE/Makefile" ] || die "no pristine tree in $KDIR (run scripts/build-kernel.sh first)"
 WORK="$KDIR/bisect"
 JOBS="${JOBS:-$(nproc)}"
-mapfile -t patches < <(grep -v '^\s*#' "$CASIO_ROOT/patches/series" | sed '/^\s*$/d')
+base=$(basename "$KDIR" | sed -E 's/^linux-([0-9]+\.[0-9]+).*/\1/')
+SERIES_DIR="$CASIO_ROOT/patches/$base"
+[ -f "$SERIES_DIR/series" ] || die "no CASIO series for linux $base ($SERIES_DIR)"
+mapfile -t patches < <(grep -v '^\s*#' "$SERIES_DIR/series" | sed '/^\s*$/d')
 
 rm -rf "$WORK/src"
 mkdir -p "$WORK"
@@ -44,7 +47,7 @@ configure() { # on|off
 
 for i in "${!patches[@]}"; do
 	p=${patches[$i]}
-	git -C "$WORK/src" -c user.name=casio -c user.email=casio@localhost am -q "$CASIO_ROOT/patches/$p" ||
+	git -C "$WORK/src" -c user.name=casio -c user.email=casio@localhost am -q "$SERIES_DIR/$p" ||
 		die "git am failed on $p"
 	for c in ${BISECT_CONFIGS:-on off}; do
 		[ -f "$WORK/build-$c/.config" ] || configure "$c"

@@ -18,9 +18,12 @@ SRC="$KDIR/src" BUILD="$KDIR/build-$flavor"
 [ -f "$BUILD/.config" ] || die "no built tree at $BUILD (run scripts/build-kernel.sh first)"
 find_kernel_toolchain || die "kernel Rust toolchain not found (run scripts/setup.sh)"
 
+base=$(basename "$KDIR" | sed -E 's/^linux-([0-9]+\.[0-9]+).*/\1/')
+[ -d "$CASIO_ROOT/patches/$base" ] || die "no CASIO series for linux $base (patches/$base/)"
+
 fail=0
 cd "$SRC"  # checkpatch reads its data files from the tree
-for p in "$CASIO_ROOT"/patches/*.patch; do
+for p in "$CASIO_ROOT/patches/$base"/*.patch; do
 	out=$("$SRC/scripts/checkpatch.pl" --strict --no-tree --quiet --show-types "$p" 2>&1 || true)
 	bad=$(grep -E '^(ERROR|WARNING):' <<<"$out" || true)
 	checks=$(grep -E '^CHECK:' <<<"$out" || true)
