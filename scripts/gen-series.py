@@ -91,11 +91,12 @@ class Cbindgen:
             os.makedirs(src)
             # The glue: sched_casio.rs is the crate root, its modules sit
             # next to it.
-            kdir = os.path.join(SRC, "kernel")
-            for name in sorted(os.listdir(kdir)):
-                if name.endswith(".rs"):
-                    dst = "lib.rs" if name == "sched_casio.rs" else name
-                    shutil.copy(os.path.join(kdir, name), os.path.join(src, dst))
+            # The base's adaptation (base.rs) joins them.
+            for kdir in (os.path.join(SRC, "kernel"), SERIES_DIR):
+                for name in sorted(os.listdir(kdir)):
+                    if name.endswith(".rs"):
+                        dst = "lib.rs" if name == "sched_casio.rs" else name
+                        shutil.copy(os.path.join(kdir, name), os.path.join(src, dst))
             shutil.copy(os.path.join(SRC, "edf", "src", "edf.rs"), src)
             shutil.copytree(os.path.join(SRC, "edf", "src", "edf"), os.path.join(src, "edf"))
             with open(os.path.join(self.dir, "Cargo.toml"), "w") as f:

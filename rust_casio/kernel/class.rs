@@ -102,14 +102,7 @@ pub(crate) unsafe fn resched_if_preempted(rq: &mut Rq<'_>, p: *mut bindings::tas
 ///
 /// Called by the scheduler core with `rq` locked and `p` a task of the
 /// CASIO class that is not queued.
-#[no_mangle]
-pub unsafe extern "C" fn casio_enqueue_task(
-    rq: *mut bindings::rq,
-    p: *mut bindings::task_struct,
-    flags: c_int,
-) {
-    // SAFETY: the core passes its locked runqueue.
-    let mut rq = unsafe { Rq::from_raw(rq) };
+pub(crate) unsafe fn enqueue_task(rq: &mut Rq<'_>, p: *mut bindings::task_struct, flags: c_int) {
     // SAFETY: `p` is a valid task; its entity is only touched under the
     // rq lock, which is held.
     let se = unsafe { &mut *entity(p) };
@@ -118,7 +111,7 @@ pub unsafe extern "C" fn casio_enqueue_task(
     }
     if se.pi_deadline != 0 {
         // SAFETY: `p` is not queued, as the core guarantees.
-        unsafe { link(&mut rq, se) };
+        unsafe { link(rq, se) };
         return;
     }
     if (flags as u32 & bindings::ENQUEUE_WAKEUP) != 0 || !se.job.released() {
@@ -131,10 +124,10 @@ pub unsafe extern "C" fn casio_enqueue_task(
             unsafe { arm_timer(p, se.job.deadline) };
         }
         // SAFETY: `se` is the entity of a task of the locked `rq`.
-        unsafe { settle(&mut rq, se, before) };
+        unsafe { settle(rq, se, before) };
     }
     // SAFETY: `p` is not queued, as the core guarantees.
-    unsafe { link(&mut rq, se) };
+    unsafe { link(rq, se) };
     // A task queued here by a migration or by a change of affinity or
     // parameters may run elsewhere, but only a pick here pushes it, and
     // the running task may not give the CPU up for long. Wake-ups push
@@ -149,15 +142,8 @@ pub unsafe extern "C" fn casio_enqueue_task(
 /// # Safety
 ///
 /// Called by the scheduler core with `rq` locked and `p` a CASIO task of it.
-#[no_mangle]
-pub unsafe extern "C" fn casio_dequeue_task(
-    rq: *mut bindings::rq,
-    p: *mut bindings::task_struct,
-    flags: c_int,
-) {
-    // SAFETY: the core passes its locked runqueue.
-    let mut rq = unsafe { Rq::from_raw(rq) };
-    update_curr(&mut rq);
+pub(crate) unsafe fn dequeue_task(rq: &mut Rq<'_>, p: *mut bindings::task_struct, flags: c_int) {
+    update_curr(rq);
     // SAFETY: `p` is valid and its entity is protected by the rq lock.
     let se = unsafe { &mut *entity(p) };
     if (flags as u32 & bindings::DEQUEUE_SLEEP) != 0 {
@@ -165,7 +151,7 @@ pub unsafe extern "C" fn casio_dequeue_task(
         se.job.last_block = job_clock();
     }
     // SAFETY: `p` is a task of `rq`.
-    unsafe { unlink(&mut rq, se) };
+    unsafe { unlink(rq, se) };
 }
 
 /// `yield_task`: `sched_yield()` ends the running task's job. The task
@@ -175,14 +161,11 @@ pub unsafe extern "C" fn casio_dequeue_task(
 /// # Safety
 ///
 /// Called by the scheduler core with `rq` locked and a CASIO task running.
-#[no_mangle]
-pub unsafe extern "C" fn casio_yield_task(rq: *mut bindings::rq) {
-    // SAFETY: the core passes its locked runqueue.
-    let mut rq = unsafe { Rq::from_raw(rq) };
+pub(crate) unsafe fn yield_task(rq: &mut Rq<'_>) {
     // The yield path does not update the clock; charge the job first.
     // SAFETY: the rq is locked.
     unsafe { bindings::update_rq_clock(rq.as_ptr()) };
-    update_curr(&mut rq);
+    update_curr(rq);
     let curr = rq.curr();
     // SAFETY: `curr` is valid while the rq is locked.
     let se = unsafe { &mut *entity(curr) };
@@ -190,8 +173,8 @@ pub unsafe extern "C" fn casio_yield_task(rq: *mut bindings::rq) {
         // A boosted task has no job to end; it goes behind its equals.
         // SAFETY: `curr` is a queued task of `rq`.
         unsafe {
-            unlink(&mut rq, se);
-            link(&mut rq, se);
+            unlink(rq, se);
+            link(rq, se);
         }
         return;
     }
@@ -202,7 +185,7 @@ pub unsafe extern "C" fn casio_yield_task(rq: *mut bindings::rq) {
     se.job.end(&mut se.stats, now, exec);
     let next = se.job.next_release(now, &se.params);
     // SAFETY: `curr` is a task of `rq`.
-    unsafe { unlink(&mut rq, se) };
+    unsafe { unlink(rq, se) };
     if next > now {
         se.waiting_release = 1;
         // SAFETY: `curr` is a CASIO task of the locked `rq`.
@@ -213,11 +196,11 @@ pub unsafe extern "C" fn casio_yield_task(rq: *mut bindings::rq) {
         // SAFETY: as above; `curr` was just unlinked.
         unsafe {
             arm_timer(curr, se.job.deadline);
-            link(&mut rq, se);
+            link(rq, se);
         }
     }
     // SAFETY: `se` is the entity of a task of the locked `rq`.
-    unsafe { settle(&mut rq, se, before) };
+    unsafe { settle(rq, se, before) };
     // SAFETY: the rq is locked; the clock was just updated.
     unsafe { (*rq.as_ptr()).clock_update_flags |= bindings::RQCF_REQ_SKIP as u32 };
 }
@@ -227,14 +210,11 @@ pub unsafe extern "C" fn casio_yield_task(rq: *mut bindings::rq) {
 /// # Safety
 ///
 /// Called by the scheduler core with `rq` locked, `p` and `rq->curr` CASIO tasks.
-#[no_mangle]
-pub unsafe extern "C" fn casio_check_preempt_curr(
-    rq: *mut bindings::rq,
+pub(crate) unsafe fn check_preempt_curr(
+    rq: &mut Rq<'_>,
     p: *mut bindings::task_struct,
     _flags: c_int,
 ) {
-    // SAFETY: the core passes its locked runqueue.
-    let rq = unsafe { Rq::from_raw(rq) };
     // SAFETY: both tasks are valid and their entities are rq-protected.
     let (curr, new) = unsafe { (&(*entity(rq.curr())).node, &(*entity(p)).node) };
     if !curr.is_linked() || job::should_preempt(curr.key(), new.key()) {
@@ -248,10 +228,7 @@ pub unsafe extern "C" fn casio_check_preempt_curr(
 /// # Safety
 ///
 /// Called by the scheduler core with `rq` locked.
-#[no_mangle]
-pub unsafe extern "C" fn casio_pick_task(rq: *mut bindings::rq) -> *mut bindings::task_struct {
-    // SAFETY: the core passes its locked runqueue.
-    let mut rq = unsafe { Rq::from_raw(rq) };
+pub(crate) unsafe fn pick_task(rq: &mut Rq<'_>) -> *mut bindings::task_struct {
     if rq.throttled() {
         return ptr::null_mut();
     }
@@ -267,14 +244,7 @@ pub unsafe extern "C" fn casio_pick_task(rq: *mut bindings::rq) -> *mut bindings
 /// # Safety
 ///
 /// Called by the scheduler core with `rq` locked and `p` a CASIO task of it.
-#[no_mangle]
-pub unsafe extern "C" fn casio_set_next_task(
-    rq: *mut bindings::rq,
-    p: *mut bindings::task_struct,
-    first: bool,
-) {
-    // SAFETY: the core passes its locked runqueue.
-    let mut rq = unsafe { Rq::from_raw(rq) };
+pub(crate) unsafe fn set_next_task(rq: &mut Rq<'_>, p: *mut bindings::task_struct, first: bool) {
     // SAFETY: `p` is valid; `se.exec_start` is written under the rq lock.
     unsafe { (*p).se.exec_start = rq.clock_task() };
     // SAFETY: `p` is valid and its entity is protected by the rq lock.
@@ -296,34 +266,25 @@ pub unsafe extern "C" fn casio_set_next_task(
     }
 }
 
-/// `pick_next_task`: picks and starts the earliest-deadline task.
+/// Reports that the CPU switches from `prev`, of any class, to the
+/// CASIO task `p`.
 ///
 /// # Safety
 ///
-/// Called by the scheduler core with `rq` locked.
-#[no_mangle]
-pub unsafe extern "C" fn casio_pick_next_task(rq: *mut bindings::rq) -> *mut bindings::task_struct {
+/// Both tasks are valid and the lock of their rq is held.
+pub(crate) unsafe fn report_switch(
+    prev: *mut bindings::task_struct,
+    p: *mut bindings::task_struct,
+) {
     // SAFETY: forwarded from the caller.
-    let p = unsafe { casio_pick_task(rq) };
-    if !p.is_null() {
-        // SAFETY: forwarded from the caller; `p` is a queued CASIO task.
-        unsafe { casio_set_next_task(rq, p, true) };
-        // SAFETY: the rq is locked; `curr` is still the task switched from.
-        let prev = unsafe { (*rq).curr };
-        if prev != p {
-            // SAFETY: both tasks are valid and the rq lock is held; `prev`
-            // may be of any class.
-            unsafe {
-                let prev_id = match (*prev).policy == bindings::SCHED_CASIO {
-                    true => casio_id(prev) as i64,
-                    false => -1,
-                };
-                let deadline = queue_key(&*entity(p));
-                bindings::casio_event_switch(prev, prev_id, p, casio_id(p), deadline)
-            };
-        }
-    }
-    p
+    unsafe {
+        let prev_id = match (*prev).policy == bindings::SCHED_CASIO {
+            true => casio_id(prev) as i64,
+            false => -1,
+        };
+        let deadline = queue_key(&*entity(p));
+        bindings::casio_event_switch(prev, prev_id, p, casio_id(p), deadline)
+    };
 }
 
 /// `put_prev_task`: `p` stops running; it stays queued if still ready.
@@ -331,11 +292,8 @@ pub unsafe extern "C" fn casio_pick_next_task(rq: *mut bindings::rq) -> *mut bin
 /// # Safety
 ///
 /// Called by the scheduler core with `rq` locked and `p` its current task.
-#[no_mangle]
-pub unsafe extern "C" fn casio_put_prev_task(rq: *mut bindings::rq, p: *mut bindings::task_struct) {
-    // SAFETY: the core passes its locked runqueue.
-    let mut rq = unsafe { Rq::from_raw(rq) };
-    update_curr(&mut rq);
+pub(crate) unsafe fn put_prev_task(rq: &mut Rq<'_>, p: *mut bindings::task_struct) {
+    update_curr(rq);
     // SAFETY: `p` is valid and its entity is protected by the rq lock.
     let se = unsafe { &mut *entity(p) };
     // SAFETY: as above.
@@ -361,14 +319,11 @@ pub unsafe extern "C" fn casio_put_prev_task(rq: *mut bindings::rq, p: *mut bind
 /// # Safety
 ///
 /// Called by the scheduler core with `rq` locked and pinned by `rf`.
-#[no_mangle]
-pub unsafe extern "C" fn casio_balance(
-    rq: *mut bindings::rq,
+pub(crate) unsafe fn balance(
+    rq: &mut Rq<'_>,
     prev: *mut bindings::task_struct,
     rf: *mut bindings::rq_flags,
 ) -> c_int {
-    // SAFETY: the core passes its locked runqueue.
-    let mut rq = unsafe { Rq::from_raw(rq) };
     // SAFETY: `prev` is valid and its entity protected by the rq lock.
     let prev_left = unsafe { is_casio_task(prev) && !(*entity(prev)).node.is_linked() };
     if prev_left || rq.queue().is_empty() {
@@ -387,8 +342,7 @@ pub unsafe extern "C" fn casio_balance(
 /// # Safety
 ///
 /// Called by the scheduler core with `p->pi_lock` held and no rq lock.
-#[no_mangle]
-pub unsafe extern "C" fn casio_select_task_rq(
+pub(crate) unsafe fn select_task_rq(
     p: *mut bindings::task_struct,
     cpu: c_int,
     flags: c_int,
@@ -425,45 +379,14 @@ pub unsafe extern "C" fn casio_select_task_rq(
     unsafe { rd::find_cpu(p, deadline) }.unwrap_or(cpu)
 }
 
-/// `task_tick`: charges the running task on every tick.
-///
-/// # Safety
-///
-/// Called by the scheduler core with `rq` locked.
-#[no_mangle]
-pub unsafe extern "C" fn casio_task_tick(
-    rq: *mut bindings::rq,
-    _p: *mut bindings::task_struct,
-    _queued: c_int,
-) {
-    // SAFETY: the core passes its locked runqueue.
-    let mut rq = unsafe { Rq::from_raw(rq) };
-    update_curr(&mut rq);
-}
-
-/// `update_curr`: charges the running task, for readers of its runtime.
-///
-/// # Safety
-///
-/// Called by the scheduler core with `rq` locked.
-#[no_mangle]
-pub unsafe extern "C" fn casio_update_curr(rq: *mut bindings::rq) {
-    // SAFETY: the core passes its locked runqueue.
-    let mut rq = unsafe { Rq::from_raw(rq) };
-    update_curr(&mut rq);
-}
-
 /// `switched_to`: `p` just became a CASIO task.
 ///
 /// # Safety
 ///
 /// Called by the scheduler core with `rq` locked, `p` a CASIO task of it.
-#[no_mangle]
-pub unsafe extern "C" fn casio_switched_to(rq: *mut bindings::rq, p: *mut bindings::task_struct) {
-    // SAFETY: the core passes its locked runqueue.
-    let mut rq = unsafe { Rq::from_raw(rq) };
+pub(crate) unsafe fn switched_to(rq: &mut Rq<'_>, p: *mut bindings::task_struct) {
     // SAFETY: forwarded from the caller.
-    unsafe { resched_if_preempted(&mut rq, p) };
+    unsafe { resched_if_preempted(rq, p) };
     // SAFETY: `p` is valid and its entity protected by the rq lock.
     if unsafe { (*entity(p)).push_node.is_linked() } {
         // SAFETY: the rq is locked.
@@ -477,12 +400,9 @@ pub unsafe extern "C" fn casio_switched_to(rq: *mut bindings::rq, p: *mut bindin
 /// # Safety
 ///
 /// Called by the scheduler core with `rq` locked and `p` of it.
-#[no_mangle]
-pub unsafe extern "C" fn casio_switched_from(rq: *mut bindings::rq, p: *mut bindings::task_struct) {
+pub(crate) unsafe fn switched_from(rq: &mut Rq<'_>, p: *mut bindings::task_struct) {
     // SAFETY: the rq lock of `p` is held, and the caller holds a reference.
     unsafe { reset_job(p) };
-    // SAFETY: the core passes its locked runqueue.
-    let mut rq = unsafe { Rq::from_raw(rq) };
     // SAFETY: `p` is valid.
     if unsafe { on_rq_queued(p) } && rq.queue().is_empty() {
         // SAFETY: the rq is locked.
@@ -496,8 +416,7 @@ pub unsafe extern "C" fn casio_switched_from(rq: *mut bindings::rq, p: *mut bind
 /// # Safety
 ///
 /// Called by the scheduler core for a dead task it still holds.
-#[no_mangle]
-pub unsafe extern "C" fn casio_task_dead(p: *mut bindings::task_struct) {
+pub(crate) unsafe fn task_dead(p: *mut bindings::task_struct) {
     // SAFETY: `p` is dead and still referenced by the caller.
     unsafe {
         admission::release(p);
@@ -510,21 +429,14 @@ pub unsafe extern "C" fn casio_task_dead(p: *mut bindings::task_struct) {
 /// # Safety
 ///
 /// Called by the scheduler core with `rq` locked, `p` a CASIO task of it.
-#[no_mangle]
-pub unsafe extern "C" fn casio_prio_changed(
-    rq: *mut bindings::rq,
-    p: *mut bindings::task_struct,
-    _oldprio: c_int,
-) {
-    // SAFETY: the core passes its locked runqueue.
-    let mut rq = unsafe { Rq::from_raw(rq) };
+pub(crate) unsafe fn prio_changed(rq: &mut Rq<'_>, p: *mut bindings::task_struct, _oldprio: c_int) {
     if rq.curr() == p {
         // Its deadline may be later now: earlier tasks elsewhere may come.
         // SAFETY: the rq is locked.
         unsafe { bindings::casio_queue_pull(rq.as_ptr()) };
     }
     // SAFETY: forwarded from the caller.
-    unsafe { resched_if_preempted(&mut rq, p) };
+    unsafe { resched_if_preempted(rq, p) };
 }
 
 /// Sets up the CASIO state of a runqueue, at boot.
@@ -532,8 +444,7 @@ pub unsafe extern "C" fn casio_prio_changed(
 /// # Safety
 ///
 /// `rq` points to a runqueue nobody uses yet.
-#[no_mangle]
-pub unsafe extern "C" fn casio_init_rq(rq: *mut bindings::rq) {
+pub(crate) unsafe fn init_rq(rq: *mut bindings::rq) {
     // SAFETY: the caller gives exclusive access to the runqueue; its
     // `casio` field was generated from `CasioRq`.
     let crq = unsafe { &mut *(ptr::addr_of_mut!((*rq).casio) as *mut CasioRq) };
@@ -559,8 +470,7 @@ pub unsafe extern "C" fn casio_init_rq(rq: *mut bindings::rq) {
 ///
 /// `p` is a task being set up by `fork()`, not yet visible to anyone.
 /// Process context.
-#[no_mangle]
-pub unsafe extern "C" fn casio_fork_entity(p: *mut bindings::task_struct) {
+pub(crate) unsafe fn fork_entity(p: *mut bindings::task_struct) {
     // SAFETY: the caller gives exclusive access to `p`.
     let se = unsafe { &mut *entity(p) };
     // SAFETY: the node was copied from the parent and may look linked;

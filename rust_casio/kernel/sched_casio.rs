@@ -7,7 +7,8 @@
 //! state CASIO keeps in `task_struct` and `struct rq`. Every decision comes
 //! from the pure EDF core in [`edf`]. The modules:
 //!
-//! - [`class`]: the callbacks, queueing and picking;
+//! - [`base`]: the entry points with this kernel base's signatures;
+//! - [`class`]: the callbacks' logic, queueing and picking;
 //! - `jobs`: job accounting, budgets and the cap; [`timer`]: the timers;
 //! - [`smp`]: push and pull; [`rd`]: the root domain's CPU sets;
 //! - [`admission`]: the admitted bandwidth;
@@ -42,6 +43,7 @@ macro_rules! container_of {
 pub(crate) use container_of;
 
 pub mod admission;
+pub mod base;
 pub mod bench;
 pub mod class;
 pub mod edf;

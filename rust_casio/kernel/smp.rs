@@ -223,30 +223,6 @@ pub(crate) fn pull_tasks(rq: &mut Rq<'_>) {
     }
 }
 
-/// Balance callback: pushes the tasks `rq` cannot run.
-///
-/// # Safety
-///
-/// Called by the scheduler core with `rq` locked, not pinned.
-#[no_mangle]
-pub unsafe extern "C" fn casio_push_tasks(rq: *mut bindings::rq) {
-    // SAFETY: the core passes its locked runqueue.
-    let mut rq = unsafe { Rq::from_raw(rq) };
-    push_tasks(&mut rq);
-}
-
-/// Balance callback: pulls earlier tasks to `rq` from overloaded CPUs.
-///
-/// # Safety
-///
-/// Called by the scheduler core with `rq` locked, not pinned.
-#[no_mangle]
-pub unsafe extern "C" fn casio_pull_tasks(rq: *mut bindings::rq) {
-    // SAFETY: the core passes its locked runqueue.
-    let mut rq = unsafe { Rq::from_raw(rq) };
-    pull_tasks(&mut rq);
-}
-
 /// `task_woken`: `p` was queued on `rq` by a wake-up and does not run; if
 /// it cannot preempt here, another CPU may run it.
 ///
@@ -254,10 +230,7 @@ pub unsafe extern "C" fn casio_pull_tasks(rq: *mut bindings::rq) {
 ///
 /// Called by the scheduler core with `rq` locked, not pinned, and `p` a
 /// CASIO task of it.
-#[no_mangle]
-pub unsafe extern "C" fn casio_task_woken(rq: *mut bindings::rq, p: *mut bindings::task_struct) {
-    // SAFETY: the core passes its locked runqueue.
-    let mut rq = unsafe { Rq::from_raw(rq) };
+pub(crate) unsafe fn task_woken(rq: &mut Rq<'_>, p: *mut bindings::task_struct) {
     let curr = rq.curr();
     // SAFETY: both tasks are valid and their entities rq-protected.
     let push = unsafe {
@@ -268,7 +241,7 @@ pub unsafe extern "C" fn casio_task_woken(rq: *mut bindings::rq, p: *mut binding
             && (nr_cpus_allowed(curr) < 2 || task_deadline(curr) <= task_deadline(p))
     };
     if push {
-        push_tasks(&mut rq);
+        push_tasks(rq);
     }
 }
 
@@ -277,10 +250,7 @@ pub unsafe extern "C" fn casio_task_woken(rq: *mut bindings::rq, p: *mut binding
 /// # Safety
 ///
 /// Called by the scheduler core with `rq` locked.
-#[no_mangle]
-pub unsafe extern "C" fn casio_rq_online(rq: *mut bindings::rq) {
-    // SAFETY: the core passes its locked runqueue, now online.
-    let mut rq = unsafe { Rq::from_raw(rq) };
+pub(crate) unsafe fn rq_online(rq: &mut Rq<'_>) {
     let crq = rq.casio();
     let (earliest, pushable) = (crq.earliest, crq.pushable_earliest);
     // SAFETY: the rq is locked and online.
@@ -299,10 +269,7 @@ pub unsafe extern "C" fn casio_rq_online(rq: *mut bindings::rq) {
 /// # Safety
 ///
 /// Called by the scheduler core with `rq` locked.
-#[no_mangle]
-pub unsafe extern "C" fn casio_rq_offline(rq: *mut bindings::rq) {
-    // SAFETY: the core passes its locked runqueue, still online.
-    let mut rq = unsafe { Rq::from_raw(rq) };
+pub(crate) unsafe fn rq_offline(rq: &mut Rq<'_>) {
     // SAFETY: the rq is locked and still in its root domain's sets.
     unsafe {
         if rq.casio().pushable_earliest != 0 {
