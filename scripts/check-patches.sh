@@ -43,6 +43,21 @@ else
 	head -n 40 "$KDIR/rustfmtcheck.log"; warn "make rustfmtcheck reports differences"; fail=1
 fi
 
+# The series applies with git am to the pristine tree of its base, and
+# goes through git and back unchanged: --export makes a branch of one
+# commit per patch, --import --check compares it with rust_casio/. The
+# tree holds only the files the series touches, which is all git am needs.
+rt=$(mktemp -d)
+(cd "$KDIR/pristine" && grep -h '^--- a/' "$CASIO_ROOT/patches/$base"/*.patch | sed 's|^--- a/||' |
+	sort -u | xargs cp --parents -t "$rt")
+if python3 "$CASIO_ROOT/scripts/gen-series.py" --base "$base" --export "$rt" >"$KDIR/roundtrip.log" 2>&1 &&
+	python3 "$CASIO_ROOT/scripts/gen-series.py" --base "$base" --import "$rt" --check >>"$KDIR/roundtrip.log" 2>&1; then
+	log "series $base: applies with git am, and exports to git and imports back unchanged"
+else
+	cat "$KDIR/roundtrip.log"; warn "series $base: the git round trip failed"; fail=1
+fi
+rm -rf "$rt"
+
 # clippy-driver outside rustup finds its sysroot through SYSROOT. The class
 # and the Rust it depends on are rebuilt with clippy, and again with rustc by
 # the next kernel build (kbuild sees the changed command lines).
