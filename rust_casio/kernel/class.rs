@@ -14,7 +14,7 @@ use crate::smp::pull_tasks;
 use crate::task::{
     casio_id, entity, is_casio_task, nr_cpus_allowed, on_rq_queued, queue_key, task_of,
 };
-use crate::timer::{arm_timer, casio_cap_timer_fn, casio_timer_fn, init_timer, reset_job};
+use crate::timer::{arm_timer, casio_cap_timer_fn, casio_timer_fn, reset_job};
 use crate::{admission, rd, CasioRq, SchedCasioEntity};
 
 /// Queues `se` by its deadline, counting it in nr_running; a task that is
@@ -459,7 +459,7 @@ pub(crate) unsafe fn init_rq(rq: *mut bindings::rq) {
         ptr::write(&mut crq.rq, rq);
     }
     // SAFETY: nobody uses the runqueue, hence its timer, yet.
-    unsafe { init_timer(&mut crq.cap_timer, casio_cap_timer_fn) };
+    unsafe { crq.cap_timer.init(casio_cap_timer_fn) };
 }
 
 /// Resets the CASIO state that a new task copied from its parent: it is
@@ -489,5 +489,5 @@ pub(crate) unsafe fn fork_entity(p: *mut bindings::task_struct) {
     se.bw_cpu = -1;
     // SAFETY: the timer was copied from the parent's and must not be
     // touched as a timer; the child is not visible to anyone yet.
-    unsafe { init_timer(&mut se.timer, casio_timer_fn) };
+    unsafe { se.timer.init(casio_timer_fn) };
 }

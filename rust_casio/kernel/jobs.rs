@@ -170,17 +170,8 @@ pub(crate) fn charge_cap(rq: &mut Rq<'_>, now: u64, delta: u64) {
     let crq = rq.casio();
     if let Some(end) = crq.cap.charge(now, delta, runtime, period) {
         let at = job_clock().saturating_add(end.saturating_sub(now));
-        let expires = core::cmp::min(at, i64::MAX as u64) as i64;
-        // SAFETY: the timer was set up by `casio_init_rq()`; starting it
-        // never waits for its callback, so holding the rq lock is fine.
-        unsafe {
-            bindings::hrtimer_start_range_ns(
-                &mut crq.cap_timer,
-                expires,
-                0,
-                bindings::hrtimer_mode_HRTIMER_MODE_ABS_HARD,
-            )
-        };
+        // SAFETY: the timer was set up by `init_rq()`.
+        unsafe { crq.cap_timer.start(at) };
         rq.resched_curr();
         let curr = rq.curr();
         // SAFETY: `curr` is the running CASIO task of the locked rq.

@@ -74,7 +74,7 @@ pub struct SchedCasioEntity {
     pub stats: JobStats,
     /// Fires at the deadline of the current job, to count a miss, or at
     /// the next release while the task waits for it.
-    pub timer: bindings::hrtimer,
+    pub timer: timer::HrTimer,
     /// Free tag from `struct sched_casio_param`.
     pub casio_id: u32,
     /// 1 while the task waits for its next release: it is then on the
@@ -149,7 +149,7 @@ pub struct CasioRq {
     /// CASIO run time of this CPU against the cap.
     pub cap: RuntimeCap,
     /// Ends a throttled window of the cap.
-    pub cap_timer: bindings::hrtimer,
+    pub cap_timer: timer::HrTimer,
     /// The runqueue this state belongs to.
     pub rq: *mut bindings::rq,
 }

@@ -278,9 +278,9 @@ pub(crate) unsafe fn rq_offline(rq: &mut Rq<'_>) {
         rd::clear(rq.as_ptr());
     }
     let crq = rq.casio();
-    // SAFETY: the timer was set up by `casio_init_rq()`; trying to cancel
-    // never waits, and a callback that already runs only unthrottles.
-    unsafe { bindings::hrtimer_try_to_cancel(&mut crq.cap_timer) };
+    // SAFETY: the timer was set up by `init_rq()`; a callback that already
+    // runs only unthrottles.
+    unsafe { crq.cap_timer.try_to_cancel() };
     crq.cap.unthrottle();
 }
 

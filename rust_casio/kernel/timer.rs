@@ -3,10 +3,12 @@
 //! The timers: each task's, at a job's deadline or its next release, and
 //! each CPU's, at the end of a throttled window of the cap.
 
+use core::cell::UnsafeCell;
 use core::mem::MaybeUninit;
 use core::ptr;
 use kernel::bindings;
 
+use crate::base;
 use crate::class::link;
 use crate::edf::Job;
 use crate::jobs::{job_clock, settle, Before};
@@ -15,6 +17,62 @@ use crate::smp::{offline_migration, push_tasks};
 use crate::task::{entity, is_casio_task, on_rq_queued, task_of_timer, TaskRef};
 use crate::{container_of, CasioRq};
 
+/// The function a [`HrTimer`] runs when it fires.
+pub(crate) type TimerFn = unsafe extern "C" fn(*mut bindings::hrtimer) -> bindings::hrtimer_restart;
+
+/// A `struct hrtimer` in CASIO's state. The hrtimer core changes it
+/// behind Rust's back, from any CPU and in interrupt context, so Rust
+/// never reads or writes it as a value: it only hands its address to the
+/// hrtimer functions, as the kernel crate's `Opaque` fields do.
+#[repr(transparent)]
+pub struct HrTimer(UnsafeCell<MaybeUninit<bindings::hrtimer>>);
+
+impl HrTimer {
+    pub(crate) fn as_ptr(&self) -> *mut bindings::hrtimer {
+        self.0.get().cast()
+    }
+
+    /// Sets the timer up from scratch to run `function`.
+    ///
+    /// # Safety
+    ///
+    /// Nobody else uses the timer; whatever it holds is not a live timer.
+    pub(crate) unsafe fn init(&self, function: TimerFn) {
+        // SAFETY: forwarded from the caller.
+        unsafe { base::init_hrtimer(self.as_ptr(), function) };
+    }
+
+    /// Arms the timer to fire at `at` ns on CLOCK_MONOTONIC. Never waits
+    /// for a running callback, so any lock may be held.
+    ///
+    /// # Safety
+    ///
+    /// The timer was set up with [`HrTimer::init`].
+    pub(crate) unsafe fn start(&self, at: u64) {
+        let expires = core::cmp::min(at, i64::MAX as u64) as i64;
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            bindings::hrtimer_start_range_ns(
+                self.as_ptr(),
+                expires,
+                0,
+                bindings::hrtimer_mode_HRTIMER_MODE_ABS_HARD,
+            )
+        };
+    }
+
+    /// Stops the timer unless its callback runs; returns whether it was
+    /// armed and is now stopped. Never waits.
+    ///
+    /// # Safety
+    ///
+    /// The timer was set up with [`HrTimer::init`].
+    pub(crate) unsafe fn try_to_cancel(&self) -> bool {
+        // SAFETY: forwarded from the caller.
+        unsafe { bindings::hrtimer_try_to_cancel(self.as_ptr()) == 1 }
+    }
+}
+
 /// Arms the timer of `p` to fire at `at` on the job clock. An armed timer
 /// holds a reference on the task.
 ///
@@ -22,29 +80,19 @@ use crate::{container_of, CasioRq};
 ///
 /// `p` is a CASIO task whose rq lock is held.
 pub(crate) unsafe fn arm_timer(p: *mut bindings::task_struct, at: u64) {
-    // SAFETY: `p` is valid and its entity is protected by the rq lock.
-    let timer = unsafe { &mut (*entity(p)).timer };
-    let expires = core::cmp::min(at, i64::MAX as u64) as i64;
+    // SAFETY: `p` is valid; only the address of its timer is taken.
+    let timer = unsafe { &*ptr::addr_of!((*entity(p)).timer) };
     // A pending timer's reference carries over to the new expiry. The
     // state alone cannot tell: the timer may expire meanwhile on another
     // CPU, whose callback then drops the reference it held.
-    // SAFETY: the timer was set up by `casio_fork_entity()`; trying to
-    // cancel never waits.
-    if unsafe { bindings::hrtimer_try_to_cancel(timer) } != 1 {
+    // SAFETY: the timer was set up by `fork_entity()`.
+    if unsafe { !timer.try_to_cancel() } {
         // SAFETY: `p` is valid; the reference is dropped by the callback
         // or by whoever cancels the timer.
         unsafe { TaskRef::get(p) }.into_raw();
     }
-    // SAFETY: the timer was set up by `casio_fork_entity()`. Starting it
-    // never waits for a running callback, so holding the rq lock is fine.
-    unsafe {
-        bindings::hrtimer_start_range_ns(
-            timer,
-            expires,
-            0,
-            bindings::hrtimer_mode_HRTIMER_MODE_ABS_HARD,
-        )
-    };
+    // SAFETY: as above.
+    unsafe { timer.start(at) };
 }
 
 /// Stops the timer of `p` unless its callback already runs, and forgets the
@@ -56,9 +104,9 @@ pub(crate) unsafe fn arm_timer(p: *mut bindings::task_struct, at: u64) {
 pub(crate) unsafe fn reset_job(p: *mut bindings::task_struct) {
     // SAFETY: `p` is valid; the caller serialises access to its entity.
     let se = unsafe { &mut *entity(p) };
-    // SAFETY: the timer was set up by `casio_fork_entity()`; trying to
-    // cancel never waits, and a callback that already runs finds no job.
-    if unsafe { bindings::hrtimer_try_to_cancel(&mut se.timer) } == 1 {
+    // SAFETY: the timer was set up by `fork_entity()`; a callback that
+    // already runs finds no job.
+    if unsafe { se.timer.try_to_cancel() } {
         // SAFETY: the cancelled timer held a reference, and so does the
         // caller, so this is not the last one.
         drop(unsafe { TaskRef::adopt(p) });
@@ -197,26 +245,4 @@ pub(crate) unsafe extern "C" fn casio_cap_timer_fn(
         rq.resched_curr();
     }
     bindings::hrtimer_restart_HRTIMER_NORESTART
-}
-
-/// Sets `timer` up from scratch, on the job clock, to run `function` in
-/// hard interrupt context.
-///
-/// # Safety
-///
-/// Nobody else uses `timer`; whatever it holds is not a live timer.
-pub(crate) unsafe fn init_timer(
-    timer: &mut bindings::hrtimer,
-    function: unsafe extern "C" fn(*mut bindings::hrtimer) -> bindings::hrtimer_restart,
-) {
-    // SAFETY: `hrtimer_init()` overwrites the whole timer; the caller
-    // guarantees that no one else uses it.
-    unsafe {
-        bindings::hrtimer_init(
-            timer,
-            bindings::CLOCK_MONOTONIC as bindings::clockid_t,
-            bindings::hrtimer_mode_HRTIMER_MODE_ABS_HARD,
-        )
-    };
-    timer.function = Some(function);
 }

@@ -13,6 +13,26 @@ use crate::class;
 use crate::jobs::update_curr;
 use crate::rq::Rq;
 use crate::smp::{self, pull_tasks, push_tasks};
+use crate::timer::TimerFn;
+
+/// Sets the hrtimer at `timer` up from scratch, on CLOCK_MONOTONIC (the
+/// job clock), to run `function` in hard interrupt context.
+///
+/// # Safety
+///
+/// Nobody else uses the timer; whatever it holds is not a live timer.
+pub(crate) unsafe fn init_hrtimer(timer: *mut bindings::hrtimer, function: TimerFn) {
+    // SAFETY: `hrtimer_init()` overwrites the whole timer, which nobody
+    // else uses; then the callback is set before anyone can arm it.
+    unsafe {
+        bindings::hrtimer_init(
+            timer,
+            bindings::CLOCK_MONOTONIC as bindings::clockid_t,
+            bindings::hrtimer_mode_HRTIMER_MODE_ABS_HARD,
+        );
+        (*timer).function = Some(function);
+    }
+}
 
 /// `enqueue_task`: [`class::enqueue_task`].
 ///
