@@ -15,7 +15,10 @@
 #
 # Env: KERNEL_SRC, KERNEL_TARBALL, CASIO_CACHE (default ~/.cache/casio),
 #      DEBUG=0|1, CASIO=n (the stock kernel: no series, no CASIO options;
-#      bzImage.stock-<flavor>), JOBS (default nproc), ALLOW_MISSING_CASIO=1 (tolerate a
+#      bzImage.stock-<flavor>), CASIO=off (the series applied but every
+#      CONFIG_SCHED_CASIO_* option off, to measure what the series costs
+#      tasks that never use CASIO; bzImage.off-<flavor>), JOBS (default
+#      nproc), ALLOW_MISSING_CASIO=1 (tolerate a
 #      missing CONFIG_SCHED_CASIO_POLICY), CASIO_CCACHE=0 (no ccache),
 #      PATCH_FUZZ (default 0), CASIO_RESYNC=1 (re-create the patched mirror),
 #      CASIO_PATCHES_DIR (default patches/<base>/, <base> the tree's major.minor),
@@ -35,7 +38,14 @@ case "$DEBUG" in 1|y|yes|on|true) DEBUG=1; flavor=debug ;; *) DEBUG=0; flavor=ba
 # CASIO=n builds the reference kernel: the same base, config and toolchain
 # without the series and its options (flavor stock-base or stock-debug), in
 # a source mirror of its own, for "is it CASIO's fault?" comparisons.
-case "${CASIO:-y}" in n|no|0|off|false) CASIO=n; flavor="stock-$flavor" ;; *) CASIO=y ;; esac
+# CASIO=off builds the same patched tree as CASIO=y (same source mirror)
+# with every CONFIG_SCHED_CASIO_* option off (flavor off-base or off-debug):
+# the "=n" side of the overhead benchmark (bench/overhead.sh).
+case "${CASIO:-y}" in
+n|no|0|false) CASIO=n; flavor="stock-$flavor" ;;
+off) CASIO=off; flavor="off-$flavor" ;;
+*) CASIO=y ;;
+esac
 
 find_kernel_toolchain || die "kernel Rust toolchain not found (rustc $CASIO_RUST_TOOLCHAIN via rustup, bindgen $CASIO_BINDGEN_VERSION): run scripts/setup.sh (make setup)"
 command -v ld.lld >/dev/null || die "ld.lld not found: run scripts/setup.sh (make setup)"
@@ -156,6 +166,9 @@ fi
 if [ "$CASIO" = n ]; then
 	patches=() strips=()
 	log "CASIO=n: the stock kernel, without the series"
+elif [ "$CASIO" = off ]; then
+	[ ${#patches[@]} -gt 0 ] || die "CASIO=off needs the patch series (patches/series is missing or empty)"
+	log "CASIO=off: patch series of ${#patches[@]} patches, every CONFIG_SCHED_CASIO_* option off"
 elif [ ${#patches[@]} -eq 0 ]; then
 	log "NOTE: ${SERIES#"$CASIO_ROOT"/} is missing or empty: building the kernel without CASIO patches"
 else
@@ -278,6 +291,14 @@ if [ "$CASIO" = n ]; then
 	# Kconfig.fragment without the options the series adds.
 	grep -v '^CONFIG_SCHED_CASIO_' "$CASIO_ROOT/Kconfig.fragment" >"$KDIR/Kconfig.stock"
 	fragments=("$CASIO_ROOT/config/qemu-x86_64.config" "$KDIR/Kconfig.stock")
+elif [ "$CASIO" = off ]; then
+	# Kconfig.fragment with every option of the series requested off; the
+	# verification below checks that none of them is set.
+	sed -E 's/^(CONFIG_SCHED_CASIO_[A-Za-z0-9_]+)=.*$/# \1 is not set/' \
+		"$CASIO_ROOT/Kconfig.fragment" >"$KDIR/Kconfig.off"
+	grep -q '^# CONFIG_SCHED_CASIO_POLICY is not set$' "$KDIR/Kconfig.off" ||
+		die "Kconfig.fragment does not set CONFIG_SCHED_CASIO_POLICY: cannot build CASIO=off"
+	fragments=("$CASIO_ROOT/config/qemu-x86_64.config" "$KDIR/Kconfig.off")
 fi
 [ "$DEBUG" = 1 ] && fragments+=("$CASIO_ROOT/config/debug.config")
 for f in "${fragments[@]}"; do [ -f "$f" ] || die "config fragment $f missing"; done
@@ -351,10 +372,11 @@ if [ -n "${CCACHE_DIR:-}" ]; then
 	log "ccache (this build): $((cc_h1 - cc_h0)) hits, $((cc_m1 - cc_m0)) misses ($CCACHE_DIR)"
 fi
 ln -sfn "$BZ" "$CASIO_CACHE/bzImage.$flavor"
-# The stock kernel is only for comparisons: "the latest build" stays CASIO's.
+# The stock and off kernels are only for comparisons: "the latest build"
+# stays CASIO's.
 [ "$CASIO" = y ] && ln -sfn "$BZ" "$CASIO_CACHE/bzImage"
 cp -f "$BUILD/.config" "$CASIO_CACHE/config.$flavor"
 log "bzImage: $BZ"
-log "linked as $CASIO_CACHE/bzImage and $CASIO_CACHE/bzImage.$flavor"
+log "linked as $([ "$CASIO" = y ] && echo "$CASIO_CACHE/bzImage and ")$CASIO_CACHE/bzImage.$flavor"
 exit
 }
