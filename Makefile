@@ -28,7 +28,8 @@ casio_flavor = $(if $(filter 1 y yes on true,$(1)),debug,base)
 # the Python unit tests of the bench report.
 EDF_CRATE := rust_casio/edf
 
-.PHONY: help setup kernel guest initramfs run shell test host-test boot-tests check-bisect bench bench-quick fuzz \
+.PHONY: help setup kernel guest initramfs run shell test host-test boot-tests check-bisect bench bench-quick \
+	bench-overhead fuzz \
 	judge-selftest clean kernel-clean distclean
 
 help:
@@ -40,10 +41,12 @@ help:
 	@echo "  make kernel       build bzImage (DEBUG=1 for the debug config)"
 	@echo "  make initramfs    build the guest programs and the initramfs"
 	@echo "  make host-test    only the host-side tests"
-	@echo "  make bench        benchmarks in one boot, rewrites bench/REPORT.md (bench-quick: short)"
+	@echo "  make bench        benchmarks in one boot + the CASIO=y/off overhead boots, rewrites bench/REPORT.md"
+	@echo "                    (bench-quick: short, one boot; bench-overhead: only the overhead boots)"
 	@echo "  make check-bisect build after every patch, CASIO on and off (slow)"
 	@echo "  make fuzz         1,000,000 random calls with hotplug, then 1,000 tasks (FUZZ_SEED=, FUZZ_CALLS=)"
 	@echo "  make kernel CASIO=n  the stock kernel of the same base and config (bzImage.stock-*)"
+	@echo "  make kernel CASIO=off  the series with every CONFIG_SCHED_CASIO_* off (bzImage.off-*)"
 	@echo "  make boot-tests   boot the guest tests on the already built kernel"
 	@echo "  make clean | kernel-clean | distclean"
 	@echo "cache: $(CASIO_CACHE)"
@@ -101,10 +104,23 @@ test:
 
 # Benchmarks (bench/README.md): a full run rewrites bench/REPORT.md; the quick
 # one checks the machinery and writes its report under $(CASIO_CACHE)/bench.
+# The overhead part (bench/overhead.sh) boots the CASIO kernel and the same
+# tree with CASIO=off alternately; CASIO_QEMU_LOCK=FILE makes it take that
+# lock for each boot.
 bench:
 	$(MAKE) setup
 	DEBUG=$(RUN_DEBUG) scripts/build-kernel.sh
+	DEBUG=$(RUN_DEBUG) CASIO=off scripts/build-kernel.sh
 	BZIMAGE=$(CASIO_CACHE)/bzImage.$(call casio_flavor,$(RUN_DEBUG)) bench/run.sh
+	BZIMAGE_ON=$(CASIO_CACHE)/bzImage.$(call casio_flavor,$(RUN_DEBUG)) \
+		BZIMAGE_OFF=$(CASIO_CACHE)/bzImage.off-$(call casio_flavor,$(RUN_DEBUG)) bench/overhead.sh
+
+bench-overhead:
+	$(MAKE) setup
+	DEBUG=$(RUN_DEBUG) scripts/build-kernel.sh
+	DEBUG=$(RUN_DEBUG) CASIO=off scripts/build-kernel.sh
+	BZIMAGE_ON=$(CASIO_CACHE)/bzImage.$(call casio_flavor,$(RUN_DEBUG)) \
+		BZIMAGE_OFF=$(CASIO_CACHE)/bzImage.off-$(call casio_flavor,$(RUN_DEBUG)) bench/overhead.sh
 
 bench-quick:
 	$(MAKE) setup

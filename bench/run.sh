@@ -4,7 +4,8 @@
 #   1. build casio-bench (static) and an initramfs holding it,
 #   2. boot the CASIO kernel in QEMU with casio.run=bench (casio-bench all),
 #   3. run the host queue benchmark (bench/host),
-#   4. render the report (bench/report/casio_report.py).
+#   4. render the report (bench/report/casio_report.py), with the stored
+#      results of bench/overhead.sh if there are any.
 #
 #   bench/run.sh            full run (about 15 min in the guest); writes
 #                           bench/REPORT.md, bench/plots/, bench/results/
@@ -72,8 +73,11 @@ fi
 say "host queue benchmark"
 (cd "$root" && cargo run --release --quiet -p casio-queue-bench -- "${hargs[@]}") >"$BENCH_WORK/host-scaling.txt"
 
+# Keep section 5 (bench/overhead.sh, two kernels) from its stored results.
+oargs=()
+[ -f "$BENCH_OUT/results/overhead.txt" ] && oargs=(--overhead "$BENCH_OUT/results/overhead.txt")
 python3 "$here/report/casio_report.py" --guest "$log" --host "$BENCH_WORK/host-scaling.txt" \
-	--out "$BENCH_OUT" --save-raw
+	"${oargs[@]}" --out "$BENCH_OUT" --save-raw
 if [ "$judge" != 0 ]; then
 	echo "bench: FAIL: the guest run was judged failed (status $judge): see $log" >&2
 	exit 1

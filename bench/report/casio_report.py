@@ -2,10 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 """Turn CASIO benchmark output into bench/REPORT.md and SVG plots.
 
-Inputs (either may be missing):
+Inputs (any may be missing):
   --guest LOG   console log of a guest boot running `casio-bench all`
                 (only the `BENCH ...` lines are used; kernel lines are ignored)
   --host FILE   output of the host queue benchmark (casio-queue-bench)
+  --overhead FILE  the BENCH lines of bench/overhead.sh: boots of the
+                CASIO=y and CASIO=off kernels running `casio-bench overhead`,
+                each introduced by a `BENCH overhead_boot` line
 Outputs:
   --out DIR     DIR/REPORT.md, DIR/plots/sched_miss.svg, DIR/plots/queue_scaling.svg
   --save-raw    also store the BENCH lines of the inputs in DIR/results/
@@ -351,6 +354,274 @@ def kscaling_section(guest, cmds):
     return L
 
 
+# ---------------------------------------------------------------------------
+# Overhead: CONFIG_SCHED_CASIO_POLICY=y against =n, alternating boots
+# ---------------------------------------------------------------------------
+
+OVH_WORKLOADS = ["pipe_fifo", "pipe_normal", "fork", "hackbench", "control"]
+# Derived in each boot: FIFO over NORMAL ping-pong. Both run in the same boot,
+# so the host's speed cancels; what CASIO adds to the RT switch path only
+# (the pick loop asks the CASIO class before the RT class) remains.
+OVH_DERIVED = {"fifo_over_normal": ("pipe_fifo", "pipe_normal")}
+OVH_LABEL = {"pipe_fifo": "pipe ping-pong, SCHED_FIFO (µs / round trip)",
+             "pipe_normal": "pipe ping-pong, SCHED_NORMAL (µs / round trip)",
+             "fork": "fork + exit + wait (µs / iteration)",
+             "hackbench": "hackbench pattern, pipes (µs / message)",
+             "control": "control: user-space loop (µs / 1,000 iterations)",
+             "fifo_over_normal": "pipe FIFO / pipe NORMAL of the same boot (ratio)"}
+
+
+def overhead_boots(recs):
+    """The boots of an overhead run: a list of dicts with seq, round, side
+    ('y' or 'n'), config (the overhead_config record), medians (workload ->
+    the boot's median µs), rounds (workload -> list of per-round µs),
+    errors (workload -> message) and done (the done record).
+
+    Records before the first `overhead_boot` line are ignored."""
+    boots = []
+    cur = None
+    for name, d in recs:
+        if name == "overhead_boot":
+            cur = {"seq": int(fnum(d.get("seq"), len(boots))), "round": int(fnum(d.get("round"), -1)),
+                   "side": d.get("side"), "kernel": d.get("kernel"),
+                   "host_seconds": fnum(d.get("host_seconds")), "config": {},
+                   "medians": {}, "rounds": {}, "errors": {}, "done": None, "machine": {}}
+            boots.append(cur)
+        elif cur is None:
+            continue
+        elif name == "machine":
+            cur["machine"] = d
+        elif name == "overhead_config":
+            cur["config"] = d
+        elif name == "overhead_round":
+            v = fnum(d.get("us"))
+            if v is not None:
+                cur["rounds"].setdefault(d.get("workload"), []).append(v)
+        elif name == "overhead":
+            v = fnum(d.get("median_us"))
+            if v is not None:
+                cur["medians"][d.get("workload")] = v
+        elif name == "overhead_error":
+            cur["errors"][d.get("workload")] = d.get("error", "?")
+        elif name == "done":
+            cur["done"] = d
+    return boots
+
+
+def median(xs):
+    """Median (mean of the two middle values for an even count); None if empty."""
+    v = sorted(xs)
+    n = len(v)
+    if not n:
+        return None
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+def quartiles(xs):
+    """(Q1, Q3) by linear interpolation between order statistics (the
+    "inclusive" method: position (n - 1) p); None if empty."""
+    v = sorted(xs)
+    if not v:
+        return None
+
+    def q(p):
+        pos = (len(v) - 1) * p
+        lo = int(math.floor(pos))
+        hi = min(lo + 1, len(v) - 1)
+        return v[lo] + (v[hi] - v[lo]) * (pos - lo)
+    return q(0.25), q(0.75)
+
+
+def median_ci(xs, level=0.95):
+    """Distribution-free confidence interval of the median (from the
+    binomial distribution of the sign test): (lo, hi, coverage) with the
+    largest k such that [x_(k), x_(n+1-k)] covers at least `level`, or None
+    when n is too small for any interval to reach that level."""
+    v = sorted(xs)
+    n = len(v)
+    if n == 0:
+        return None
+    best = None
+    for k in range(1, n // 2 + 1):
+        # P(x_(k) <= median <= x_(n+1-k)) = 1 - 2 P(Binom(n, 1/2) <= k - 1)
+        tail = sum(math.comb(n, i) for i in range(k)) / 2 ** n
+        cov = 1 - 2 * tail
+        if cov >= level:
+            best = (v[k - 1], v[n - k], cov)
+        else:
+            break
+    return best
+
+
+def overhead_stats(boots):
+    """Per workload: the y/n ratios of the boot medians of each round that
+    has both sides, and their summary.
+
+    Returns {workload: {"ratios": [...], "pairs": n, "median": m, "min": .., "max": ..,
+    "q1": .., "q3": .., "ci": (lo, hi, cov) or None, "pooled": median(y) / median(n),
+    "y": [boot medians], "n": [...], "spread_y": (max - min) / median of the y boots,
+    "spread_n": same for n, "within": median over boots of (max - min) / median of
+    the rounds inside a boot, "norm": the per-round ratios divided by the
+    control's ratio of the same round, "norm_median", "norm_ci"}}."""
+    out = {}
+    rounds = {}
+    for b in boots:
+        rounds.setdefault(b["round"], {}).setdefault(b["side"], []).append(b)
+    def side_median(sides, side, w):
+        return median([b["medians"][w] for b in sides.get(side, []) if w in b["medians"]])
+
+    for b in boots:
+        for k, (a, c) in OVH_DERIVED.items():
+            if b["medians"].get(a) and b["medians"].get(c):
+                b["medians"][k] = b["medians"][a] / b["medians"][c]
+    for w in OVH_WORKLOADS + list(OVH_DERIVED):
+        ratios, norm = [], []
+        for r in sorted(rounds):
+            sides = rounds[r]
+            y, n = side_median(sides, "y", w), side_median(sides, "n", w)
+            if y is None or not n:
+                continue
+            ratios.append(y / n)
+            yc, nc = side_median(sides, "y", "control"), side_median(sides, "n", "control")
+            if w in OVH_WORKLOADS and w != "control" and yc and nc:
+                norm.append((y / yc) / (n / nc))
+        yv = [b["medians"][w] for b in boots if b["side"] == "y" and w in b["medians"]]
+        nv = [b["medians"][w] for b in boots if b["side"] == "n" and w in b["medians"]]
+        within = []
+        for b in boots:
+            rr = b["rounds"].get(w, [])
+            m = median(rr)
+            if m:
+                within.append((max(rr) - min(rr)) / m)
+        if not ratios and not yv and not nv:
+            continue
+        e = {"ratios": ratios, "pairs": len(ratios), "y": yv, "n": nv,
+             "median": median(ratios), "min": min(ratios) if ratios else None,
+             "max": max(ratios) if ratios else None, "ci": median_ci(ratios),
+             "pooled": (median(yv) / median(nv)) if yv and nv and median(nv) else None,
+             "spread_y": ((max(yv) - min(yv)) / median(yv)) if yv else None,
+             "spread_n": ((max(nv) - min(nv)) / median(nv)) if nv else None,
+             "within": median(within), "norm": norm, "norm_median": median(norm),
+             "norm_ci": median_ci(norm)}
+        qs = quartiles(ratios)
+        e["q1"], e["q3"] = qs if qs else (None, None)
+        out[w] = e
+    return out
+
+
+def overhead_verdict(e, goal=0.01):
+    """Whether a workload meets the goal (y/n ratio <= 1 + goal), judged on
+    the confidence interval of the median ratio when there is one."""
+    if e.get("median") is None:
+        return "n/a"
+    ci = e.get("ci")
+    if ci:
+        lo, hi, _ = ci
+        if hi <= 1 + goal:
+            return "met"
+        if lo > 1 + goal:
+            return "not met"
+        return "not resolved (noise)"
+    return "met (few pairs)" if e["median"] <= 1 + goal else "not met (few pairs)"
+
+
+def overhead_section(recs, cmds):
+    """Section 5: the cost of the series for tasks that do not use CASIO."""
+    L = ["## 5. What CASIO costs tasks that do not use it", "",
+         f"Command: `{cmds['overhead']}` (guest `casio-bench overhead`; kernels from "
+         "`scripts/build-kernel.sh` and `CASIO=off scripts/build-kernel.sh`).", ""]
+    boots = overhead_boots(recs)
+    if not boots:
+        return L + ["No overhead results.", ""]
+    cfg = next((b["config"] for b in boots if b["config"]), {})
+    ny = sum(1 for b in boots if b["side"] == "y")
+    nn = sum(1 for b in boots if b["side"] == "n")
+    order = " ".join(b["side"] for b in sorted(boots, key=lambda b: b["seq"]))
+    secs = [fnum((b["done"] or {}).get("seconds")) for b in boots]
+    secs = [x for x in secs if x is not None]
+    hsecs = [b["host_seconds"] for b in boots]
+    mach = next((b["machine"] for b in boots if b["machine"]), {})
+    L += ["The same patched tree built twice, non-debug config: `CONFIG_SCHED_CASIO_POLICY=y` "
+          "(**y**, the CASIO kernel) and `=n` (**n**, `CASIO=off`: the series applied, every "
+          "`CONFIG_SCHED_CASIO_*` option off). None of the tasks below uses CASIO. Each boot "
+          f"runs every workload {cfg.get('rounds', '?')} times, the order rotated every round "
+          "(after one untimed run of each), and reports the median; RT throttling is off in "
+          "both kernels, the CASIO cap is left at its default "
+          f"(`sched_casio_runtime_us` = {cfg.get('casio_cap_us', '?')} on y). "
+          f"{ny} boots of y and {nn} of n, alternating in the order `{order}` (a y/n pair per "
+          "round, the pair's order swapped every round, so a slow drift of the host cancels); "
+          f"guest {mach.get('cpu', '?')}, {mach.get('nproc', '?')} CPUs, "
+          f"{f(median(secs), 0)} s of benchmark per boot.", "",
+          f"- pipe: two processes on CPU 0 bounce one byte over two pipes, {cfg.get('pipe_trips', '?')} "
+          f"round trips (after {cfg.get('pipe_warmup', '?')} warm-up ones), under SCHED_FIFO "
+          f"({cfg.get('fifo', '?')}) and SCHED_NORMAL.",
+          f"- fork: a process on CPU 0 forks a child that exits at once and reaps it, "
+          f"{cfg.get('forks', '?')} times.",
+          f"- hackbench: {cfg.get('hb_groups', '?')} group(s) of {cfg.get('hb_fds', '?')} senders "
+          f"and {cfg.get('hb_fds', '?')} receivers on every CPU; each sender writes "
+          f"{cfg.get('hb_loops', '?')} messages of {cfg.get('hb_bytes', '?')} bytes to each receiver "
+          "of its group, one pipe per receiver (hackbench's `-pipe` mode; the guest kernel has "
+          "no AF_UNIX sockets); timed from the common start to the last exit; a round's figure "
+          f"is the mean of {cfg.get('hb_runs', '1')} such runs.", ""]
+    st = overhead_stats(boots)
+    rows = []
+    for w in OVH_WORKLOADS + list(OVH_DERIVED):
+        e = st.get(w)
+        if not e:
+            continue
+        ci = e["ci"]
+        nci = e["norm_ci"]
+        rows.append([OVH_LABEL[w], f(median(e["y"]), 2), f(median(e["n"]), 2), e["pairs"],
+                     f(e["median"], 4), f"{f(e['min'], 4)} .. {f(e['max'], 4)}",
+                     f"{f(e['q1'], 4)} .. {f(e['q3'], 4)}",
+                     f"{ci[0]:.4f} .. {ci[1]:.4f} ({100 * ci[2]:.0f} %)" if ci else "n/a",
+                     f(e["pooled"], 4),
+                     "-" if w not in OVH_WORKLOADS or w == "control" else
+                     f(e["norm_median"], 4) + (f" ({nci[0]:.4f} .. {nci[1]:.4f})" if nci else ""),
+                     "-" if w == "control" else overhead_verdict(e)])
+    L += ["Ratios are y / n of time per operation (above 1: the CASIO kernel is slower). "
+          "Per round, the ratio of the two boots' medians; then over the rounds their median, "
+          "range, interquartile range and a distribution-free confidence interval of the median "
+          "(sign test: the order statistics that cover the median with at least 95 % probability). "
+          '"pooled" is the median of all y boots over the median of all n boots. The control '
+          "is a user-space loop without system calls that no kernel change can speed up or slow "
+          "down: its ratios show the noise of the emulator and the shared host between boots. "
+          '"normalized" divides the ratio of each round by the ratio of the control in the same '
+          "round (which cancels the speed of the host during those two boots), with its "
+          "confidence interval. The last row is derived in each boot: FIFO ping-pong time over "
+          "NORMAL ping-pong time. Both come from the same boot, so the speed of the host "
+          "cancels, and on the NORMAL side the pick takes the fair fast path, which the series "
+          "does not touch; its y/n is what the series adds to the RT switch path (the pick loop "
+          "asks the CASIO class before the RT class). Goal: within "
+          "1 % (ratio <= 1.01), judged on the confidence interval.", "",
+          md_table(["workload", "y median", "n median", "pairs", "median y/n", "min .. max",
+                    "IQR", "CI of the median", "pooled", "normalized (CI)", "goal <= 1.01"], rows), ""]
+    rows = []
+    for w in OVH_WORKLOADS + list(OVH_DERIVED):
+        e = st.get(w)
+        if not e:
+            continue
+        rows.append([w, f"{100 * e['spread_y']:.1f} %" if e["spread_y"] is not None else "n/a",
+                     f"{100 * e['spread_n']:.1f} %" if e["spread_n"] is not None else "n/a",
+                     f"{100 * e['within']:.1f} %" if e["within"] is not None else "n/a"])
+    L += ["Noise: the range (max - min) / median of the boot medians of one kernel, and "
+          "inside a boot of the rounds of one workload (median over boots). A y/n difference "
+          "smaller than the boot-to-boot range of one kernel needs many pairs to show.", "",
+          md_table(["workload", "between boots, y", "between boots, n", "within a boot"], rows), ""]
+    errs = [(b["seq"], b["side"], w, m) for b in boots for w, m in b["errors"].items()]
+    for seq, side, w, m in errs:
+        L += [f"- boot {seq} ({side}): {w} failed: {m}"]
+    if errs:
+        L += [""]
+    L += ["Per-round ratios: " + "; ".join(
+        f"{w} " + ", ".join(f"{r:.4f}" for r in st[w]["ratios"]) for w in OVH_WORKLOADS + list(OVH_DERIVED)
+        if w in st and st[w]["ratios"]) + ".", ""]
+    if hsecs and all(x is not None for x in hsecs):
+        L += [f"Host time per boot (QEMU start to exit): "
+              f"median {median(hsecs):.0f} s, total {sum(hsecs):.0f} s.", ""]
+    return L
+
+
 def md_table(header, rows):
     out = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
     for r in rows:
@@ -363,18 +634,20 @@ DEFAULT_CMDS = {
     "guest_quick": "bash bench/run.sh --quick",
     "host": "cargo run --release --manifest-path bench/host/Cargo.toml",
     "report": "python3 bench/report/casio_report.py --guest bench/results/guest-bench.txt "
-              "--host bench/results/host-scaling.txt --out bench",
+              "--host bench/results/host-scaling.txt --overhead bench/results/overhead.txt --out bench",
+    "overhead": "bash bench/overhead.sh",
 }
 
 
-def render(guest, host, cmds=None, plots=None):
-    """The REPORT.md text from guest and host records."""
+def render(guest, host, cmds=None, plots=None, overhead=None):
+    """The REPORT.md text from guest, host and overhead records."""
     cmds = dict(DEFAULT_CMDS, **(cmds or {}))
     plots = plots or {}
     L = ["# CASIO benchmark report", "",
          "Generated by `bench/report/casio_report.py` from the captured `BENCH` lines "
          "(kept in `bench/results/`). Regenerate everything with "
-         f"`{cmds['guest_full']}` (full, about 15 min) or `{cmds['guest_quick']}` (quick); "
+         f"`{cmds['guest_full']}` (full, about 15 min) or `{cmds['guest_quick']}` (quick), and section 5 "
+         f"with `{cmds['overhead']}`; "
          f"re-render this file from the stored results with `{cmds['report']}`. "
          "See `bench/README.md` for what each benchmark does.", ""]
 
@@ -620,6 +893,8 @@ def render(guest, host, cmds=None, plots=None):
     else:
         L += ["No latency results in the log.", ""]
 
+    L += overhead_section(overhead or [], cmds)
+
     L += ["## Not done / caveats", "",
           "- Section 2b times the class's queue code inside the kernel on nodes of its own, not a "
           "run queue holding n real tasks.",
@@ -643,14 +918,16 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--guest", help="guest console log (or stored BENCH lines)")
     ap.add_argument("--host", help="host casio-queue-bench output")
+    ap.add_argument("--overhead", help="BENCH lines of bench/overhead.sh (CASIO=y and =off boots)")
     ap.add_argument("--out", default="bench", help="output directory (default: bench)")
     ap.add_argument("--save-raw", action="store_true",
                     help="store the BENCH lines in OUT/results/ (guest-bench.txt, host-scaling.txt)")
     a = ap.parse_args(argv)
     gtext = open(a.guest, encoding="utf-8", errors="replace").read() if a.guest else ""
     htext = open(a.host, encoding="utf-8", errors="replace").read() if a.host else ""
-    guest, host = parse_lines(gtext), parse_lines(htext)
-    if not guest and not host:
+    otext = open(a.overhead, encoding="utf-8", errors="replace").read() if a.overhead else ""
+    guest, host, overhead = parse_lines(gtext), parse_lines(htext), parse_lines(otext)
+    if not guest and not host and not overhead:
         print("casio_report: no BENCH lines in the inputs", file=sys.stderr)
         return 1
     if a.guest and "CASIO-BENCH-DONE" not in gtext:
@@ -670,7 +947,7 @@ def main(argv=None):
                 fh.write(svg)
             plots[key] = f"plots/{fname}"
     with open(os.path.join(a.out, "REPORT.md"), "w", encoding="utf-8") as fh:
-        fh.write(render(guest, host, plots=plots))
+        fh.write(render(guest, host, plots=plots, overhead=overhead))
     print(f"casio_report: wrote {os.path.join(a.out, 'REPORT.md')} and {len(plots)} plot(s)")
     return 0
 

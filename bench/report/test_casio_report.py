@@ -53,6 +53,40 @@ BENCH scaling impl=rbtree op=dequeue+enqueue n=10000 ns_per_op=150.00
 CASIO-QUEUE-BENCH-DONE
 """
 
+# Two rounds (y n, n y) of an overhead run; boot 3 has a failed workload.
+OVERHEAD = """\
+BENCH machine cpu="must be ignored: before the first boot"
+BENCH overhead_boot seq=0 round=0 side=y kernel=bzImage.base host_seconds=40
+BENCH machine cpu="QEMU Virtual CPU version 2.5+" nproc=2 kernel=6.1.192 mode=full what=overhead
+BENCH overhead_config casio=present casio_cap_us=950000 rounds=3 pipe_trips=10000 pipe_warmup=1000 fifo="prio=50" forks=1000 hb_groups=2 hb_fds=10 hb_loops=40 hb_bytes=100 hb_mode=pipe
+BENCH overhead_round workload=pipe_fifo round=0 us=10.0
+BENCH overhead_round workload=pipe_fifo round=1 us=11.0
+BENCH overhead_round workload=pipe_fifo round=2 us=10.5
+BENCH overhead workload=pipe_fifo rounds=3 median_us=10.500 min_us=10.0 max_us=11.0
+BENCH overhead workload=pipe_normal rounds=3 median_us=10.000 min_us=9.0 max_us=11.0
+BENCH overhead workload=fork rounds=3 median_us=300.000 min_us=290.0 max_us=310.0
+BENCH overhead workload=control rounds=3 median_us=100.000 min_us=99.0 max_us=101.0
+BENCH done seconds=30.0 ok=true
+CASIO-BENCH-DONE
+BENCH overhead_boot seq=1 round=0 side=n kernel=bzImage.off-base host_seconds=38
+BENCH overhead_config casio=absent casio_cap_us=absent rounds=3
+BENCH overhead workload=pipe_fifo rounds=3 median_us=10.000 min_us=9.9 max_us=10.2
+BENCH overhead workload=pipe_normal rounds=3 median_us=10.000 min_us=9.0 max_us=11.0
+BENCH overhead workload=fork rounds=3 median_us=300.000 min_us=290.0 max_us=310.0
+BENCH overhead workload=control rounds=3 median_us=100.000 min_us=99.0 max_us=101.0
+BENCH done seconds=29.0 ok=true
+BENCH overhead_boot seq=2 round=1 side=n kernel=bzImage.off-base host_seconds=39
+BENCH overhead workload=pipe_fifo rounds=3 median_us=10.000 min_us=9.9 max_us=10.2
+BENCH overhead workload=fork rounds=3 median_us=200.000 min_us=190.0 max_us=210.0
+BENCH overhead workload=control rounds=3 median_us=100.000 min_us=99.0 max_us=101.0
+BENCH done seconds=28.0 ok=true
+BENCH overhead_boot seq=3 round=1 side=y kernel=bzImage.base host_seconds=41
+BENCH overhead workload=pipe_fifo rounds=3 median_us=10.200 min_us=10.0 max_us=10.4
+BENCH overhead_error workload=fork error="fork: EAGAIN"
+BENCH overhead workload=control rounds=3 median_us=102.000 min_us=101.0 max_us=103.0
+BENCH done seconds=31.0 ok=false
+"""
+
 
 class ParseTests(unittest.TestCase):
     def test_kv_quoting(self):
@@ -117,6 +151,106 @@ class TableTests(unittest.TestCase):
         self.assertEqual(len(data), 3)
 
 
+class OverheadTests(unittest.TestCase):
+    def test_boots(self):
+        boots = cr.overhead_boots(cr.parse_lines(OVERHEAD))
+        self.assertEqual([(b["seq"], b["round"], b["side"]) for b in boots],
+                         [(0, 0, "y"), (1, 0, "n"), (2, 1, "n"), (3, 1, "y")])
+        b0 = boots[0]
+        self.assertEqual(b0["machine"]["cpu"], "QEMU Virtual CPU version 2.5+")
+        self.assertEqual(b0["config"]["casio"], "present")
+        self.assertEqual(b0["rounds"]["pipe_fifo"], [10.0, 11.0, 10.5])
+        self.assertEqual(b0["medians"], {"pipe_fifo": 10.5, "pipe_normal": 10.0, "fork": 300.0,
+                                         "control": 100.0})
+        self.assertEqual(b0["host_seconds"], 40)
+        self.assertEqual(boots[3]["errors"], {"fork": "fork: EAGAIN"})
+        self.assertNotIn("fork", boots[3]["medians"])
+        self.assertEqual(cr.overhead_boots(cr.parse_lines(GUEST)), [])
+
+    def test_order_statistics(self):
+        self.assertEqual(cr.median([3, 1, 2]), 2)
+        self.assertEqual(cr.median([4, 1, 3, 2]), 2.5)
+        self.assertIsNone(cr.median([]))
+        self.assertEqual(cr.quartiles([1, 2, 3, 4, 5]), (2, 4))
+        self.assertEqual(cr.quartiles([1, 2, 3, 4]), (1.75, 3.25))
+        self.assertEqual(cr.quartiles([7]), (7, 7))
+        self.assertIsNone(cr.quartiles([]))
+
+    def test_median_ci(self):
+        # n = 5: the widest interval [x(1), x(5)] covers 1 - 2/32 = 93.75 % only.
+        self.assertIsNone(cr.median_ci([1, 2, 3, 4, 5]))
+        lo, hi, cov = cr.median_ci([1, 2, 3, 4, 5], level=0.9)
+        self.assertEqual((lo, hi), (1, 5))
+        self.assertAlmostEqual(cov, 0.9375)
+        # n = 8: [x(1), x(8)] covers 99.2 %, [x(2), x(7)] 93.0 %: the first.
+        lo, hi, cov = cr.median_ci([8, 1, 7, 2, 6, 3, 5, 4])
+        self.assertEqual((lo, hi), (1, 8))
+        self.assertAlmostEqual(cov, 1 - 2 / 256)
+        # n = 10: [x(2), x(9)] covers 97.9 %, [x(3), x(8)] 89.1 %.
+        lo, hi, cov = cr.median_ci(list(range(1, 11)))
+        self.assertEqual((lo, hi), (2, 9))
+        self.assertAlmostEqual(cov, 1 - 2 * 11 / 1024)
+        self.assertIsNone(cr.median_ci([]))
+
+    def test_stats(self):
+        st = cr.overhead_stats(cr.overhead_boots(cr.parse_lines(OVERHEAD)))
+        p = st["pipe_fifo"]
+        self.assertEqual(p["pairs"], 2)
+        self.assertAlmostEqual(p["ratios"][0], 1.05)
+        self.assertAlmostEqual(p["ratios"][1], 1.02)
+        self.assertAlmostEqual(p["median"], 1.035)
+        self.assertAlmostEqual(p["min"], 1.02)
+        self.assertAlmostEqual(p["max"], 1.05)
+        self.assertAlmostEqual(p["pooled"], 10.35 / 10.0)
+        self.assertAlmostEqual(p["spread_y"], 0.3 / 10.35)
+        self.assertAlmostEqual(p["spread_n"], 0.0)
+        # Only boot 0 has per-round figures: (11 - 10) / 10.5.
+        self.assertAlmostEqual(p["within"], 1 / 10.5)
+        self.assertIsNone(p["ci"])
+        # Divided by the control's ratio of the same round: 1.05 / 1.0, 1.02 / 1.02.
+        self.assertAlmostEqual(p["norm"][0], 1.05)
+        self.assertAlmostEqual(p["norm"][1], 1.0)
+        self.assertAlmostEqual(p["norm_median"], 1.025)
+        self.assertEqual(st["control"]["norm"], [])
+        self.assertAlmostEqual(st["control"]["median"], 1.01)
+        # fork failed in boot 3: round 1 has no y figure, one pair is left.
+        fk = st["fork"]
+        self.assertEqual(fk["ratios"], [1.0])
+        self.assertEqual(fk["y"], [300.0])
+        self.assertEqual(fk["n"], [300.0, 200.0])
+        self.assertAlmostEqual(fk["pooled"], 300 / 250)
+        self.assertNotIn("hackbench", st)
+        # FIFO over NORMAL in the same boot: 10.5 / 10 on y, 10 / 10 on n.
+        self.assertEqual(st["fifo_over_normal"]["ratios"], [1.05])
+        self.assertEqual(st["fifo_over_normal"]["norm"], [])
+
+    def test_verdict(self):
+        self.assertEqual(cr.overhead_verdict({"median": None}), "n/a")
+        self.assertEqual(cr.overhead_verdict({"median": 1.0, "ci": (0.99, 1.009, 0.96)}), "met")
+        self.assertEqual(cr.overhead_verdict({"median": 1.03, "ci": (1.02, 1.04, 0.96)}), "not met")
+        self.assertEqual(cr.overhead_verdict({"median": 1.0, "ci": (0.98, 1.02, 0.96)}),
+                         "not resolved (noise)")
+        self.assertEqual(cr.overhead_verdict({"median": 1.005, "ci": None}), "met (few pairs)")
+        self.assertEqual(cr.overhead_verdict({"median": 1.02, "ci": None}), "not met (few pairs)")
+
+    def test_section(self):
+        md = cr.render([], [], overhead=cr.parse_lines(OVERHEAD))
+        self.assertIn("## 5. What CASIO costs tasks that do not use it", md)
+        self.assertIn("2 boots of y and 2 of n, alternating in the order `y n n y`", md)
+        self.assertIn("| pipe ping-pong, SCHED_FIFO (µs / round trip) | 10.35 | 10.00 | 2 | 1.0350 | "
+                      "1.0200 .. 1.0500 | 1.0275 .. 1.0425 | n/a | 1.0350 | 1.0250 | not met (few pairs) |", md)
+        self.assertIn("| control: user-space loop (µs / 1,000 iterations) | 101.00 | 100.00 | 2 | 1.0100 | "
+                      "1.0000 .. 1.0200 | 1.0050 .. 1.0150 | n/a | 1.0100 | - | - |", md)
+        self.assertIn("| fork | 0.0 % | 40.0 % | n/a |", md)
+        self.assertIn("- boot 3 (y): fork failed: fork: EAGAIN", md)
+        self.assertIn("Per-round ratios: pipe_fifo 1.0500, 1.0200; pipe_normal 1.0000; fork 1.0000; "
+                      "control 1.0000, 1.0200; fifo_over_normal 1.0500.", md)
+        self.assertIn("| pipe FIFO / pipe NORMAL of the same boot (ratio) | 1.05 | 1.00 | 1 | 1.0500 | "
+                      "1.0500 .. 1.0500 | 1.0500 .. 1.0500 | n/a | 1.0500 | - | not met (few pairs) |", md)
+        self.assertIn("median 40 s, total 158 s", md)
+        self.assertIn("No overhead results.", cr.render([], []))
+
+
 class RenderTests(unittest.TestCase):
     def test_svgs_are_xml(self):
         g, h = cr.parse_lines(GUEST), cr.parse_lines(HOST)
@@ -174,6 +308,12 @@ class RenderTests(unittest.TestCase):
                                       "--host", os.path.join(out, "results/host-scaling.txt"),
                                       "--out", out2]), 0)
             self.assertEqual(first, open(os.path.join(out2, "REPORT.md")).read())
+            ovh = os.path.join(d, "overhead.txt")
+            with open(ovh, "w") as fh:
+                fh.write(OVERHEAD)
+            out3 = os.path.join(d, "out3")
+            self.assertEqual(cr.main(["--overhead", ovh, "--out", out3]), 0)
+            self.assertIn("| 2 | 1.0350 |", open(os.path.join(out3, "REPORT.md")).read())
             empty = os.path.join(d, "empty.log")
             open(empty, "w").close()
             self.assertEqual(cr.main(["--guest", empty, "--out", out2]), 1)

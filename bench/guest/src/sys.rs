@@ -158,6 +158,63 @@ pub fn pipe() -> Result<(i32, i32), Errno> {
     Ok((fds[0], fds[1]))
 }
 
+/// Write all of `buf`; false on error.
+pub fn write_all(fd: i32, buf: &[u8]) -> bool {
+    let mut done = 0;
+    while done < buf.len() {
+        // SAFETY: writing from the live slice `buf[done..]`.
+        let r = unsafe {
+            libc::write(
+                fd,
+                buf[done..].as_ptr() as *const libc::c_void,
+                buf.len() - done,
+            )
+        };
+        if r > 0 {
+            done += r as usize;
+        } else if !(r < 0 && Errno::last() == Errno::EINTR) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Read exactly `n` bytes (in chunks of at most `buf.len()`); false on EOF
+/// or error.
+pub fn read_exact(fd: i32, mut n: usize, buf: &mut [u8]) -> bool {
+    while n > 0 {
+        let want = n.min(buf.len());
+        // SAFETY: reading at most `buf.len()` bytes into the live `buf`.
+        let r = unsafe { libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, want) };
+        if r > 0 {
+            n -= r as usize;
+        } else if !(r < 0 && Errno::last() == Errno::EINTR) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Block until every child in `pids` has exited (no polling, so the caller
+/// stays asleep while they run); the children must bound their own run
+/// time (e.g. `fork_child`'s alarm). Returns one status per pid as
+/// [`wait_all`] does.
+pub fn wait_blocking(pids: &[i32]) -> Vec<i32> {
+    pids.iter()
+        .map(|&pid| loop {
+            let mut st = 0;
+            // SAFETY: blocking wait for our own child.
+            let r = unsafe { libc::waitpid(pid, &mut st, 0) };
+            if r == pid {
+                break decode(st);
+            }
+            if !(r < 0 && Errno::last() == Errno::EINTR) {
+                break -1;
+            }
+        })
+        .collect()
+}
+
 /// Close a file descriptor, ignoring errors.
 pub fn close(fd: i32) {
     // SAFETY: closing a descriptor we own.
@@ -295,6 +352,26 @@ mod tests {
         .unwrap();
         let st = wait_all(&[pid], monotonic_ns() + 50_000_000);
         assert_eq!(st, vec![128 + libc::SIGKILL]);
+    }
+
+    #[test]
+    fn pipes_and_blocking_wait() {
+        let (r, w) = pipe().unwrap();
+        let pid = fork_child(10, || {
+            close(r);
+            let data = [7u8; 100];
+            (0..50).all(|_| write_all(w, &data)) as i32
+        })
+        .unwrap();
+        close(w);
+        let mut buf = [0u8; 64];
+        assert!(read_exact(r, 5000, &mut buf));
+        assert_eq!(buf[0], 7);
+        // EOF once the writer has exited.
+        assert!(!read_exact(r, 1, &mut buf));
+        close(r);
+        assert_eq!(wait_blocking(&[pid]), vec![1]);
+        assert_eq!(wait_blocking(&[-12345]), vec![-1]);
     }
 
     #[test]

@@ -41,8 +41,15 @@ pub struct ThrottleOff {
 impl ThrottleOff {
     /// Write -1 to every knob, remembering the old values.
     pub fn new() -> Result<Self, String> {
+        Self::only(&THROTTLE_KNOBS)
+    }
+
+    /// Write -1 to the given knobs only (e.g. [`RT_RUNTIME_PATH`] on a
+    /// kernel without CASIO), remembering the old values. On an error the
+    /// knobs already written are restored.
+    pub fn only(knobs: &[&'static str]) -> Result<Self, String> {
         let mut guard = ThrottleOff { old: Vec::new() };
-        for path in THROTTLE_KNOBS {
+        for &path in knobs {
             let old = read_runtime(path)?;
             write_runtime(path, -1)?;
             guard.old.push((path, old));

@@ -3,8 +3,12 @@
 //!
 //! ```text
 //! casio-bench all|switch|sched|latency [--quick] [options]
+//! casio-bench overhead [--quick]  cost of the series for non-CASIO tasks
 //! casio-bench taskset U K        print set K of utilization U (host or guest)
 //! ```
+//!
+//! `overhead` is not part of `all`: it compares two kernels (CASIO on and
+//! off, bench/overhead.sh boots them alternately) and runs on both.
 //!
 //! Workloads run on CPU 0; the driver pins itself to CPU 1 and only waits.
 //! Every result is printed as a `BENCH <name> key=value ...` line (see
@@ -42,6 +46,21 @@ struct Config {
     lat_period_ms: u64,
     lat_segment: u32,
     lat_burn_us: u64,
+    /// overhead: rounds, pipe round trips, fork+exit+wait iterations,
+    /// hackbench groups, senders (= receivers) per group, loops.
+    ovh: Overhead,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Overhead {
+    rounds: u32,
+    trips: u64,
+    forks: u64,
+    groups: usize,
+    fds: usize,
+    loops: usize,
+    /// hackbench runs per round (their mean is the round's figure).
+    runs: u32,
 }
 
 impl Config {
@@ -59,6 +78,17 @@ impl Config {
             lat_period_ms: 10,
             lat_segment: 100,
             lat_burn_us: 200,
+            ovh: Overhead {
+                rounds: 7,
+                trips: 10_000,
+                forks: 1_000,
+                groups: 2,
+                fds: 10,
+                // 100 KB per receiver, more than a pipe holds (64 KB):
+                // senders block and wake up too, as in hackbench's default.
+                loops: 100,
+                runs: 3,
+            },
         }
     }
 
@@ -73,15 +103,25 @@ impl Config {
             dur_ms: 1_000,
             jobs: 50,
             lat_segment: 50,
+            ovh: Overhead {
+                rounds: 2,
+                trips: 1_000,
+                forks: 100,
+                groups: 1,
+                fds: 5,
+                loops: 100,
+                runs: 1,
+            },
             ..Config::full()
         }
     }
 }
 
 fn usage() -> &'static str {
-    "usage: casio-bench all|switch|sched|latency [--quick] [--trips N] [--rounds R]\n\
+    "usage: casio-bench all|switch|sched|latency|overhead [--quick] [--trips N] [--rounds R]\n\
      \x20                 [--sets K] [--utils U,U,..] [--duration-ms MS] [--tol-ms MS]\n\
-     \x20                 [--jobs J] [--period-ms MS]\n\
+     \x20                 [--jobs J] [--period-ms MS] [--ovh-rounds R] [--ovh-trips N]\n\
+     \x20                 [--forks N] [--hb-groups G] [--hb-fds F] [--hb-loops L] [--hb-runs K]\n\
      \x20      casio-bench taskset U K    print task set K (0-based) of utilization U"
 }
 
@@ -796,6 +836,368 @@ fn bench_latency(cfg: &Config) -> bool {
 }
 
 // ---------------------------------------------------------------------------
+// 5. overhead: what the series costs tasks that never use CASIO
+// ---------------------------------------------------------------------------
+
+/// The workloads of `casio-bench overhead`, none of which uses CASIO.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ovh {
+    /// Pipe ping-pong on CPU 0 under SCHED_FIFO: µs per round trip.
+    PipeFifo,
+    /// The same under SCHED_NORMAL.
+    PipeNormal,
+    /// fork + _exit + waitpid on CPU 0: µs per iteration.
+    Fork,
+    /// hackbench's pattern on every CPU: µs per message.
+    Hackbench,
+    /// The control: a user-space loop on CPU 0 without system calls,
+    /// which no kernel change can speed up or slow down; its y/n spread
+    /// is the emulator's and the host's noise. µs per 1,000 iterations.
+    Control,
+}
+
+const OVH_WORKLOADS: [Ovh; 5] = [
+    Ovh::PipeFifo,
+    Ovh::PipeNormal,
+    Ovh::Fork,
+    Ovh::Hackbench,
+    Ovh::Control,
+];
+
+/// Iterations of the control loop per run.
+const CONTROL_ITERS: u64 = 20_000_000;
+
+impl Ovh {
+    fn name(self) -> &'static str {
+        match self {
+            Ovh::PipeFifo => "pipe_fifo",
+            Ovh::PipeNormal => "pipe_normal",
+            Ovh::Fork => "fork",
+            Ovh::Hackbench => "hackbench",
+            Ovh::Control => "control",
+        }
+    }
+
+    /// One run: µs per operation.
+    fn run(self, o: &Overhead) -> Result<f64, String> {
+        let ns = match self {
+            Ovh::PipeFifo => switch_round(Policy::Fifo(50), o.trips, o.trips / 10)?,
+            Ovh::PipeNormal => switch_round(Policy::Normal, o.trips, o.trips / 10)?,
+            Ovh::Fork => fork_round(o.forks)?,
+            // The mean of `hb_runs` runs: under TCG one run's figure
+            // varies up to tenfold, with the mix of batched and one-by-one
+            // wake-ups it happens to fall into.
+            Ovh::Hackbench => {
+                let mut sum = 0.0;
+                for _ in 0..o.runs {
+                    sum += hackbench_round(o.groups, o.fds, o.loops)?;
+                }
+                sum / o.runs as f64
+            }
+            Ovh::Control => control_round(CONTROL_ITERS)? * 1000.0,
+        };
+        Ok(ns / 1000.0)
+    }
+}
+
+/// Fork a child that `_exit(0)`s at once and reap it; `ECHILD` if it did not
+/// exit with status 0.
+fn fork_exit_wait() -> Result<(), casio_abi::Errno> {
+    // SAFETY: the caller is single-threaded; the child only _exit()s.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(casio_abi::Errno::last());
+    }
+    if pid == 0 {
+        // SAFETY: leave at once, without exit handlers.
+        unsafe { libc::_exit(0) };
+    }
+    let st = sys::wait_blocking(&[pid]);
+    if st[0] == 0 {
+        Ok(())
+    } else {
+        Err(casio_abi::Errno(libc::ECHILD))
+    }
+}
+
+/// A process on CPU 0 forks `n` children that exit at once, reaping each
+/// before the next fork (after n / 10 untimed ones); ns per iteration.
+fn fork_round(n: u64) -> Result<f64, String> {
+    let shm = Shm::new(2)?;
+    let alarm = 300;
+    let w = sys::fork_child(alarm, || {
+        if let Err(e) = set_affinity_cpu(0, WORK_CPU) {
+            shm.set(1, 1000 + errno_of(e));
+            return 3;
+        }
+        for _ in 0..n / 10 {
+            if let Err(e) = fork_exit_wait() {
+                shm.set(1, errno_of(e));
+                return 4;
+            }
+        }
+        let t0 = monotonic_ns();
+        for _ in 0..n {
+            if let Err(e) = fork_exit_wait() {
+                shm.set(1, errno_of(e));
+                return 4;
+            }
+        }
+        shm.set(0, monotonic_ns() - t0);
+        0
+    })
+    .map_err(|e| format!("fork: {e}"))?;
+    let st = sys::wait_all(&[w], monotonic_ns() + alarm as u64 * 1_000 * MS);
+    let e = shm.get(1);
+    if e != 0 {
+        let what = if e >= 1000 {
+            "sched_setaffinity"
+        } else {
+            "fork/exit/wait"
+        };
+        return Err(format!("{what}: {}", casio_abi::Errno((e % 1000) as i32)));
+    }
+    if st[0] != 0 || shm.get(0) == 0 {
+        return Err(format!("fork loop status {}", st[0]));
+    }
+    Ok(shm.get(0) as f64 / n as f64)
+}
+
+/// `iters` steps of a xorshift generator in a process on CPU 0; ns per step.
+fn control_round(iters: u64) -> Result<f64, String> {
+    let shm = Shm::new(1)?;
+    let c = sys::fork_child(300, || {
+        if set_affinity_cpu(0, WORK_CPU).is_err() {
+            return 3;
+        }
+        let mut x = std::hint::black_box(0x9e37_79b9_7f4a_7c15u64);
+        let t0 = monotonic_ns();
+        for _ in 0..iters {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x = std::hint::black_box(x);
+        }
+        shm.set(0, monotonic_ns() - t0);
+        (x == 0) as i32
+    })
+    .map_err(|e| format!("fork: {e}"))?;
+    let st = sys::wait_all(&[c], monotonic_ns() + 300 * 1_000 * MS);
+    if st[0] != 0 || shm.get(0) == 0 {
+        return Err(format!("control loop status {}", st[0]));
+    }
+    Ok(shm.get(0) as f64 / iters as f64)
+}
+
+/// Bytes per hackbench message (hackbench's DATASIZE).
+const HB_DATA: usize = 100;
+
+/// hackbench's pattern (its `-pipe` mode: the guest kernel has no AF_UNIX
+/// sockets): `groups` groups of `fds` receivers and `fds` senders, each
+/// sender writing `loops` messages of 100 bytes to every receiver of its
+/// group, one pipe per receiver; the processes may run on every CPU. Timed by the driver from the common
+/// start (every process forked and waiting) to the last one reaped; ns
+/// per message.
+fn hackbench_round(groups: usize, fds: usize, loops: usize) -> Result<f64, String> {
+    let (ready_r, ready_w) = sys::pipe().map_err(|e| format!("pipe: {e}"))?;
+    let (go_r, go_w) = sys::pipe().map_err(|e| format!("pipe: {e}"))?;
+    let alarm = 300;
+    let mut pids = Vec::new();
+    let mut pipes = Vec::new();
+    // Every worker: leave the driver's CPU pinning, drop its copies of the
+    // start pipe's write end and the ready pipe's read end, say it is
+    // ready and wait for the start (EOF of the start pipe).
+    let start = || -> bool {
+        let _ = casio_abi::set_affinity_all(0);
+        sys::close(go_w);
+        sys::close(ready_r);
+        sys::write1(ready_w) && !sys::read1(go_r)
+    };
+    let mut setup = Ok(());
+    'groups: for _ in 0..groups {
+        let mut outs = Vec::new();
+        for _ in 0..fds {
+            let (rx, tx) = match sys::pipe() {
+                Ok(p) => p,
+                Err(e) => {
+                    setup = Err(format!("pipe: {e}"));
+                    break 'groups;
+                }
+            };
+            pipes.extend([rx, tx]);
+            outs.push(tx);
+            let r = sys::fork_child(alarm, || {
+                let mut buf = [0u8; HB_DATA];
+                if !start() {
+                    return 3;
+                }
+                if sys::read_exact(rx, loops * fds * HB_DATA, &mut buf) {
+                    0
+                } else {
+                    4
+                }
+            });
+            match r {
+                Ok(pid) => pids.push(pid),
+                Err(e) => {
+                    setup = Err(format!("fork: {e}"));
+                    break 'groups;
+                }
+            }
+        }
+        for _ in 0..fds {
+            let outs = &outs;
+            let r = sys::fork_child(alarm, move || {
+                let data = [b'x'; HB_DATA];
+                if !start() {
+                    return 3;
+                }
+                for _ in 0..loops {
+                    for &fd in outs {
+                        if !sys::write_all(fd, &data) {
+                            return 4;
+                        }
+                    }
+                }
+                0
+            });
+            match r {
+                Ok(pid) => pids.push(pid),
+                Err(e) => {
+                    setup = Err(format!("fork: {e}"));
+                    break 'groups;
+                }
+            }
+        }
+    }
+    for fd in pipes {
+        sys::close(fd);
+    }
+    sys::close(ready_w);
+    sys::close(go_r);
+    // Wait until every worker is ready (or one died: EOF comes early).
+    let mut ready = 0;
+    while ready < pids.len() && sys::read1(ready_r) {
+        ready += 1;
+    }
+    sys::close(ready_r);
+    let t0 = monotonic_ns();
+    sys::close(go_w);
+    let st = sys::wait_blocking(&pids);
+    let ns = monotonic_ns() - t0;
+    setup?;
+    if ready < pids.len() {
+        return Err(format!("only {ready} of {} workers got ready", pids.len()));
+    }
+    if let Some((i, s)) = st.iter().enumerate().find(|(_, &s)| s != 0) {
+        return Err(format!("worker {i} of {}: exit status {s}", pids.len()));
+    }
+    Ok(ns as f64 / (groups * fds * fds * loops) as f64)
+}
+
+/// Whether the running kernel has SCHED_CASIO (the policy has a priority
+/// range only when the class is built in).
+fn casio_present() -> bool {
+    // SAFETY: plain syscall wrapper without pointers.
+    unsafe { libc::sched_get_priority_max(casio_abi::SCHED_CASIO) >= 0 }
+}
+
+fn bench_overhead(cfg: &Config) -> bool {
+    let o = cfg.ovh;
+    let casio = casio_present();
+    let cap = sys::read_file(casio_testkit::throttle::CASIO_RUNTIME_PATH)
+        .unwrap_or_else(|| "absent".into());
+    note(&format!(
+        "overhead: none of these tasks uses CASIO; SCHED_CASIO {} in this kernel; {} rounds of: pipe ping-pong (FIFO, NORMAL) {} round trips, fork+exit+wait x {}, hackbench {} group(s) x {} senders x {} receivers x {} loops x {} runs; workloads rotated every round",
+        if casio { "present" } else { "absent" },
+        o.rounds,
+        o.trips,
+        o.forks,
+        o.groups,
+        o.fds,
+        o.fds,
+        o.loops,
+        o.runs
+    ));
+    emit(
+        BenchLine::new("overhead_config")
+            .kv("casio", if casio { "present" } else { "absent" })
+            .kv("casio_cap_us", &cap)
+            .kv("rounds", o.rounds)
+            .kv("pipe_trips", o.trips)
+            .kv("pipe_warmup", o.trips / 10)
+            .kv("fifo", "prio=50")
+            .kv("forks", o.forks)
+            .kv("hb_groups", o.groups)
+            .kv("hb_fds", o.fds)
+            .kv("hb_loops", o.loops)
+            .kv("hb_runs", o.runs)
+            .kv("hb_bytes", HB_DATA)
+            .kv("hb_mode", "pipe")
+            .kv("unit", "us per op")
+            .kv(
+                "ops",
+                "pipe=round trip,fork=fork+exit+wait,hackbench=message,control=1000 iterations",
+            ),
+    );
+    let n = OVH_WORKLOADS.len();
+    let mut res: Vec<Vec<f64>> = vec![Vec::new(); n];
+    let mut errors: Vec<Option<String>> = vec![None; n];
+    // One untimed run of each first (warm caches, first-touch faults).
+    for (i, w) in OVH_WORKLOADS.iter().enumerate() {
+        if let Err(e) = w.run(&o) {
+            emit(
+                BenchLine::new("overhead_error")
+                    .kv("workload", w.name())
+                    .kv("error", &e),
+            );
+            errors[i] = Some(e);
+        }
+    }
+    for round in 0..o.rounds {
+        for k in 0..n {
+            let i = (k + round as usize) % n;
+            if errors[i].is_some() {
+                continue;
+            }
+            let w = OVH_WORKLOADS[i];
+            match w.run(&o) {
+                Ok(us) => {
+                    res[i].push(us);
+                    emit(
+                        BenchLine::new("overhead_round")
+                            .kv("workload", w.name())
+                            .kv("round", round)
+                            .f("us", us, 3),
+                    );
+                }
+                Err(e) => {
+                    emit(
+                        BenchLine::new("overhead_error")
+                            .kv("workload", w.name())
+                            .kv("error", &e),
+                    );
+                    errors[i] = Some(e);
+                }
+            }
+        }
+    }
+    for (i, w) in OVH_WORKLOADS.iter().enumerate() {
+        if let (Some(m), Some((lo, hi))) = (median(&res[i]), min_max(&res[i])) {
+            emit(
+                BenchLine::new("overhead")
+                    .kv("workload", w.name())
+                    .kv("rounds", res[i].len())
+                    .f("median_us", m, 3)
+                    .f("min_us", lo, 3)
+                    .f("max_us", hi, 3),
+            );
+        }
+    }
+    errors.iter().all(Option::is_none)
+}
+
+// ---------------------------------------------------------------------------
 // main
 // ---------------------------------------------------------------------------
 
@@ -828,7 +1230,7 @@ fn parse_args(args: &[String]) -> Result<(String, Config), String> {
         i += 1;
     }
     let what = what.unwrap_or_else(|| "all".to_string());
-    if !["all", "switch", "kscaling", "sched", "latency"].contains(&what.as_str()) {
+    if !["all", "switch", "kscaling", "sched", "latency", "overhead"].contains(&what.as_str()) {
         return Err(format!("unknown benchmark {what}"));
     }
     let mut cfg = if quick {
@@ -849,6 +1251,13 @@ fn parse_args(args: &[String]) -> Result<(String, Config), String> {
             "tol-ms" => cfg.tol_ms = num()?,
             "jobs" => cfg.jobs = num()?.max(1) as u32,
             "period-ms" => cfg.lat_period_ms = num()?.max(1),
+            "ovh-rounds" => cfg.ovh.rounds = num()?.max(1) as u32,
+            "ovh-trips" => cfg.ovh.trips = num()?.max(1),
+            "forks" => cfg.ovh.forks = num()?.max(1),
+            "hb-groups" => cfg.ovh.groups = num()?.clamp(1, 64) as usize,
+            "hb-fds" => cfg.ovh.fds = num()?.clamp(1, 64) as usize,
+            "hb-loops" => cfg.ovh.loops = num()?.max(1) as usize,
+            "hb-runs" => cfg.ovh.runs = num()?.max(1) as u32,
             "utils" => {
                 cfg.utils = v
                     .split(',')
@@ -977,10 +1386,22 @@ fn main() -> ExitCode {
             "only one CPU: the driver shares CPU 0 with the workloads (results are less reliable)",
         );
     }
-    let guard = match ThrottleOff::new() {
+    // The overhead run also boots kernels without CASIO, and leaves the
+    // CASIO cap as it is: it measures what tasks outside the class pay.
+    let knobs: &[&'static str] = if what == "overhead" {
+        &[casio_testkit::throttle::RT_RUNTIME_PATH]
+    } else {
+        &casio_testkit::throttle::THROTTLE_KNOBS
+    };
+    let guard = match ThrottleOff::only(knobs) {
         Ok(g) => {
             note(&format!(
-                "RT throttling and the CASIO cap off (-1) for the run (was {})",
+                "{} off (-1) for the run (was {})",
+                if what == "overhead" {
+                    "RT throttling"
+                } else {
+                    "RT throttling and the CASIO cap"
+                },
                 g.describe_old()
             ));
             Some(g)
@@ -1005,6 +1426,9 @@ fn main() -> ExitCode {
     }
     if what == "all" || what == "latency" {
         ok &= bench_latency(&cfg);
+    }
+    if what == "overhead" {
+        ok &= bench_overhead(&cfg);
     }
     drop(guard);
     emit(
