@@ -229,14 +229,17 @@ pub(crate) unsafe fn check_preempt_curr(
 ///
 /// Called by the scheduler core with `rq` locked.
 pub(crate) unsafe fn pick_task(rq: &mut Rq<'_>) -> *mut bindings::task_struct {
+    // Every pick of an RT or fair task comes here first: look at the
+    // queue before asking the RT bandwidth, a call into C.
+    let node = match rq.queue().earliest() {
+        Some(node) => node,
+        None => return ptr::null_mut(),
+    };
     if rq.throttled() {
         return ptr::null_mut();
     }
-    match rq.queue().earliest() {
-        // SAFETY: every node in the queue is the node of a queued task.
-        Some(node) => unsafe { task_of(node) },
-        None => ptr::null_mut(),
-    }
+    // SAFETY: every node in the queue is the node of a queued task.
+    unsafe { task_of(node) }
 }
 
 /// `set_next_task`: `p` becomes the running task of `rq`.
