@@ -17,6 +17,41 @@ use crate::task::{
 use crate::timer::{arm_deadline_timer, arm_timer, casio_cap_timer_fn, casio_timer_fn, reset_job};
 use crate::{admission, rd, CasioRq, SchedCasioEntity};
 
+/// Makes `se`, queued on `rq` by `deadline`, pushable: a candidate to run
+/// on another CPU.
+///
+/// # Safety
+///
+/// `se` is the entity of a task queued on `rq`, not pushable.
+unsafe fn push_link(rq: &mut Rq<'_>, se: &mut SchedCasioEntity, deadline: u64) {
+    // SAFETY: the task is queued on `rq`, so its entity stays valid while
+    // linked; `push_node` is linked only with `node`.
+    unsafe {
+        rq.casio()
+            .pushable
+            .enqueue(NonNull::from(&mut se.push_node), deadline)
+    };
+}
+
+/// Takes `se` off the pushable queue of `rq`; returns whether it was on
+/// it.
+///
+/// # Safety
+///
+/// `se` is the entity of a task of `rq`.
+unsafe fn push_unlink(rq: &mut Rq<'_>, se: &mut SchedCasioEntity) -> bool {
+    if !se.push_node.is_linked() {
+        return false;
+    }
+    // SAFETY: a linked pushable node of a task of `rq` is in its queue.
+    unsafe {
+        rq.casio()
+            .pushable
+            .dequeue(NonNull::from(&mut se.push_node))
+    };
+    true
+}
+
 /// Queues `se` by its deadline, counting it in nr_running; a task that is
 /// not running and may migrate is also made pushable.
 ///
@@ -32,12 +67,8 @@ pub(crate) unsafe fn link(rq: &mut Rq<'_>, se: &mut SchedCasioEntity) {
     let p = unsafe { task_of(NonNull::from(&se.node)) };
     // SAFETY: `p` is valid.
     if p != rq.curr() && unsafe { nr_cpus_allowed(p) } > 1 {
-        // SAFETY: as for `node`; `push_node` is linked only with `node`.
-        unsafe {
-            rq.casio()
-                .pushable
-                .enqueue(NonNull::from(&mut se.push_node), deadline)
-        };
+        // SAFETY: `se` was just queued; it was in no queue.
+        unsafe { push_link(rq, se, deadline) };
     }
     rq.publish();
     rq.add_nr_running();
@@ -54,14 +85,8 @@ pub(crate) unsafe fn unlink(rq: &mut Rq<'_>, se: &mut SchedCasioEntity) {
     if se.node.is_linked() {
         // SAFETY: a linked node of a task of this rq is in this rq's queue.
         unsafe { rq.queue().dequeue(NonNull::from(&mut se.node)) };
-        if se.push_node.is_linked() {
-            // SAFETY: as above, for the pushable queue.
-            unsafe {
-                rq.casio()
-                    .pushable
-                    .dequeue(NonNull::from(&mut se.push_node))
-            };
-        }
+        // SAFETY: forwarded from the caller.
+        unsafe { push_unlink(rq, se) };
         rq.publish();
         rq.sub_nr_running();
         // SAFETY: forwarded from the caller.
@@ -252,13 +277,8 @@ pub(crate) unsafe fn set_next_task(rq: &mut Rq<'_>, p: *mut bindings::task_struc
     unsafe { (*p).se.exec_start = rq.clock_task() };
     // SAFETY: `p` is valid and its entity is protected by the rq lock.
     let se = unsafe { &mut *entity(p) };
-    if se.push_node.is_linked() {
-        // SAFETY: a linked pushable node of a task of `rq` is in its queue.
-        unsafe {
-            rq.casio()
-                .pushable
-                .dequeue(NonNull::from(&mut se.push_node))
-        };
+    // SAFETY: `p` is a task of `rq`.
+    if unsafe { push_unlink(rq, se) } {
         rq.publish();
     }
     // What runs is settled: the tasks behind it may find another CPU.
@@ -302,13 +322,8 @@ pub(crate) unsafe fn put_prev_task(rq: &mut Rq<'_>, p: *mut bindings::task_struc
     // SAFETY: as above.
     if se.node.is_linked() && !se.push_node.is_linked() && unsafe { nr_cpus_allowed(p) } > 1 {
         let deadline = se.node.key().deadline;
-        // SAFETY: the task is queued on `rq`, so its node stays valid while
-        // linked; `push_node` is unlinked.
-        unsafe {
-            rq.casio()
-                .pushable
-                .enqueue(NonNull::from(&mut se.push_node), deadline)
-        };
+        // SAFETY: the task is queued on `rq` and not pushable.
+        unsafe { push_link(rq, se, deadline) };
         rq.publish();
     }
 }
