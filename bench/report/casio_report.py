@@ -917,13 +917,15 @@ def render(guest, host, cmds=None, plots=None, overhead=None):
           "- Since wake-ups follow the CBS rule, the ping-pong's CASIO tasks (C = 90 ms, D = T = "
           "100 ms, each using about half of CPU 0) get a new job at almost every wake-up: a task "
           "that used less than its bandwidth has more runtime left than fits before its deadline. "
-          "Each new job ends one job and releases another, with their events, and used to "
-          "re-arm the task's deadline timer; SCHED_DEADLINE applies the same rule, and "
-          "CASIO/DEADLINE stays near 1. The 2 % target against FIFO is not met since: 1.13 to "
-          "1.17 in alternating boots of the kernels before and after the glue's restructuring "
-          "(which did not change it), 1.10 and 1.12 once the deadline timer is armed lazily (a "
-          "pending timer that fires before the new deadline is left alone and re-arms itself "
-          "from its callback). The figures above are from before that change.", ""]
+          "Each new job re-arms the task's deadline timer (a clock read and an hrtimer "
+          "reprogramming, costly under TCG); SCHED_DEADLINE applies the same rule without a timer "
+          "per job, and CASIO/DEADLINE stays near 1. The 2 % target against FIFO is not met since "
+          "(1.13 to 1.17 in alternating boots of the kernels before and after the glue's "
+          "restructuring, which did not change it). Arming the deadline timer lazily, leaving a "
+          "pending timer that fires before the new deadline and re-arming it from its callback, "
+          "gave 1.10 and 1.12, but under `smp_stress` CPU offline writes took 6 to 8 s instead of "
+          "2.5 to 5.6 s and the test failed in 2 of 4 runs; it was taken back until that is "
+          "understood.", ""]
     return "\n".join(L)
 
 

@@ -14,7 +14,7 @@ use crate::smp::pull_tasks;
 use crate::task::{
     casio_id, entity, is_casio_task, nr_cpus_allowed, on_rq_queued, queue_key, task_of,
 };
-use crate::timer::{arm_deadline_timer, arm_timer, casio_cap_timer_fn, casio_timer_fn, reset_job};
+use crate::timer::{arm_timer, casio_cap_timer_fn, casio_timer_fn, reset_job};
 use crate::{admission, rd, CasioRq, SchedCasioEntity};
 
 /// Makes `se`, queued on `rq` by `deadline`, pushable: a candidate to run
@@ -146,7 +146,7 @@ pub(crate) unsafe fn enqueue_task(rq: &mut Rq<'_>, p: *mut bindings::task_struct
         let before = Before::of(se);
         if se.job.wake_up(&mut se.stats, now, exec, &se.params) {
             // SAFETY: `p` is a CASIO task of the locked `rq`.
-            unsafe { arm_deadline_timer(p, se.job.deadline) };
+            unsafe { arm_timer(p, se.job.deadline) };
         }
         // SAFETY: `se` is the entity of a task of the locked `rq`.
         unsafe { settle(rq, se, before) };

@@ -61,25 +61,6 @@ impl HrTimer {
         };
     }
 
-    /// When the timer is queued to fire, at what time; `None` if it is
-    /// not. The answer may be stale: the hrtimer core may be expiring it
-    /// on another CPU, whose callback then runs after the caller's lock.
-    ///
-    /// # Safety
-    ///
-    /// The timer was set up with [`HrTimer::init`].
-    pub(crate) unsafe fn queued_expiry(&self) -> Option<u64> {
-        let t = self.as_ptr();
-        // SAFETY: a set-up timer; single aligned words, read once each.
-        let (state, expires) = unsafe {
-            (
-                ptr::read_volatile(ptr::addr_of!((*t).state)),
-                ptr::read_volatile(ptr::addr_of!((*t).node.expires)),
-            )
-        };
-        (state as u32 & bindings::HRTIMER_STATE_ENQUEUED != 0).then_some(expires as u64)
-    }
-
     /// Stops the timer unless its callback runs; returns whether it was
     /// armed and is now stopped. Never waits.
     ///
@@ -112,27 +93,6 @@ pub(crate) unsafe fn arm_timer(p: *mut bindings::task_struct, at: u64) {
     }
     // SAFETY: as above.
     unsafe { timer.start(at) };
-}
-
-/// Arms the timer of `p` for the deadline of the job just released, if
-/// it is not already queued to fire earlier: a wake-up under the CBS rule
-/// may release a job at every wake-up, and reprogramming the timer each
-/// time made a context switch several percent slower under QEMU. A timer
-/// that fires before the job's deadline finds it later and re-arms itself
-/// for it.
-///
-/// # Safety
-///
-/// `p` is a CASIO task whose rq lock is held, with an active job.
-pub(crate) unsafe fn arm_deadline_timer(p: *mut bindings::task_struct, deadline: u64) {
-    // SAFETY: `p` is valid; only the address of its timer is taken.
-    let timer = unsafe { &*ptr::addr_of!((*entity(p)).timer) };
-    // SAFETY: the timer was set up by `fork_entity()`.
-    match unsafe { timer.queued_expiry() } {
-        Some(at) if at <= deadline => {}
-        // SAFETY: forwarded from the caller.
-        _ => unsafe { arm_timer(p, deadline) },
-    }
 }
 
 /// Stops the timer of `p` unless its callback already runs, and forgets the
@@ -251,12 +211,6 @@ pub(crate) unsafe fn timer_expired(rq: &mut Rq<'_>, p: *mut bindings::task_struc
             // SAFETY: the rq is locked and `p` is queued on it.
             unsafe { bindings::check_preempt_curr(rq.as_ptr(), p, 0) };
         }
-    } else if se.job.is_active() && now < se.job.deadline {
-        // Armed for an earlier deadline (see `arm_deadline_timer()`):
-        // the job's deadline is still ahead, whether the task runs,
-        // waits or sleeps.
-        // SAFETY: `p` is a CASIO task of `rq`.
-        unsafe { arm_timer(p, se.job.deadline) };
     } else if se.node.is_linked() {
         se.job.deadline_reached(&mut se.stats, now);
     }
