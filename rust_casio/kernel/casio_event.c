@@ -31,6 +31,7 @@
 #define CREATE_TRACE_POINTS
 #include <trace/events/sched_casio.h>
 
+#include "../casio_base.h"
 #include "../casio_event.h"
 
 /* Events kept per CPU: a few seconds of a busy task set. */
@@ -58,7 +59,7 @@ static DEFINE_PER_CPU(struct casio_event_ring *, casio_event_ring);
 static DEFINE_STATIC_KEY_FALSE(casio_event_log_on);
 static int sysctl_sched_casio_event_log;
 
-static int sched_casio_event_log_handler(struct ctl_table *table, int write,
+static int sched_casio_event_log_handler(CASIO_CTL_TABLE *table, int write,
 					 void *buffer, size_t *lenp, loff_t *ppos)
 {
 	static DEFINE_MUTEX(mutex);
@@ -86,7 +87,7 @@ static struct ctl_table casio_event_sysctls[] = {
 		.extra1		= SYSCTL_ZERO,
 		.extra2		= SYSCTL_ONE,
 	},
-	{}
+	CASIO_CTL_TABLE_END
 };
 
 static void casio_event_log(int cpu, const struct casio_event_rec *rec)

@@ -12,6 +12,8 @@
 #include <linux/proc_fs.h>
 #include <linux/uaccess.h>
 
+#include "casio_base.h"
+
 #ifdef CONFIG_PROC_FS
 
 /* 100 ms; the limits are those of a CASIO period. */
@@ -29,7 +31,7 @@ static struct ctl_table casio_register_sysctls[] = {
 		.extra1		= &casio_deadline_min_us,
 		.extra2		= &casio_deadline_max_us,
 	},
-	{}
+	CASIO_CTL_TABLE_END
 };
 
 static ssize_t casio_add_write(struct file *file, const char __user *buf,

@@ -15,7 +15,7 @@ use crate::task::{
     casio_id, entity, is_casio_task, nr_cpus_allowed, on_rq_queued, queue_key, task_of,
 };
 use crate::timer::{arm_timer, casio_cap_timer_fn, casio_timer_fn, reset_job};
-use crate::{admission, rd, CasioRq, SchedCasioEntity};
+use crate::{admission, base, rd, CasioRq, SchedCasioEntity};
 
 /// Makes `se`, queued on `rq` by `deadline`, pushable: a candidate to run
 /// on another CPU.
@@ -112,8 +112,8 @@ pub(crate) unsafe fn resched_if_preempted(rq: &mut Rq<'_>, p: *mut bindings::tas
             rq.resched_curr();
         }
     } else {
-        // SAFETY: the rq is locked and `p` is queued on it.
-        unsafe { bindings::check_preempt_curr(rq.as_ptr(), p, 0) };
+        // SAFETY: `p` is queued on the rq.
+        unsafe { base::wakeup_preempt(rq, p) };
     }
 }
 

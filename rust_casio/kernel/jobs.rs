@@ -6,6 +6,7 @@
 use core::ptr::{self, NonNull};
 use kernel::bindings;
 
+use crate::base;
 use crate::class::unlink;
 use crate::edf::JobStats;
 use crate::rq::Rq;
@@ -100,13 +101,10 @@ pub(crate) fn update_curr(rq: &mut Rq<'_>) {
         return;
     }
     let now = rq.clock_task();
-    // SAFETY: as above; `se.exec_start` is only written under the rq lock.
-    let delta = now.wrapping_sub(unsafe { (*curr).se.exec_start }) as i64;
+    let delta = base::charge_curr(rq, now);
     if delta <= 0 {
         return;
     }
-    // SAFETY: `curr` is the running task of the locked rq.
-    unsafe { bindings::update_current_exec_runtime(curr, now, delta as u64) };
     // SAFETY: `curr` is a CASIO task of the locked rq.
     unsafe { enforce_budget(rq, curr) };
     charge_cap(rq, now, delta as u64);

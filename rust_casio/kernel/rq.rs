@@ -47,9 +47,10 @@ impl<'a> Rq<'a> {
         unsafe { bindings::rq_clock_task(self.as_ptr()) }
     }
 
+    /// The task running on this CPU, whose time CASIO accounts and which
+    /// a woken task may preempt.
     pub(crate) fn curr(&self) -> *mut bindings::task_struct {
-        // SAFETY: the rq is valid; `curr` only changes under its lock.
-        unsafe { (*self.as_ptr()).curr }
+        crate::base::rq_curr(self)
     }
 
     pub(crate) fn casio(&mut self) -> &mut CasioRq {

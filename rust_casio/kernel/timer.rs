@@ -138,7 +138,7 @@ pub(crate) unsafe extern "C" fn casio_timer_fn(
     let casio = unsafe { is_casio_task(p) };
     let offline = !locked.rq().online();
     // SAFETY: the rq lock is held, and with it the state of `p`.
-    if casio && offline && unsafe { stranded(locked.rq().as_ptr(), p) } {
+    if casio && offline && unsafe { stranded(&locked.rq(), p) } {
         // The CPU went offline with `p` waiting for its release, off the
         // queue the core emptied: `p` moves to an active CPU first.
         // SAFETY: `p` waits and is not on a CPU, and its locks are held;
@@ -172,12 +172,12 @@ pub(crate) unsafe extern "C" fn casio_timer_fn(
 ///
 /// # Safety
 ///
-/// `p` is a task of `rq`, whose lock is held.
-pub(crate) unsafe fn stranded(rq: *mut bindings::rq, p: *mut bindings::task_struct) -> bool {
+/// `p` is a task of `rq`.
+pub(crate) unsafe fn stranded(rq: &Rq<'_>, p: *mut bindings::task_struct) -> bool {
     // SAFETY: forwarded from the caller; these fields change under the
     // rq lock.
     unsafe {
-        (*entity(p)).waiting_release != 0 && on_rq_queued(p) && (*p).on_cpu == 0 && (*rq).curr != p
+        (*entity(p)).waiting_release != 0 && on_rq_queued(p) && (*p).on_cpu == 0 && rq.curr() != p
     }
 }
 
@@ -208,8 +208,8 @@ pub(crate) unsafe fn timer_expired(rq: &mut Rq<'_>, p: *mut bindings::task_struc
         if unsafe { on_rq_queued(p) } {
             // SAFETY: a waiting task is not in the queue.
             unsafe { link(rq, se) };
-            // SAFETY: the rq is locked and `p` is queued on it.
-            unsafe { bindings::check_preempt_curr(rq.as_ptr(), p, 0) };
+            // SAFETY: `p` is queued on the rq.
+            unsafe { base::wakeup_preempt(rq, p) };
         }
     } else if se.node.is_linked() {
         se.job.deadline_reached(&mut se.stats, now);

@@ -34,6 +34,38 @@ pub(crate) unsafe fn init_hrtimer(timer: *mut bindings::hrtimer, function: Timer
     }
 }
 
+/// The task running on `rq`, `rq->curr`.
+pub(crate) fn rq_curr(rq: &Rq<'_>) -> *mut bindings::task_struct {
+    // SAFETY: the rq is valid; `curr` only changes under its lock.
+    unsafe { (*rq.as_ptr()).curr }
+}
+
+/// Charges the running task of `rq` for its time since it was last
+/// charged, up to `now` (the rq task clock): its runtime sum, its group
+/// and its cgroup. Returns the time charged; none if not positive.
+pub(crate) fn charge_curr(rq: &mut Rq<'_>, now: u64) -> i64 {
+    let curr = rq.curr();
+    // SAFETY: `curr` is valid while the rq is locked; `se.exec_start` is
+    // only written under the rq lock.
+    let delta = now.wrapping_sub(unsafe { (*curr).se.exec_start }) as i64;
+    if delta > 0 {
+        // SAFETY: `curr` is the running task of the locked rq.
+        unsafe { bindings::update_current_exec_runtime(curr, now, delta as u64) };
+    }
+    delta
+}
+
+/// Asks the core whether the CASIO task `p`, just queued on `rq`,
+/// preempts what runs there.
+///
+/// # Safety
+///
+/// `p` is queued on `rq`.
+pub(crate) unsafe fn wakeup_preempt(rq: &mut Rq<'_>, p: *mut bindings::task_struct) {
+    // SAFETY: the rq is locked and `p` is queued on it.
+    unsafe { bindings::check_preempt_curr(rq.as_ptr(), p, 0) };
+}
+
 /// `enqueue_task`: [`class::enqueue_task`].
 ///
 /// # Safety
