@@ -20,9 +20,10 @@ const ST_H: u64 = 16 * SEC;
 /// Offline/online cycles the run must see while the tasks run: under TCG
 /// on a busy host one offline write has taken over 10 s, so the tasks keep
 /// going past their job count until the cycle is done, up to `ST_CAP` after
-/// T0 (the harness kills a test after 30 s).
+/// T0 (a task's safety alarm fires 25 s after its spawn, and the harness
+/// kills a test after 30 s).
 const ST_MIN_CYCLES: u64 = 1;
-const ST_CAP: u64 = 20 * SEC;
+const ST_CAP: u64 = 15 * SEC;
 shm_record! {
     /// The controller's and the hotplugger's side of the stress run.
     struct StressHead {
