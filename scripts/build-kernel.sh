@@ -300,6 +300,9 @@ elif [ "$CASIO" = off ]; then
 		die "Kconfig.fragment does not set CONFIG_SCHED_CASIO_POLICY: cannot build CASIO=off"
 	fragments=("$CASIO_ROOT/config/qemu-x86_64.config" "$KDIR/Kconfig.off")
 fi
+# What differs by base (options renamed between releases): config/base-<base>.config.
+[ -f "$CASIO_ROOT/config/base-$base.config" ] &&
+	fragments=("${fragments[0]}" "$CASIO_ROOT/config/base-$base.config" "${fragments[@]:1}")
 [ "$DEBUG" = 1 ] && fragments+=("$CASIO_ROOT/config/debug.config")
 for f in "${fragments[@]}"; do [ -f "$f" ] || die "config fragment $f missing"; done
 

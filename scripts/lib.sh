@@ -99,7 +99,8 @@ kernel_make_cmd() {
 	if [ "${CASIO_CCACHE:-1}" != 0 ] && command -v ccache >/dev/null 2>&1; then
 		export CCACHE_DIR="${CCACHE_DIR:-$CASIO_CACHE/ccache}"
 		export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
-		KMAKE+=(CC="ccache clang" HOSTCC="ccache clang")
+		# Not HOSTCC: from 6.12 on it is also rustc's linker for host programs.
+		KMAKE+=(CC="ccache clang")
 	fi
 }
 

@@ -14,10 +14,11 @@
 //! rq lock, `casio_bw_lock`.
 
 use core::cell::UnsafeCell;
-use core::ffi::{c_int, c_ulong};
+use core::ffi::c_int;
 use core::ptr;
 use kernel::bindings;
 
+use crate::base;
 use crate::edf::bw::ratio;
 use crate::edf::{Cap, Ledger, Share};
 use crate::task::entity;
@@ -47,7 +48,7 @@ static SUMS: Guarded = Guarded(UnsafeCell::new(Sums {
 ///
 /// `casio_bw_lock` is held, taken with interrupts saved in `flags`.
 struct Locked {
-    flags: c_ulong,
+    flags: base::IrqFlags,
 }
 
 impl Locked {

@@ -7,11 +7,12 @@
 //! module alone reads and changes it. The lock of the sets nests inside
 //! the rq lock.
 
-use core::ffi::{c_int, c_ulong};
+use core::ffi::c_int;
 use core::ptr;
 use core::sync::atomic::{fence, AtomicI32, Ordering};
 use kernel::bindings;
 
+use crate::base;
 use crate::edf::{CpuHeap, CpuSlot};
 
 /// Whether `cpu` is in `mask`.
@@ -88,7 +89,7 @@ unsafe fn heap_of<'a>(cc: *mut bindings::casio_cpus) -> (&'a mut [CpuSlot], &'a 
 /// with interrupts saved in `flags`.
 struct Locked {
     cc: *mut bindings::casio_cpus,
-    flags: c_ulong,
+    flags: base::IrqFlags,
 }
 
 impl Locked {
@@ -235,7 +236,10 @@ pub(crate) unsafe fn find_cpu(p: *mut bindings::task_struct, deadline: u64) -> O
 ///
 /// `p` is valid and its `pi_lock` is held.
 pub(crate) unsafe fn fallback_cpu(p: *mut bindings::task_struct) -> c_int {
-    let active = ptr::addr_of!(bindings::__cpu_active_mask);
+    // SAFETY: only the address of the mask is taken (older compilers do
+    // not ask for `unsafe` here).
+    #[allow(unused_unsafe)]
+    let active = unsafe { ptr::addr_of!(bindings::__cpu_active_mask) };
     // SAFETY: both masks are valid; `p->pi_lock` keeps the affinity.
     unsafe {
         next_and(-1, active, (*p).cpus_ptr)

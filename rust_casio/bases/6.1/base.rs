@@ -34,6 +34,10 @@ pub(crate) unsafe fn init_hrtimer(timer: *mut bindings::hrtimer, function: Timer
     }
 }
 
+/// The interrupt state `raw_spin_lock_irqsave()` saves: an unsigned long,
+/// as this base's bindings spell it.
+pub(crate) type IrqFlags = core::ffi::c_ulong;
+
 /// The task running on `rq`, `rq->curr`.
 pub(crate) fn rq_curr(rq: &Rq<'_>) -> *mut bindings::task_struct {
     // SAFETY: the rq is valid; `curr` only changes under its lock.
