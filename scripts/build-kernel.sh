@@ -11,7 +11,8 @@
 #  3. configure an out-of-tree build dir: tinyconfig + config/qemu-x86_64.config
 #     + Kconfig.fragment (+ config/debug.config when DEBUG=1), olddefconfig, and
 #     verify that every requested option made it into .config;
-#  4. make LLVM=1 bzImage with the pinned Rust toolchain and ccache.
+#  4. make LLVM=1 bzImage with the Rust toolchain the base pins
+#     (scripts/lib.sh, kernel_pins) and ccache.
 #
 # Env: KERNEL_SRC, KERNEL_TARBALL, CASIO_CACHE (default ~/.cache/casio),
 #      DEBUG=0|1, CASIO=n (the stock kernel: no series, no CASIO options;
@@ -47,16 +48,10 @@ off) CASIO=off; flavor="off-$flavor" ;;
 *) CASIO=y ;;
 esac
 
-find_kernel_toolchain || die "kernel Rust toolchain not found (rustc $CASIO_RUST_TOOLCHAIN via rustup, bindgen $CASIO_BINDGEN_VERSION): run scripts/setup.sh (make setup)"
 command -v ld.lld >/dev/null || die "ld.lld not found: run scripts/setup.sh (make setup)"
 mkdir -p "$CASIO_CACHE"
 
 # ---- 1. kernel source ----------------------------------------------------------------
-tree_version() {
-	awk '/^VERSION *=/{v=$3} /^PATCHLEVEL *=/{p=$3} /^SUBLEVEL *=/{s=$3} /^EXTRAVERSION *=/{e=$3}
-	     END{ if (v=="") exit 1; print v "." p "." s e }' "$1/Makefile"
-}
-
 src_kind= origin= version= extracted=
 if [ -n "${KERNEL_SRC:-}" ]; then
 	[ -f "$KERNEL_SRC/Makefile" ] && [ -d "$KERNEL_SRC/kernel/sched" ] ||
@@ -97,8 +92,10 @@ else
 		echo "$origin $version" >>"$idx"
 	fi
 fi
-# The series of the tree's base (major.minor): patches/<base>/.
+# The series and the toolchain of the tree's base (major.minor): patches/<base>/.
 base=$(echo "$version" | cut -d. -f1-2)
+find_kernel_toolchain "$base" || die "kernel Rust toolchain of linux $base not found (rustc ${K_TOOLCHAIN:-?} via rustup, bindgen ${K_BINDGEN_VERSION:-?}): run scripts/setup.sh (make setup)"
+log "linux $base: rustc $K_TOOLCHAIN ($K_RUSTC), bindgen $K_BINDGEN_VERSION ($K_BINDGEN)"
 if [ -z "${CASIO_PATCHES_DIR:-}" ] && [ "${CASIO:-y}" != n ] && [ ! -f "$CASIO_ROOT/patches/$base/series" ]; then
 	die "no CASIO series for linux $base (patches/$base/); supported bases: $(cd "$CASIO_ROOT/patches" && ls -d */ | tr -d / | tr '\n' ' ')"
 fi
@@ -198,7 +195,7 @@ apply_series() { # dir
 			--no-backup-if-mismatch --reject-file=- <"$pf" 2>&1); then
 			printf '%s\n' "$out" >&2
 			if grep -q 'Reversed (or previously applied) patch detected' <<<"$out"; then
-				echo "[kernel] hint: the base tree already contains this change: KERNEL_SRC/KERNEL_TARBALL must be an unpatched 6.1.y tree" >&2
+				echo "[kernel] hint: the base tree already contains this change: KERNEL_SRC/KERNEL_TARBALL must be an unpatched $base.y tree" >&2
 			fi
 			die "patch ${patches[$i]} (#$((i + 1)) in ${SERIES#"$CASIO_ROOT"/}) does not apply to linux $version"
 		fi
@@ -276,13 +273,13 @@ rm -f "$SRC.dirty"
 rm -rf "$STAGE"
 
 # ---- 3. configuration -------------------------------------------------------------------
-kernel_make_cmd "$SRC" "$BUILD" || die "kernel Rust toolchain not found: run scripts/setup.sh"
+kernel_make_cmd "$SRC" "$BUILD" || die "kernel Rust toolchain of linux $base not found: run scripts/setup.sh"
 MK=("${KMAKE[@]}")
 
 # The kernel's own check of the Rust toolchain (rustc/bindgen versions, rust-src).
 if ! ra=$("${MK[@]}" -s rustavailable 2>&1); then
 	printf '%s\n' "$ra" >&2
-	die "make LLVM=1 rustavailable failed: run scripts/setup.sh (make setup)"
+	die "make LLVM=1 rustavailable failed with rustc $K_TOOLCHAIN and bindgen $K_BINDGEN_VERSION: run scripts/setup.sh (make setup)"
 fi
 log "rustavailable: $(printf '%s' "$ra" | grep -v '^\*\*\*$' | tr '\n' ' ' | sed 's/\*\*\* //g' | cut -c1-160)"
 

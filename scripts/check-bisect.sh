@@ -10,7 +10,6 @@ set -euo pipefail
 CASIO_TAG=bisect
 . "$(dirname "$0")/lib.sh"
 
-find_kernel_toolchain || die "kernel Rust toolchain not found (run scripts/setup.sh)"
 KDIR="${KDIR:-$(ls -d "$CASIO_CACHE"/linux-*/ 2>/dev/null | head -n 1)}"
 KDIR=${KDIR%/}
 PRISTINE="$KDIR/pristine"
@@ -20,6 +19,7 @@ JOBS="${JOBS:-$(nproc)}"
 base=$(basename "$KDIR" | sed -E 's/^linux-([0-9]+\.[0-9]+).*/\1/')
 SERIES_DIR="$CASIO_ROOT/patches/$base"
 [ -f "$SERIES_DIR/series" ] || die "no CASIO series for linux $base ($SERIES_DIR)"
+find_kernel_toolchain "$base" || die "kernel Rust toolchain of linux $base not found (run scripts/setup.sh)"
 mapfile -t patches < <(grep -v '^\s*#' "$SERIES_DIR/series" | sed '/^\s*$/d')
 
 rm -rf "$WORK/src"

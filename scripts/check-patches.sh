@@ -16,10 +16,10 @@ KDIR="${KDIR:-$(ls -d "$CASIO_CACHE"/linux-*/ 2>/dev/null | head -n 1)}"
 KDIR=${KDIR%/}
 SRC="$KDIR/src" BUILD="$KDIR/build-$flavor"
 [ -f "$BUILD/.config" ] || die "no built tree at $BUILD (run scripts/build-kernel.sh first)"
-find_kernel_toolchain || die "kernel Rust toolchain not found (run scripts/setup.sh)"
 
 base=$(basename "$KDIR" | sed -E 's/^linux-([0-9]+\.[0-9]+).*/\1/')
 [ -d "$CASIO_ROOT/patches/$base" ] || die "no CASIO series for linux $base (patches/$base/)"
+find_kernel_toolchain "$base" || die "kernel Rust toolchain of linux $base not found (run scripts/setup.sh)"
 
 fail=0
 cd "$SRC"  # checkpatch reads its data files from the tree
@@ -36,7 +36,7 @@ for p in "$CASIO_ROOT/patches/$base"/*.patch; do
 	fi
 done
 
-kernel_make_cmd "$SRC" "$BUILD" || die "kernel Rust toolchain not found (run scripts/setup.sh)"
+kernel_make_cmd "$SRC" "$BUILD" || die "kernel Rust toolchain of linux $base not found (run scripts/setup.sh)"
 if "${KMAKE[@]}" -s rustfmtcheck >"$KDIR/rustfmtcheck.log" 2>&1; then
 	log "rustfmtcheck: clean"
 else
