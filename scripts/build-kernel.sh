@@ -3,8 +3,8 @@
 # Builds the CASIO kernel (bzImage) for the QEMU guest.
 #
 #  1. find the kernel source: $KERNEL_SRC (unpacked tree), $KERNEL_TARBALL, or
-#     /usr/src/linux-source-6.1.tar.xz (Debian's linux-source-6.1, installed
-#     with apt if missing);
+#     /usr/src/linux-source-$KERNEL.tar.xz (Debian's linux-source-$KERNEL,
+#     installed with apt if missing; KERNEL is the base, default 6.1);
 #  2. keep a pristine copy and a patched source mirror in
 #     $CASIO_CACHE/linux-<version>/ and apply patches/<base>/series to it so that only
 #     files whose content changed get a new mtime (incremental rebuilds);
@@ -14,7 +14,9 @@
 #  4. make LLVM=1 bzImage with the Rust toolchain the base pins
 #     (scripts/lib.sh, kernel_pins) and ccache.
 #
-# Env: KERNEL_SRC, KERNEL_TARBALL, CASIO_CACHE (default ~/.cache/casio),
+# Env: KERNEL (the base, default 6.1; KERNEL_SRC or KERNEL_TARBALL, if given,
+#      decide the base instead: their Makefile's version), KERNEL_SRC,
+#      KERNEL_TARBALL, CASIO_CACHE (default ~/.cache/casio),
 #      DEBUG=0|1, CASIO=n (the stock kernel: no series, no CASIO options;
 #      bzImage.stock-<flavor>), CASIO=off (the series applied but every
 #      CONFIG_SCHED_CASIO_* option off, to measure what the series costs
@@ -52,6 +54,7 @@ command -v ld.lld >/dev/null || die "ld.lld not found: run scripts/setup.sh (mak
 mkdir -p "$CASIO_CACHE"
 
 # ---- 1. kernel source ----------------------------------------------------------------
+kernel=$(selected_kernel)
 src_kind= origin= version= extracted=
 if [ -n "${KERNEL_SRC:-}" ]; then
 	[ -f "$KERNEL_SRC/Makefile" ] && [ -d "$KERNEL_SRC/kernel/sched" ] ||
@@ -63,14 +66,15 @@ if [ -n "${KERNEL_SRC:-}" ]; then
 else
 	tarball="${KERNEL_TARBALL:-}"
 	if [ -z "$tarball" ]; then
-		tarball=/usr/src/linux-source-6.1.tar.xz
+		kernel_pins "$kernel" || die "KERNEL=$kernel: no Rust toolchain pins for linux $kernel (bases with pins: $CASIO_KERNELS)"
+		tarball=/usr/src/linux-source-$kernel.tar.xz
 		if [ ! -f "$tarball" ]; then
 			if command -v apt-get >/dev/null 2>&1; then
-				log "no kernel source given and $tarball missing: installing Debian's linux-source-6.1"
-				apt_install linux-source-6.1 || true
+				log "no kernel source given and $tarball missing: installing Debian's linux-source-$kernel"
+				apt_install "linux-source-$kernel" || true
 			fi
 		fi
-		[ -f "$tarball" ] || die "no kernel source found. Set KERNEL_SRC=/path/to/linux-6.1 (an unpacked tree), or KERNEL_TARBALL=/path/to/linux-6.1.y.tar.xz, or install Debian's package linux-source-6.1 (provides $tarball)."
+		[ -f "$tarball" ] || die "no kernel source found. Set KERNEL_SRC=/path/to/linux-$kernel (an unpacked tree), or KERNEL_TARBALL=/path/to/linux-$kernel.y.tar.xz, or install Debian's package linux-source-$kernel (provides $tarball)."
 	fi
 	[ -f "$tarball" ] || die "KERNEL_TARBALL=$tarball: no such file"
 	tarball=$(cd "$(dirname "$tarball")" && pwd -P)/$(basename "$tarball")
@@ -94,7 +98,10 @@ else
 fi
 # The series and the toolchain of the tree's base (major.minor): patches/<base>/.
 base=$(echo "$version" | cut -d. -f1-2)
-find_kernel_toolchain "$base" || die "kernel Rust toolchain of linux $base not found (rustc ${K_TOOLCHAIN:-?} via rustup, bindgen ${K_BINDGEN_VERSION:-?}): run scripts/setup.sh (make setup)"
+if [ "$base" != "$kernel" ] && [ -n "${KERNEL:-}" ]; then
+	warn "KERNEL=$KERNEL, but the source given is linux $version: building base $base"
+fi
+find_kernel_toolchain "$base" || die "kernel Rust toolchain of linux $base not found (rustc ${K_TOOLCHAIN:-?} via rustup, bindgen ${K_BINDGEN_VERSION:-?}): run KERNEL=$base scripts/setup.sh (make setup KERNEL=$base)"
 log "linux $base: rustc $K_TOOLCHAIN ($K_RUSTC), bindgen $K_BINDGEN_VERSION ($K_BINDGEN)"
 if [ -z "${CASIO_PATCHES_DIR:-}" ] && [ "${CASIO:-y}" != n ] && [ ! -f "$CASIO_ROOT/patches/$base/series" ]; then
 	die "no CASIO series for linux $base (patches/$base/); supported bases: $(cd "$CASIO_ROOT/patches" && ls -d */ | tr -d / | tr '\n' ' ')"
@@ -273,13 +280,13 @@ rm -f "$SRC.dirty"
 rm -rf "$STAGE"
 
 # ---- 3. configuration -------------------------------------------------------------------
-kernel_make_cmd "$SRC" "$BUILD" || die "kernel Rust toolchain of linux $base not found: run scripts/setup.sh"
+kernel_make_cmd "$SRC" "$BUILD" || die "kernel Rust toolchain of linux $base not found: run KERNEL=$base scripts/setup.sh"
 MK=("${KMAKE[@]}")
 
 # The kernel's own check of the Rust toolchain (rustc/bindgen versions, rust-src).
 if ! ra=$("${MK[@]}" -s rustavailable 2>&1); then
 	printf '%s\n' "$ra" >&2
-	die "make LLVM=1 rustavailable failed with rustc $K_TOOLCHAIN and bindgen $K_BINDGEN_VERSION: run scripts/setup.sh (make setup)"
+	die "make LLVM=1 rustavailable failed with rustc $K_TOOLCHAIN and bindgen $K_BINDGEN_VERSION: run KERNEL=$base scripts/setup.sh (make setup KERNEL=$base)"
 fi
 log "rustavailable: $(printf '%s' "$ra" | grep -v '^\*\*\*$' | tr '\n' ' ' | sed 's/\*\*\* //g' | cut -c1-160)"
 
