@@ -169,6 +169,19 @@ selected_kernel() {
 	printf '%s\n' "$k"
 }
 
+# kernel_kdir: sets KDIR, unless it is given, to the cache's tree of the
+# base KERNEL (default 6.1); dies if there is none.
+kernel_kdir() {
+	local k
+	if [ -n "${KDIR:-}" ]; then
+		KDIR=${KDIR%/}
+		return 0
+	fi
+	k=$(selected_kernel) || exit 1
+	KDIR=$(kernel_tree_dir "$k") ||
+		die "no linux $k tree in $CASIO_CACHE: run KERNEL=$k scripts/build-kernel.sh first"
+}
+
 # kernel_make_cmd SRC BUILD: sets the array KMAKE to the exact make invocation
 # scripts/build-kernel.sh uses for the tree, with the toolchain of the tree's
 # base. Anything else that runs make in a CASIO build tree should use it too:
