@@ -18,15 +18,17 @@
 #      decide the base instead: their Makefile's version), KERNEL_SRC,
 #      KERNEL_TARBALL, CASIO_CACHE (default ~/.cache/casio),
 #      DEBUG=0|1, CASIO=n (the stock kernel: no series, no CASIO options;
-#      bzImage.stock-<flavor>), CASIO=off (the series applied but every
+#      bzImage.<base>-stock-<flavor>), CASIO=off (the series applied but every
 #      CONFIG_SCHED_CASIO_* option off, to measure what the series costs
-#      tasks that never use CASIO; bzImage.off-<flavor>), JOBS (default
+#      tasks that never use CASIO; bzImage.<base>-off-<flavor>), JOBS (default
 #      nproc), ALLOW_MISSING_CASIO=1 (tolerate a
 #      missing CONFIG_SCHED_CASIO_POLICY), CASIO_CCACHE=0 (no ccache),
 #      PATCH_FUZZ (default 0), CASIO_RESYNC=1 (re-create the patched mirror),
 #      CASIO_PATCHES_DIR (default patches/<base>/, <base> the tree's major.minor),
 #      KCONFIG_ONLY=1 (stop after config).
-# Output: $CASIO_CACHE/bzImage (latest) and $CASIO_CACHE/bzImage.<flavor>.
+# Output: $CASIO_CACHE/bzImage.<base>-<flavor> and config.<base>-<flavor>
+# (e.g. bzImage.6.1-debug); for CASIO=y also bzImage.<base> (the latest
+# CASIO build of the base) and bzImage (the latest of any base).
 set -euo pipefail
 # Parse the whole script before running it, so editing it (git pull) during a
 # long build cannot break the running instance.
@@ -99,7 +101,7 @@ fi
 # The series and the toolchain of the tree's base (major.minor): patches/<base>/.
 base=$(echo "$version" | cut -d. -f1-2)
 if [ "$base" != "$kernel" ] && [ -n "${KERNEL:-}" ]; then
-	warn "KERNEL=$KERNEL, but the source given is linux $version: building base $base"
+	warn "KERNEL=$KERNEL, but the source given is linux $version: building base $base (bzImage.$base-$flavor)"
 fi
 find_kernel_toolchain "$base" || die "kernel Rust toolchain of linux $base not found (rustc ${K_TOOLCHAIN:-?} via rustup, bindgen ${K_BINDGEN_VERSION:-?}): run KERNEL=$base scripts/setup.sh (make setup KERNEL=$base)"
 log "linux $base: rustc $K_TOOLCHAIN ($K_RUSTC), bindgen $K_BINDGEN_VERSION ($K_BINDGEN)"
@@ -375,12 +377,18 @@ if [ -n "${CCACHE_DIR:-}" ]; then
 	read -r cc_h1 cc_m1 < <(ccache_counts)
 	log "ccache (this build): $((cc_h1 - cc_h0)) hits, $((cc_m1 - cc_m0)) misses ($CCACHE_DIR)"
 fi
-ln -sfn "$BZ" "$CASIO_CACHE/bzImage.$flavor"
-# The stock and off kernels are only for comparisons: "the latest build"
-# stays CASIO's.
-[ "$CASIO" = y ] && ln -sfn "$BZ" "$CASIO_CACHE/bzImage"
-cp -f "$BUILD/.config" "$CASIO_CACHE/config.$flavor"
+# Named by base and flavor, so that the kernels of different bases do not
+# replace each other. The stock and off kernels are only for comparisons:
+# "the latest build" of the base (bzImage.<base>) and of any base
+# (bzImage) stays CASIO's.
+out="$CASIO_CACHE/bzImage.$base-$flavor"
+ln -sfn "$BZ" "$out"
+if [ "$CASIO" = y ]; then
+	ln -sfn "$BZ" "$CASIO_CACHE/bzImage.$base"
+	ln -sfn "$BZ" "$CASIO_CACHE/bzImage"
+fi
+cp -f "$BUILD/.config" "$CASIO_CACHE/config.$base-$flavor"
 log "bzImage: $BZ"
-log "linked as $([ "$CASIO" = y ] && echo "$CASIO_CACHE/bzImage and ")$CASIO_CACHE/bzImage.$flavor"
+log "linked as $out$([ "$CASIO" = y ] && echo ", $CASIO_CACHE/bzImage.$base and $CASIO_CACHE/bzImage"); config: $CASIO_CACHE/config.$base-$flavor"
 exit
 }
