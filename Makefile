@@ -30,6 +30,12 @@ KERNEL ?= 6.1
 # casio_bzimage DEBUG[,PREFIX]: the kernel of base KERNEL for that DEBUG
 # value; PREFIX "off-" names the CASIO=off one.
 casio_bzimage = $(CASIO_CACHE)/bzImage.$(KERNEL)-$(2)$(call casio_flavor,$(1))
+# `make test` tests every base of TEST_KERNELS: KERNEL when it is given
+# (make test KERNEL=6.12), else 6.1.
+ifneq ($(filter command line environment,$(origin KERNEL)),)
+TEST_KERNELS ?= $(KERNEL)
+endif
+TEST_KERNELS ?= 6.1
 
 # Host tests of `make test`: the userspace workspace (Cargo.toml at the
 # root: tools/, tests/guest, bench/guest, bench/host), the EDF core, which
@@ -37,14 +43,15 @@ casio_bzimage = $(CASIO_CACHE)/bzImage.$(KERNEL)-$(2)$(call casio_flavor,$(1))
 # the Python unit tests of the bench report.
 EDF_CRATE := rust_casio/edf
 
-.PHONY: help setup kernel guest initramfs run shell test host-test boot-tests check-bisect bench bench-quick \
+.PHONY: help setup kernel guest initramfs run shell test test-kernel host-test boot-tests check-bisect bench bench-quick \
 	bench-overhead fuzz \
 	judge-selftest clean kernel-clean distclean
 
 help:
 	@echo "CASIO targets:"
 	@echo "  make run          build everything and boot the demo in QEMU (casio.run=demo)"
-	@echo "  make test         host tests, DEBUG kernel, boot the guest tests and judge them"
+	@echo "  make test         host tests, then per base of TEST_KERNELS: DEBUG kernel, checks, boot the guest tests"
+	@echo "                    (test-kernel: the per-base part for KERNEL alone)"
 	@echo "  make shell        interactive shell in the guest (Ctrl-A X quits)"
 	@echo "  make setup        install/check toolchains and packages"
 	@echo "  make kernel       build bzImage (DEBUG=1 for the debug config)"
@@ -58,11 +65,12 @@ help:
 	@echo "  make kernel CASIO=off  the series with every CONFIG_SCHED_CASIO_* off (bzImage.<base>-off-*)"
 	@echo "  make boot-tests   boot the guest tests on the already built kernel"
 	@echo "  make clean | kernel-clean | distclean"
-	@echo "KERNEL=<base> selects the kernel base (default 6.1; now: $(KERNEL))"
+	@echo "KERNEL=<base> selects the kernel base (default 6.1; now: $(KERNEL)); TEST_KERNELS: $(TEST_KERNELS)"
 	@echo "cache: $(CASIO_CACHE)"
 
+# KERNELS="6.1 6.12" or KERNEL=all installs for several bases.
 setup:
-	KERNEL=$(KERNEL) scripts/setup.sh
+	KERNEL=$(KERNEL) KERNELS="$(KERNELS)" scripts/setup.sh
 
 kernel:
 	DEBUG=$(RUN_DEBUG) KERNEL=$(KERNEL) scripts/build-kernel.sh
@@ -102,14 +110,26 @@ host-test: judge-selftest
 boot-tests:
 	BZIMAGE=$(call casio_bzimage,$(TEST_DEBUG)) qemu/run.sh tests
 
+# Setup for every base, the host tests and the guest programs once, then
+# test-kernel for each base of TEST_KERNELS in turn (the first failure stops).
 test:
-	$(MAKE) setup
+	$(MAKE) setup KERNELS="$(TEST_KERNELS)"
 	$(MAKE) host-test
+	$(MAKE) initramfs
+	@set -e; for k in $(TEST_KERNELS); do \
+		echo "== make test: linux $$k"; \
+		$(MAKE) test-kernel KERNEL=$$k; \
+	done
+	@echo "== make test: passed for linux $(TEST_KERNELS)"
+
+# What make test runs per base: the DEBUG kernel, the uapi headers and the
+# patch review of the base's tree, a quick benchmark run and the guest tests.
+# Needs the initramfs (make initramfs).
+test-kernel:
 	DEBUG=$(TEST_DEBUG) KERNEL=$(KERNEL) scripts/build-kernel.sh
 	KERNEL=$(KERNEL) scripts/check-uapi.sh
 	DEBUG=$(TEST_DEBUG) KERNEL=$(KERNEL) scripts/check-patches.sh
 	BZIMAGE=$(call casio_bzimage,$(TEST_DEBUG)) bench/run.sh --quick
-	$(MAKE) initramfs
 	BZIMAGE=$(call casio_bzimage,$(TEST_DEBUG)) qemu/run.sh tests
 
 # Benchmarks (bench/README.md): a full run rewrites bench/REPORT.md; the quick
