@@ -19,9 +19,10 @@
 # exit), if it does not print CASIO-BENCH-DONE, or if the kernel does not
 # match its side (SCHED_CASIO present on y, absent on n).
 #
-# Env: CASIO_CACHE (default ~/.cache/casio), BZIMAGE_ON (default
-#      $CASIO_CACHE/bzImage.base), BZIMAGE_OFF (default
-#      $CASIO_CACHE/bzImage.off-base), OVERHEAD_ROUNDS, BENCH_WORK (scratch,
+# Env: CASIO_CACHE (default ~/.cache/casio), KERNEL (the base of the default
+#      kernels, default 6.1), BZIMAGE_ON (default
+#      $CASIO_CACHE/bzImage.$KERNEL-base), BZIMAGE_OFF (default
+#      $CASIO_CACHE/bzImage.$KERNEL-off-base), OVERHEAD_ROUNDS, BENCH_WORK (scratch,
 #      default $CASIO_CACHE/bench), BENCH_OUT (report directory),
 #      QEMU_TIMEOUT (per boot; default 300 s full, 180 s quick),
 #      CASIO_QEMU_LOCK (a lock file: each boot runs under `flock` on it, so
@@ -38,8 +39,8 @@ case "${1:-}" in
 esac
 
 CASIO_CACHE="${CASIO_CACHE:-$HOME/.cache/casio}"
-BZIMAGE_ON="${BZIMAGE_ON:-$CASIO_CACHE/bzImage.base}"
-BZIMAGE_OFF="${BZIMAGE_OFF:-$CASIO_CACHE/bzImage.off-base}"
+BZIMAGE_ON="${BZIMAGE_ON:-$CASIO_CACHE/bzImage.${KERNEL:-6.1}-base}"
+BZIMAGE_OFF="${BZIMAGE_OFF:-$CASIO_CACHE/bzImage.${KERNEL:-6.1}-off-base}"
 BENCH_WORK="${BENCH_WORK:-$CASIO_CACHE/bench}"
 if [ "$quick" = 1 ]; then
 	BENCH_OUT="${BENCH_OUT:-$BENCH_WORK/overhead-quick-report}"

@@ -13,7 +13,8 @@
 #                           the report to $BENCH_WORK/quick-report/ instead
 #
 # Env: CASIO_CACHE (default ~/.cache/casio), BZIMAGE (default
-#      $CASIO_CACHE/bzImage), BENCH_WORK (scratch, default $CASIO_CACHE/bench),
+#      $CASIO_CACHE/bzImage.$KERNEL: the latest CASIO build of the base
+#      KERNEL, default 6.1), BENCH_WORK (scratch, default $CASIO_CACHE/bench),
 #      BENCH_OUT (report directory), QEMU_TIMEOUT (default 1500 s full,
 #      600 s quick). Never builds a kernel.
 set -euo pipefail
@@ -28,7 +29,7 @@ case "${1:-}" in
 esac
 
 CASIO_CACHE="${CASIO_CACHE:-$HOME/.cache/casio}"
-BZIMAGE="${BZIMAGE:-$CASIO_CACHE/bzImage}"
+BZIMAGE="${BZIMAGE:-$CASIO_CACHE/bzImage.${KERNEL:-6.1}}"
 BENCH_WORK="${BENCH_WORK:-$CASIO_CACHE/bench}"
 if [ "$quick" = 1 ]; then
 	BENCH_OUT="${BENCH_OUT:-$BENCH_WORK/quick-report}"

@@ -10,7 +10,8 @@
 #   qemu/run.sh shell    interactive guest shell (Ctrl-A X quits QEMU)
 #   qemu/run.sh NAME     run /bin/casio-NAME or /bin/NAME (e.g. "true", "uname")
 #
-# Env: BZIMAGE (default $CASIO_CACHE/bzImage), INITRAMFS (default
+# Env: BZIMAGE (default $CASIO_CACHE/bzImage.$KERNEL: the latest CASIO build
+#      of the base KERNEL, default 6.1), INITRAMFS (default
 #      $CASIO_CACHE/initramfs.cpio.gz), QEMU_TIMEOUT seconds (default 600;
 #      0 = none; shell mode: none), QEMU_SMP (4 in mode tests, which has
 #      SMP tests that need 4 CPUs; 2 otherwise), QEMU_MEM (1G), QEMU_KVM=1
@@ -23,7 +24,7 @@ CASIO_TAG=qemu
 . "$(dirname "$0")/../scripts/lib.sh"
 
 mode=${1:-demo}
-BZIMAGE="${BZIMAGE:-$CASIO_CACHE/bzImage}"
+[ -n "${BZIMAGE:-}" ] || BZIMAGE="$CASIO_CACHE/bzImage.$(selected_kernel)"
 INITRAMFS="${INITRAMFS:-$CASIO_CACHE/initramfs.cpio.gz}"
 # The SMP tests (casio-smp-tests, part of mode tests) need at least 4 CPUs.
 if [ "$mode" = tests ]; then QEMU_SMP="${QEMU_SMP:-4}"; else QEMU_SMP="${QEMU_SMP:-2}"; fi
@@ -31,7 +32,7 @@ QEMU_MEM="${QEMU_MEM:-1G}"
 CONSOLE_LOG="${CONSOLE_LOG:-$CASIO_CACHE/logs/console-$mode.log}"
 if [ "$mode" = shell ]; then QEMU_TIMEOUT="${QEMU_TIMEOUT:-0}"; else QEMU_TIMEOUT="${QEMU_TIMEOUT:-600}"; fi
 
-[ -f "$BZIMAGE" ] || die "no kernel at $BZIMAGE: run scripts/build-kernel.sh (make kernel)"
+[ -f "$BZIMAGE" ] || die "no kernel at $BZIMAGE: run scripts/build-kernel.sh (make kernel${KERNEL:+ KERNEL=$KERNEL})"
 [ -f "$INITRAMFS" ] || die "no initramfs at $INITRAMFS: run qemu/build-initramfs.sh (make initramfs)"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found: run scripts/setup.sh"
 

@@ -3,27 +3,32 @@
 # Builds the CASIO kernel (bzImage) for the QEMU guest.
 #
 #  1. find the kernel source: $KERNEL_SRC (unpacked tree), $KERNEL_TARBALL, or
-#     /usr/src/linux-source-6.1.tar.xz (Debian's linux-source-6.1, installed
-#     with apt if missing);
+#     /usr/src/linux-source-$KERNEL.tar.xz (Debian's linux-source-$KERNEL,
+#     installed with apt if missing; KERNEL is the base, default 6.1);
 #  2. keep a pristine copy and a patched source mirror in
 #     $CASIO_CACHE/linux-<version>/ and apply patches/<base>/series to it so that only
 #     files whose content changed get a new mtime (incremental rebuilds);
 #  3. configure an out-of-tree build dir: tinyconfig + config/qemu-x86_64.config
 #     + Kconfig.fragment (+ config/debug.config when DEBUG=1), olddefconfig, and
 #     verify that every requested option made it into .config;
-#  4. make LLVM=1 bzImage with the pinned Rust toolchain and ccache.
+#  4. make LLVM=1 bzImage with the Rust toolchain the base pins
+#     (scripts/lib.sh, kernel_pins) and ccache.
 #
-# Env: KERNEL_SRC, KERNEL_TARBALL, CASIO_CACHE (default ~/.cache/casio),
+# Env: KERNEL (the base, default 6.1; KERNEL_SRC or KERNEL_TARBALL, if given,
+#      decide the base instead: their Makefile's version), KERNEL_SRC,
+#      KERNEL_TARBALL, CASIO_CACHE (default ~/.cache/casio),
 #      DEBUG=0|1, CASIO=n (the stock kernel: no series, no CASIO options;
-#      bzImage.stock-<flavor>), CASIO=off (the series applied but every
+#      bzImage.<base>-stock-<flavor>), CASIO=off (the series applied but every
 #      CONFIG_SCHED_CASIO_* option off, to measure what the series costs
-#      tasks that never use CASIO; bzImage.off-<flavor>), JOBS (default
+#      tasks that never use CASIO; bzImage.<base>-off-<flavor>), JOBS (default
 #      nproc), ALLOW_MISSING_CASIO=1 (tolerate a
 #      missing CONFIG_SCHED_CASIO_POLICY), CASIO_CCACHE=0 (no ccache),
 #      PATCH_FUZZ (default 0), CASIO_RESYNC=1 (re-create the patched mirror),
 #      CASIO_PATCHES_DIR (default patches/<base>/, <base> the tree's major.minor),
 #      KCONFIG_ONLY=1 (stop after config).
-# Output: $CASIO_CACHE/bzImage (latest) and $CASIO_CACHE/bzImage.<flavor>.
+# Output: $CASIO_CACHE/bzImage.<base>-<flavor> and config.<base>-<flavor>
+# (e.g. bzImage.6.1-debug); for CASIO=y also bzImage.<base> (the latest
+# CASIO build of the base) and bzImage (the latest of any base).
 set -euo pipefail
 # Parse the whole script before running it, so editing it (git pull) during a
 # long build cannot break the running instance.
@@ -47,16 +52,11 @@ off) CASIO=off; flavor="off-$flavor" ;;
 *) CASIO=y ;;
 esac
 
-find_kernel_toolchain || die "kernel Rust toolchain not found (rustc $CASIO_RUST_TOOLCHAIN via rustup, bindgen $CASIO_BINDGEN_VERSION): run scripts/setup.sh (make setup)"
 command -v ld.lld >/dev/null || die "ld.lld not found: run scripts/setup.sh (make setup)"
 mkdir -p "$CASIO_CACHE"
 
 # ---- 1. kernel source ----------------------------------------------------------------
-tree_version() {
-	awk '/^VERSION *=/{v=$3} /^PATCHLEVEL *=/{p=$3} /^SUBLEVEL *=/{s=$3} /^EXTRAVERSION *=/{e=$3}
-	     END{ if (v=="") exit 1; print v "." p "." s e }' "$1/Makefile"
-}
-
+kernel=$(selected_kernel)
 src_kind= origin= version= extracted=
 if [ -n "${KERNEL_SRC:-}" ]; then
 	[ -f "$KERNEL_SRC/Makefile" ] && [ -d "$KERNEL_SRC/kernel/sched" ] ||
@@ -68,14 +68,15 @@ if [ -n "${KERNEL_SRC:-}" ]; then
 else
 	tarball="${KERNEL_TARBALL:-}"
 	if [ -z "$tarball" ]; then
-		tarball=/usr/src/linux-source-6.1.tar.xz
+		kernel_pins "$kernel" || die "KERNEL=$kernel: no Rust toolchain pins for linux $kernel (bases with pins: $CASIO_KERNELS)"
+		tarball=/usr/src/linux-source-$kernel.tar.xz
 		if [ ! -f "$tarball" ]; then
 			if command -v apt-get >/dev/null 2>&1; then
-				log "no kernel source given and $tarball missing: installing Debian's linux-source-6.1"
-				apt_install linux-source-6.1 || true
+				log "no kernel source given and $tarball missing: installing Debian's linux-source-$kernel"
+				apt_install "linux-source-$kernel" || true
 			fi
 		fi
-		[ -f "$tarball" ] || die "no kernel source found. Set KERNEL_SRC=/path/to/linux-6.1 (an unpacked tree), or KERNEL_TARBALL=/path/to/linux-6.1.y.tar.xz, or install Debian's package linux-source-6.1 (provides $tarball)."
+		[ -f "$tarball" ] || die "no kernel source found. Set KERNEL_SRC=/path/to/linux-$kernel (an unpacked tree), or KERNEL_TARBALL=/path/to/linux-$kernel.y.tar.xz, or install Debian's package linux-source-$kernel (provides $tarball)."
 	fi
 	[ -f "$tarball" ] || die "KERNEL_TARBALL=$tarball: no such file"
 	tarball=$(cd "$(dirname "$tarball")" && pwd -P)/$(basename "$tarball")
@@ -97,8 +98,13 @@ else
 		echo "$origin $version" >>"$idx"
 	fi
 fi
-# The series of the tree's base (major.minor): patches/<base>/.
+# The series and the toolchain of the tree's base (major.minor): patches/<base>/.
 base=$(echo "$version" | cut -d. -f1-2)
+if [ "$base" != "$kernel" ] && [ -n "${KERNEL:-}" ]; then
+	warn "KERNEL=$KERNEL, but the source given is linux $version: building base $base (bzImage.$base-$flavor)"
+fi
+find_kernel_toolchain "$base" || die "kernel Rust toolchain of linux $base not found (rustc ${K_TOOLCHAIN:-?} via rustup, bindgen ${K_BINDGEN_VERSION:-?}): run KERNEL=$base scripts/setup.sh (make setup KERNEL=$base)"
+log "linux $base: rustc $K_TOOLCHAIN ($K_RUSTC), bindgen $K_BINDGEN_VERSION ($K_BINDGEN)"
 if [ -z "${CASIO_PATCHES_DIR:-}" ] && [ "${CASIO:-y}" != n ] && [ ! -f "$CASIO_ROOT/patches/$base/series" ]; then
 	die "no CASIO series for linux $base (patches/$base/); supported bases: $(cd "$CASIO_ROOT/patches" && ls -d */ | tr -d / | tr '\n' ' ')"
 fi
@@ -198,7 +204,7 @@ apply_series() { # dir
 			--no-backup-if-mismatch --reject-file=- <"$pf" 2>&1); then
 			printf '%s\n' "$out" >&2
 			if grep -q 'Reversed (or previously applied) patch detected' <<<"$out"; then
-				echo "[kernel] hint: the base tree already contains this change: KERNEL_SRC/KERNEL_TARBALL must be an unpatched 6.1.y tree" >&2
+				echo "[kernel] hint: the base tree already contains this change: KERNEL_SRC/KERNEL_TARBALL must be an unpatched $base.y tree" >&2
 			fi
 			die "patch ${patches[$i]} (#$((i + 1)) in ${SERIES#"$CASIO_ROOT"/}) does not apply to linux $version"
 		fi
@@ -276,13 +282,13 @@ rm -f "$SRC.dirty"
 rm -rf "$STAGE"
 
 # ---- 3. configuration -------------------------------------------------------------------
-kernel_make_cmd "$SRC" "$BUILD" || die "kernel Rust toolchain not found: run scripts/setup.sh"
+kernel_make_cmd "$SRC" "$BUILD" || die "kernel Rust toolchain of linux $base not found: run KERNEL=$base scripts/setup.sh"
 MK=("${KMAKE[@]}")
 
 # The kernel's own check of the Rust toolchain (rustc/bindgen versions, rust-src).
 if ! ra=$("${MK[@]}" -s rustavailable 2>&1); then
 	printf '%s\n' "$ra" >&2
-	die "make LLVM=1 rustavailable failed: run scripts/setup.sh (make setup)"
+	die "make LLVM=1 rustavailable failed with rustc $K_TOOLCHAIN and bindgen $K_BINDGEN_VERSION: run KERNEL=$base scripts/setup.sh (make setup KERNEL=$base)"
 fi
 log "rustavailable: $(printf '%s' "$ra" | grep -v '^\*\*\*$' | tr '\n' ' ' | sed 's/\*\*\* //g' | cut -c1-160)"
 
@@ -374,12 +380,18 @@ if [ -n "${CCACHE_DIR:-}" ]; then
 	read -r cc_h1 cc_m1 < <(ccache_counts)
 	log "ccache (this build): $((cc_h1 - cc_h0)) hits, $((cc_m1 - cc_m0)) misses ($CCACHE_DIR)"
 fi
-ln -sfn "$BZ" "$CASIO_CACHE/bzImage.$flavor"
-# The stock and off kernels are only for comparisons: "the latest build"
-# stays CASIO's.
-[ "$CASIO" = y ] && ln -sfn "$BZ" "$CASIO_CACHE/bzImage"
-cp -f "$BUILD/.config" "$CASIO_CACHE/config.$flavor"
+# Named by base and flavor, so that the kernels of different bases do not
+# replace each other. The stock and off kernels are only for comparisons:
+# "the latest build" of the base (bzImage.<base>) and of any base
+# (bzImage) stays CASIO's.
+out="$CASIO_CACHE/bzImage.$base-$flavor"
+ln -sfn "$BZ" "$out"
+if [ "$CASIO" = y ]; then
+	ln -sfn "$BZ" "$CASIO_CACHE/bzImage.$base"
+	ln -sfn "$BZ" "$CASIO_CACHE/bzImage"
+fi
+cp -f "$BUILD/.config" "$CASIO_CACHE/config.$base-$flavor"
 log "bzImage: $BZ"
-log "linked as $([ "$CASIO" = y ] && echo "$CASIO_CACHE/bzImage and ")$CASIO_CACHE/bzImage.$flavor"
+log "linked as $out$([ "$CASIO" = y ] && echo ", $CASIO_CACHE/bzImage.$base and $CASIO_CACHE/bzImage"); config: $CASIO_CACHE/config.$base-$flavor"
 exit
 }

@@ -5,14 +5,13 @@
 # with `git am` and builds the kernel after each, with
 # CONFIG_SCHED_CASIO_POLICY on and off (incrementally, one object tree per
 # setting). Slow: about two full builds plus an incremental one per patch.
+#   KERNEL (the base, default 6.1) or KDIR (its tree in the cache),
 #   BISECT_CONFIGS="on off" (default), JOBS (default nproc)
 set -euo pipefail
 CASIO_TAG=bisect
 . "$(dirname "$0")/lib.sh"
 
-find_kernel_toolchain || die "kernel Rust toolchain not found (run scripts/setup.sh)"
-KDIR="${KDIR:-$(ls -d "$CASIO_CACHE"/linux-*/ 2>/dev/null | head -n 1)}"
-KDIR=${KDIR%/}
+kernel_kdir
 PRISTINE="$KDIR/pristine"
 [ -f "$PRISTINE/Makefile" ] || die "no pristine tree in $KDIR (run scripts/build-kernel.sh first)"
 WORK="$KDIR/bisect"
@@ -20,6 +19,7 @@ JOBS="${JOBS:-$(nproc)}"
 base=$(basename "$KDIR" | sed -E 's/^linux-([0-9]+\.[0-9]+).*/\1/')
 SERIES_DIR="$CASIO_ROOT/patches/$base"
 [ -f "$SERIES_DIR/series" ] || die "no CASIO series for linux $base ($SERIES_DIR)"
+find_kernel_toolchain "$base" || die "kernel Rust toolchain of linux $base not found (run scripts/setup.sh)"
 mapfile -t patches < <(grep -v '^\s*#' "$SERIES_DIR/series" | sed '/^\s*$/d')
 
 rm -rf "$WORK/src"

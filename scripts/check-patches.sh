@@ -5,21 +5,21 @@
 #    a CHECK is accepted only if the patch's message explains it;
 #  - make rustfmtcheck: the Rust in the tree is rustfmt-clean;
 #  - a CLIPPY=1 build of the CASIO class (and the Rust it depends on).
-# Needs a tree built by scripts/build-kernel.sh (DEBUG selects which one).
+# Needs a tree built by scripts/build-kernel.sh: KDIR, or the cache's tree
+# of the base KERNEL (default 6.1); DEBUG selects the object tree.
 set -euo pipefail
 CASIO_TAG=patches
 . "$(dirname "$0")/lib.sh"
 
 DEBUG="${DEBUG:-1}"
 flavor=$([ "$DEBUG" = 1 ] && echo debug || echo base)
-KDIR="${KDIR:-$(ls -d "$CASIO_CACHE"/linux-*/ 2>/dev/null | head -n 1)}"
-KDIR=${KDIR%/}
+kernel_kdir
 SRC="$KDIR/src" BUILD="$KDIR/build-$flavor"
-[ -f "$BUILD/.config" ] || die "no built tree at $BUILD (run scripts/build-kernel.sh first)"
-find_kernel_toolchain || die "kernel Rust toolchain not found (run scripts/setup.sh)"
-
 base=$(basename "$KDIR" | sed -E 's/^linux-([0-9]+\.[0-9]+).*/\1/')
+[ -f "$BUILD/.config" ] || die "no built tree at $BUILD (run KERNEL=$base DEBUG=$DEBUG scripts/build-kernel.sh first)"
+
 [ -d "$CASIO_ROOT/patches/$base" ] || die "no CASIO series for linux $base (patches/$base/)"
+find_kernel_toolchain "$base" || die "kernel Rust toolchain of linux $base not found (run scripts/setup.sh)"
 
 fail=0
 cd "$SRC"  # checkpatch reads its data files from the tree
@@ -36,7 +36,7 @@ for p in "$CASIO_ROOT/patches/$base"/*.patch; do
 	fi
 done
 
-kernel_make_cmd "$SRC" "$BUILD" || die "kernel Rust toolchain not found (run scripts/setup.sh)"
+kernel_make_cmd "$SRC" "$BUILD" || die "kernel Rust toolchain of linux $base not found (run scripts/setup.sh)"
 if "${KMAKE[@]}" -s rustfmtcheck >"$KDIR/rustfmtcheck.log" 2>&1; then
 	log "rustfmtcheck: clean"
 else

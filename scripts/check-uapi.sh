@@ -3,13 +3,14 @@
 # Checks that the CASIO uapi is usable from user space C with only the
 # installed kernel headers: installs the headers of the patched tree and
 # builds the example program of Documentation/scheduler/sched-casio.rst.
+# The tree is KDIR, or the cache's tree of the base KERNEL (default 6.1).
 set -euo pipefail
 CASIO_TAG=uapi
 . "$(dirname "$0")/lib.sh"
 
-KDIR="${KDIR:-$(ls -d "$CASIO_CACHE"/linux-*/ 2>/dev/null | head -n 1)}"
-SRC="${KDIR%/}/src"
-[ -f "$SRC/Makefile" ] || die "no patched kernel tree under $CASIO_CACHE (run scripts/build-kernel.sh first)"
+kernel_kdir
+SRC="$KDIR/src"
+[ -f "$SRC/Makefile" ] || die "no patched kernel tree in $KDIR (run scripts/build-kernel.sh first)"
 work=$(mktemp -d "${TMPDIR:-/tmp}/casio-uapi.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 

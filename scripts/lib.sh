@@ -4,9 +4,8 @@
 
 CASIO_ROOT="${CASIO_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 CASIO_CACHE="${CASIO_CACHE:-$HOME/.cache/casio}"
-# The kernel's scripts/min-tool-version.sh pins these for 6.1.
-CASIO_RUST_TOOLCHAIN="${CASIO_RUST_TOOLCHAIN:-1.62.0}"
-CASIO_BINDGEN_VERSION="${CASIO_BINDGEN_VERSION:-0.56.0}"
+# The kernel bases that have toolchain pins (kernel_pins), for KERNEL=all.
+CASIO_KERNELS="6.1 6.12"
 CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
 case ":$PATH:" in *":$CARGO_HOME/bin:"*) ;; *) PATH="$CARGO_HOME/bin:$PATH" ;; esac
 export CASIO_ROOT CASIO_CACHE PATH
@@ -55,14 +54,65 @@ run_step() {
 	log "$desc done in $(elapsed $((SECONDS - t0)))"
 }
 
-# Locates the kernel-build Rust toolchain (pinned, separate from the default
-# toolchain that the project's userspace crates use). Sets K_RUSTC, K_RUSTDOC,
-# K_RUSTFMT, K_CLIPPY, K_CARGO, K_BINDGEN. Returns 1 if not found.
+# version_lt A B: true if version A sorts before version B.
+version_lt() {
+	[ "$1" != "$2" ] && [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n 1)" = "$1" ]
+}
+
+# kernel_pins BASE: the Rust toolchain that the kernel base BASE (major.minor)
+# pins in its scripts/min-tool-version.sh. Sets K_TOOLCHAIN (rustup
+# toolchain), K_RUST_COMPONENTS, K_BINDGEN_VERSION, K_BINDGEN_CRATE (the crate
+# with the bindgen binary) and K_BINDGEN_ROOT (its `cargo install --root`, one
+# per version so that versions do not overwrite each other).
+# CASIO_RUST_TOOLCHAIN and CASIO_BINDGEN_VERSION override the pins of
+# whatever base is selected. Returns 1 for a base without pins.
+kernel_pins() {
+	local tc= bg=
+	case "$1" in
+	6.1) tc=1.62.0 bg=0.56.0 ;;
+	6.12) tc=1.78.0 bg=0.65.1 ;;
+	esac
+	K_TOOLCHAIN=${CASIO_RUST_TOOLCHAIN:-$tc}
+	K_BINDGEN_VERSION=${CASIO_BINDGEN_VERSION:-$bg}
+	K_RUST_COMPONENTS="rust-src rustfmt clippy"
+	[ -n "$K_TOOLCHAIN" ] && [ -n "$K_BINDGEN_VERSION" ] || return 1
+	# From 0.64.0 on, bindgen's command line is the crate bindgen-cli.
+	if version_lt "$K_BINDGEN_VERSION" 0.64.0; then
+		K_BINDGEN_CRATE=bindgen
+	else
+		K_BINDGEN_CRATE=bindgen-cli
+	fi
+	K_BINDGEN_ROOT=$CASIO_CACHE/tools/bindgen-$K_BINDGEN_VERSION
+}
+
+# pinned_bindgen: prints the path of a bindgen of exactly K_BINDGEN_VERSION
+# (kernel_pins first): the one in K_BINDGEN_ROOT, or one that an earlier
+# setup installed in $CARGO_HOME/bin. Returns 1 if there is none.
+pinned_bindgen() {
+	local b
+	for b in "$K_BINDGEN_ROOT/bin/bindgen" "$CARGO_HOME/bin/bindgen"; do
+		if [ -x "$b" ] && "$b" --version 2>/dev/null | grep -q " $K_BINDGEN_VERSION\$"; then
+			printf '%s\n' "$b"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# find_kernel_toolchain BASE: locates the kernel-build Rust toolchain of the
+# kernel base BASE (pinned, separate from the default toolchain that the
+# project's userspace crates use). Sets K_RUSTC, K_RUSTDOC, K_RUSTFMT,
+# K_CLIPPY, K_CARGO, K_BINDGEN (and what kernel_pins sets). Returns 1 if not
+# found.
 find_kernel_toolchain() {
-	local rc
+	local rc base=${1:?find_kernel_toolchain: no kernel base}
 	K_RUSTC= K_RUSTDOC= K_RUSTFMT= K_CLIPPY= K_CARGO= K_BINDGEN=
+	if ! kernel_pins "$base"; then
+		warn "no Rust toolchain pins for linux $base (bases with pins: $CASIO_KERNELS; or set CASIO_RUST_TOOLCHAIN and CASIO_BINDGEN_VERSION)"
+		return 1
+	fi
 	if command -v rustup >/dev/null 2>&1 &&
-		rc=$(rustup which --toolchain "$CASIO_RUST_TOOLCHAIN" rustc 2>/dev/null) && [ -x "$rc" ]; then
+		rc=$(rustup which --toolchain "$K_TOOLCHAIN" rustc 2>/dev/null) && [ -x "$rc" ]; then
 		local bin; bin=$(dirname "$rc")
 		K_RUSTC=$rc
 		K_RUSTDOC=$bin/rustdoc
@@ -70,16 +120,17 @@ find_kernel_toolchain() {
 		K_CLIPPY=$bin/clippy-driver
 		K_CARGO=$bin/cargo
 	elif [ -x /usr/bin/rustc ]; then
-		# Fallback: Debian's rustc (1.63 on Debian 12; the kernel warns it is newer).
+		# Fallback: Debian's rustc (1.63 on Debian 12; the kernel warns
+		# it is newer, or refuses it if it is older than the base's pin).
 		K_RUSTC=/usr/bin/rustc K_RUSTDOC=/usr/bin/rustdoc K_RUSTFMT=/usr/bin/rustfmt
 		K_CLIPPY=/usr/bin/clippy-driver K_CARGO=/usr/bin/cargo
 	else
 		return 1
 	fi
-	if [ -x "$CARGO_HOME/bin/bindgen" ] &&
-		"$CARGO_HOME/bin/bindgen" --version 2>/dev/null | grep -q " $CASIO_BINDGEN_VERSION\$"; then
-		K_BINDGEN=$CARGO_HOME/bin/bindgen
+	if K_BINDGEN=$(pinned_bindgen); then
+		:
 	elif command -v bindgen >/dev/null 2>&1; then
+		# Another version (Debian's fallback): make rustavailable judges it.
 		K_BINDGEN=$(command -v bindgen)
 	else
 		return 1
@@ -87,12 +138,59 @@ find_kernel_toolchain() {
 	return 0
 }
 
+# tree_version DIR: the kernel version (6.1.192, ...) of the source tree DIR.
+tree_version() {
+	awk '/^VERSION *=/{v=$3} /^PATCHLEVEL *=/{p=$3} /^SUBLEVEL *=/{s=$3} /^EXTRAVERSION *=/{e=$3}
+	     END{ if (v=="") exit 1; print v "." p "." s e }' "$1/Makefile"
+}
+
+# tree_base DIR: the kernel base (major.minor) of the source tree DIR.
+tree_base() {
+	local v
+	v=$(tree_version "$1") || return 1
+	echo "$v" | cut -d. -f1-2
+}
+
+# kernel_tree_dir BASE: prints the cache's directory of a tree of BASE,
+# $CASIO_CACHE/linux-<version>, the most recently used one if the cache holds
+# several versions of BASE. Returns 1 if there is none.
+kernel_tree_dir() {
+	local d
+	d=$(ls -dt "$CASIO_CACHE/linux-$1".*/ 2>/dev/null | head -n 1)
+	[ -n "$d" ] || return 1
+	printf '%s\n' "${d%/}"
+}
+
+# selected_kernel: prints the one kernel base the scripts work on, KERNEL
+# (default 6.1); dies if KERNEL is not a single major.minor.
+selected_kernel() {
+	local k=${KERNEL:-6.1}
+	[[ "$k" =~ ^[0-9]+\.[0-9]+$ ]] || die "KERNEL=$k: expected one kernel base such as 6.1"
+	printf '%s\n' "$k"
+}
+
+# kernel_kdir: sets KDIR, unless it is given, to the cache's tree of the
+# base KERNEL (default 6.1); dies if there is none.
+kernel_kdir() {
+	local k
+	if [ -n "${KDIR:-}" ]; then
+		KDIR=${KDIR%/}
+		return 0
+	fi
+	k=$(selected_kernel) || exit 1
+	KDIR=$(kernel_tree_dir "$k") ||
+		die "no linux $k tree in $CASIO_CACHE: run KERNEL=$k scripts/build-kernel.sh first"
+}
+
 # kernel_make_cmd SRC BUILD: sets the array KMAKE to the exact make invocation
-# scripts/build-kernel.sh uses for the tree. Anything else that runs make in a
-# CASIO build tree should use it too: different CC/RUSTC/... values change the
-# recorded command lines, and kbuild then rebuilds the affected objects.
+# scripts/build-kernel.sh uses for the tree, with the toolchain of the tree's
+# base. Anything else that runs make in a CASIO build tree should use it too:
+# different CC/RUSTC/... values change the recorded command lines, and kbuild
+# then rebuilds the affected objects.
 kernel_make_cmd() {
-	find_kernel_toolchain || return 1
+	local base
+	base=$(tree_base "$1") || { warn "cannot read the kernel version of $1"; return 1; }
+	find_kernel_toolchain "$base" || return 1
 	KMAKE=(make -C "$1" O="$2" ARCH=x86_64 LLVM=1
 		RUSTC="$K_RUSTC" HOSTRUSTC="$K_RUSTC" RUSTDOC="$K_RUSTDOC" RUSTFMT="$K_RUSTFMT"
 		CLIPPY_DRIVER="$K_CLIPPY" BINDGEN="$K_BINDGEN" CARGO="$K_CARGO")

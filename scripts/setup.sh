@@ -3,8 +3,11 @@
 # Installs everything the CASIO kernel build, QEMU boot and userspace crates
 # need. Idempotent: checks first, installs only what is missing.
 #
-# Env: CASIO_RUST_TOOLCHAIN (default 1.62.0), CASIO_BINDGEN_VERSION (0.56.0),
-#      KERNEL_SRC / KERNEL_TARBALL (if set, linux-source-6.1 is not installed).
+# Env: KERNEL (the kernel base to install for, default 6.1; "all" = every
+#      base with toolchain pins), KERNELS (several bases, e.g. "6.1 6.12";
+#      wins over KERNEL), CASIO_RUST_TOOLCHAIN / CASIO_BINDGEN_VERSION
+#      (override the pins of scripts/lib.sh, kernel_pins), KERNEL_SRC /
+#      KERNEL_TARBALL (if set, no linux-source-<base> is installed).
 set -euo pipefail
 # Parse the whole script before running it, so editing it (git pull) during a
 # long build cannot break the running instance.
@@ -12,6 +15,24 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 did=()
+
+# The kernel bases to install for.
+bases=()
+for k in ${KERNELS:-${KERNEL:-6.1}}; do
+	if [ "$k" = all ]; then
+		# shellcheck disable=SC2206
+		bases+=($CASIO_KERNELS)
+		continue
+	fi
+	[[ "$k" =~ ^[0-9]+\.[0-9]+$ ]] || die "kernel base '$k': expected a major.minor version such as 6.1, or all"
+	bases+=("$k")
+done
+mapfile -t bases < <(printf '%s\n' "${bases[@]}" | awk '!seen[$0]++')
+[ ${#bases[@]} -gt 0 ] || die "no kernel base selected (KERNEL=${KERNEL:-}, KERNELS=${KERNELS:-})"
+for b in "${bases[@]}"; do
+	kernel_pins "$b" || die "no Rust toolchain pins for linux $b (bases with pins: $CASIO_KERNELS)"
+done
+log "kernel bases: ${bases[*]}"
 
 # ---- 1. Debian packages ------------------------------------------------------
 debs=(
@@ -24,7 +45,7 @@ debs=(
 	ca-certificates curl
 )
 if [ -z "${KERNEL_SRC:-}" ] && [ -z "${KERNEL_TARBALL:-}" ]; then
-	debs+=(linux-source-6.1)
+	for b in "${bases[@]}"; do debs+=("linux-source-$b"); done
 fi
 mapfile -t missing < <(missing_debs "${debs[@]}")
 if [ ${#missing[@]} -gt 0 ]; then
@@ -36,38 +57,62 @@ fi
 
 # ---- 2. Rust toolchains ---------------------------------------------------------
 # Default toolchain: for the project's userspace crates (cargo test, guest
-# binaries). Pinned toolchain: only for the kernel build.
+# binaries). Pinned toolchains, one per kernel base: only for the kernel build.
 if ! command -v cargo >/dev/null 2>&1; then
 	die "cargo not found (expected rustup's default toolchain in $CARGO_HOME/bin)"
 fi
 
-rustup_ok=0
-if command -v rustup >/dev/null 2>&1; then
-	tc="$CASIO_RUST_TOOLCHAIN"
+# install_rustup_toolchain TC COMPONENTS...: returns 1 if rustup cannot.
+install_rustup_toolchain() {
+	local tc=$1 installed c need=(); shift
+	command -v rustup >/dev/null 2>&1 || return 1
 	if ! rustup toolchain list 2>/dev/null | grep -q "^$tc-"; then
 		log "rustup toolchain install $tc"
 		if rustup toolchain install "$tc" --profile minimal --no-self-update; then
 			did+=("rustup: toolchain $tc")
 		else
 			warn "rustup could not install toolchain $tc"
+			return 1
 		fi
 	fi
-	if rustup toolchain list 2>/dev/null | grep -q "^$tc-"; then
-		installed=$(rustup component list --installed --toolchain "$tc" 2>/dev/null || true)
-		need=()
-		for c in rust-src rustfmt clippy; do
-			grep -q "^$c" <<<"$installed" || need+=("$c")
-		done
-		if [ ${#need[@]} -gt 0 ]; then
-			log "rustup component add ${need[*]} --toolchain $tc"
-			rustup component add "${need[@]}" --toolchain "$tc" || die "rustup component add failed"
-			did+=("rustup: components ${need[*]} for $tc")
-		fi
-		rustup_ok=1
+	installed=$(rustup component list --installed --toolchain "$tc" 2>/dev/null || true)
+	for c in "$@"; do
+		grep -q "^$c" <<<"$installed" || need+=("$c")
+	done
+	if [ ${#need[@]} -gt 0 ]; then
+		log "rustup component add ${need[*]} --toolchain $tc"
+		rustup component add "${need[@]}" --toolchain "$tc" || die "rustup component add failed"
+		did+=("rustup: components ${need[*]} for $tc")
 	fi
-fi
-if [ "$rustup_ok" -eq 0 ]; then
-	warn "rustup toolchain $CASIO_RUST_TOOLCHAIN unavailable: falling back to Debian's rustc (newer than the kernel's pin)"
+}
+
+fallback=0
+for b in "${bases[@]}"; do
+	kernel_pins "$b"
+	# shellcheck disable=SC2086
+	if ! install_rustup_toolchain "$K_TOOLCHAIN" $K_RUST_COMPONENTS; then
+		warn "linux $b: rustup toolchain $K_TOOLCHAIN unavailable: falling back to Debian's rustc (not the kernel's pin)"
+		fallback=1
+		continue
+	fi
+
+	# ---- 3. bindgen (pinned), one install root per version -----------------------------
+	if ! pinned_bindgen >/dev/null; then
+		mkdir -p "$K_BINDGEN_ROOT"
+		root=$(cd "$K_BINDGEN_ROOT" && pwd -P)
+		log "linux $b: cargo install --locked --root $root $K_BINDGEN_CRATE --version $K_BINDGEN_VERSION (about 2 minutes)"
+		# The default toolchain's cargo (the pinned ones may not read the
+		# current registry index format), run outside the checkout so that
+		# no toolchain file there selects another.
+		(cd "$root" && cargo install --locked --force --root "$root" \
+			"$K_BINDGEN_CRATE" --version "$K_BINDGEN_VERSION") ||
+			die "cargo install $K_BINDGEN_CRATE $K_BINDGEN_VERSION failed"
+		pinned_bindgen >/dev/null ||
+			die "$K_BINDGEN_ROOT/bin/bindgen does not report version $K_BINDGEN_VERSION"
+		did+=("cargo install: $K_BINDGEN_CRATE $K_BINDGEN_VERSION (bindgen for linux $b)")
+	fi
+done
+if [ "$fallback" = 1 ]; then
 	mapfile -t missing < <(missing_debs rustc rust-src rustfmt bindgen)
 	if [ ${#missing[@]} -gt 0 ]; then
 		apt_install "${missing[@]}"
@@ -75,30 +120,19 @@ if [ "$rustup_ok" -eq 0 ]; then
 	fi
 fi
 
-# ---- 3. bindgen (pinned) ------------------------------------------------------------
-if [ "$rustup_ok" -eq 1 ]; then
-	if "$CARGO_HOME/bin/bindgen" --version 2>/dev/null | grep -q " $CASIO_BINDGEN_VERSION\$"; then
-		:
-	else
-		log "cargo install --locked bindgen --version $CASIO_BINDGEN_VERSION (about 2 minutes)"
-		# Use the default toolchain's cargo: the pinned 1.62 cargo cannot read
-		# the current registry index format.
-		cargo install --locked --force bindgen --version "$CASIO_BINDGEN_VERSION" \
-			|| die "cargo install bindgen $CASIO_BINDGEN_VERSION failed"
-		did+=("cargo install: bindgen $CASIO_BINDGEN_VERSION")
-	fi
-fi
-
 # ---- 4. Report versions ---------------------------------------------------------
-find_kernel_toolchain || die "kernel Rust toolchain (rustc $CASIO_RUST_TOOLCHAIN + bindgen) not found after setup"
 v() { "$@" 2>&1 | head -n 1; }
-log "kernel toolchain: $(v "$K_RUSTC" --version) | $(v "$K_BINDGEN" --version) | rust-src: $(
-	[ -d "$("$K_RUSTC" --print sysroot)/lib/rustlib/src/rust/library/core" ] && echo yes || echo MISSING)"
+for b in "${bases[@]}"; do
+	find_kernel_toolchain "$b" ||
+		die "kernel Rust toolchain of linux $b (rustc $K_TOOLCHAIN + bindgen $K_BINDGEN_VERSION) not found after setup"
+	srcdir="$("$K_RUSTC" --print sysroot)/lib/rustlib/src/rust/library/core"
+	log "linux $b kernel toolchain: $(v "$K_RUSTC" --version) | $(v "$K_BINDGEN" --version) ($K_BINDGEN) | rust-src: $(
+		[ -d "$srcdir" ] && echo yes || echo MISSING)"
+	[ -d "$srcdir" ] || die "rust-src is missing for $K_RUSTC"
+done
 log "default toolchain: $(v rustc --version) | $(v cargo --version)"
 log "clang: $(v clang --version) | ld.lld: $(v ld.lld --version)"
 log "qemu: $(v qemu-system-x86_64 --version) | busybox: $(v busybox | cut -d' ' -f1-2) | ccache: $(v ccache --version)"
-[ -d "$("$K_RUSTC" --print sysroot)/lib/rustlib/src/rust/library/core" ] ||
-	die "rust-src is missing for $K_RUSTC"
 
 if [ ${#did[@]} -eq 0 ]; then
 	log "setup: nothing to do, everything present"
