@@ -31,11 +31,11 @@ KERNEL ?= 6.1
 # value; PREFIX "off-" names the CASIO=off one.
 casio_bzimage = $(CASIO_CACHE)/bzImage.$(KERNEL)-$(2)$(call casio_flavor,$(1))
 # `make test` tests every base of TEST_KERNELS: KERNEL when it is given
-# (make test KERNEL=6.12), else 6.1.
+# (make test KERNEL=6.12), else every supported base.
 ifneq ($(filter command line environment,$(origin KERNEL)),)
 TEST_KERNELS ?= $(KERNEL)
 endif
-TEST_KERNELS ?= 6.1
+TEST_KERNELS ?= 6.1 6.12
 
 # Host tests of `make test`: the userspace workspace (Cargo.toml at the
 # root: tools/, tests/guest, bench/guest, bench/host), the EDF core, which

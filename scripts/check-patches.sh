@@ -46,10 +46,11 @@ fi
 # The series applies with git am to the pristine tree of its base, and
 # goes through git and back unchanged: --export makes a branch of one
 # commit per patch, --import --check compares it with rust_casio/. The
-# tree holds only the files the series touches, which is all git am needs.
+# tree holds only the files the series touches, which is all git am needs,
+# and .gitattributes, which tells git how to name the functions in hunks.
 rt=$(mktemp -d)
-(cd "$KDIR/pristine" && grep -h '^--- a/' "$CASIO_ROOT/patches/$base"/*.patch | sed 's|^--- a/||' |
-	sort -u | xargs cp --parents -t "$rt")
+(cd "$KDIR/pristine" && { grep -h '^--- a/' "$CASIO_ROOT/patches/$base"/*.patch | sed 's|^--- a/||'
+	[ -f .gitattributes ] && echo .gitattributes; } | sort -u | xargs cp --parents -t "$rt")
 if python3 "$CASIO_ROOT/scripts/gen-series.py" --base "$base" --export "$rt" >"$KDIR/roundtrip.log" 2>&1 &&
 	python3 "$CASIO_ROOT/scripts/gen-series.py" --base "$base" --import "$rt" --check >>"$KDIR/roundtrip.log" 2>&1; then
 	log "series $base: applies with git am, and exports to git and imports back unchanged"

@@ -227,7 +227,7 @@ pub(crate) unsafe fn yield_task(rq: &mut Rq<'_>) {
     // SAFETY: `se` is the entity of a task of the locked `rq`.
     unsafe { settle(rq, se, before) };
     // SAFETY: the rq is locked; the clock was just updated.
-    unsafe { (*rq.as_ptr()).clock_update_flags |= bindings::RQCF_REQ_SKIP as u32 };
+    unsafe { (*rq.as_ptr()).clock_update_flags |= bindings::RQCF_REQ_SKIP };
 }
 
 /// `check_preempt_curr`: `p` woke up while a CASIO task runs.
@@ -281,9 +281,15 @@ pub(crate) unsafe fn set_next_task(rq: &mut Rq<'_>, p: *mut bindings::task_struc
     if unsafe { push_unlink(rq, se) } {
         rq.publish();
     }
-    // What runs is settled: the tasks behind it may find another CPU.
-    // Only a pick runs the balance callbacks afterwards.
-    if first && rq.casio().pushable_earliest != 0 {
+    if first {
+        picked(rq);
+    }
+}
+
+/// After a pick: what runs is settled, and the tasks behind it may find
+/// another CPU. Only a pick runs the balance callbacks afterwards.
+pub(crate) fn picked(rq: &mut Rq<'_>) {
+    if rq.casio().pushable_earliest != 0 {
         // SAFETY: the rq is locked.
         unsafe { bindings::casio_queue_push(rq.as_ptr()) };
     }

@@ -123,6 +123,10 @@ pub(crate) unsafe fn reset_job(p: *mut bindings::task_struct) {
 /// its new job.
 ///
 /// Runs in hard interrupt context, without the rq lock, which it takes.
+///
+/// # Safety
+///
+/// Called by the hrtimer core, with `timer` the `casio.timer` of a task.
 pub(crate) unsafe extern "C" fn casio_timer_fn(
     timer: *mut bindings::hrtimer,
 ) -> bindings::hrtimer_restart {
@@ -231,6 +235,10 @@ pub(crate) unsafe fn casio_rq_of_timer(timer: *mut bindings::hrtimer) -> *mut Ca
 /// The end of a throttled window: the CPU may run CASIO tasks again.
 ///
 /// Runs in hard interrupt context, without the rq lock, which it takes.
+///
+/// # Safety
+///
+/// Called by the hrtimer core, with `timer` the cap timer of a runqueue.
 pub(crate) unsafe extern "C" fn casio_cap_timer_fn(
     timer: *mut bindings::hrtimer,
 ) -> bindings::hrtimer_restart {

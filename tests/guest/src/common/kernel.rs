@@ -7,6 +7,44 @@ pub use casio_testkit::throttle::{
     read_runtime, write_runtime, ThrottleOff, CASIO_RUNTIME_PATH, RT_RUNTIME_PATH, THROTTLE_KNOBS,
 };
 
+/// The (major, minor) of a kernel release string such as "6.12.118".
+pub fn parse_release(release: &str) -> Option<(u32, u32)> {
+    let mut it = release.split(|c: char| !c.is_ascii_digit());
+    Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+}
+
+/// The (major, minor) of the running kernel, the base its CASIO series
+/// was made for.
+pub fn kernel_base() -> (u32, u32) {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .ok()
+        .and_then(|r| parse_release(r.trim()))
+        .unwrap_or((0, 0))
+}
+
+/// Whether the kernel knows SCHED_EXT (policy 7), as 6.12 and later do
+/// even without sched_ext built in.
+pub fn has_sched_ext_policy() -> bool {
+    kernel_base() >= (6, 12)
+}
+
+/// Whether `sched_getattr()` reports a fair task's EEVDF slice as its
+/// `sched_runtime` (6.12 and later), rather than 0.
+pub fn fair_runtime_is_slice() -> bool {
+    kernel_base() >= (6, 12)
+}
+
+/// The CPU time per second that the fair server, a deadline entity above
+/// CASIO, guarantees the fair class on each CPU (6.12 and later: 50 ms of
+/// every 1 s by default), or 0 where there is none.
+pub fn fair_server_ns_per_s() -> u64 {
+    if kernel_base() >= (6, 12) {
+        50_000_000
+    } else {
+        0
+    }
+}
+
 /// The `procs_running` value of a `/proc/stat` text.
 pub fn parse_procs_running(stat: &str) -> Option<u64> {
     stat.lines()
@@ -133,6 +171,14 @@ pub fn mount_tracefs() -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn release_parse() {
+        assert_eq!(parse_release("6.12.118"), Some((6, 12)));
+        assert_eq!(parse_release("6.1.192-casio"), Some((6, 1)));
+        assert_eq!(parse_release("7.3"), Some((7, 3)));
+        assert_eq!(parse_release("x"), None);
+    }
 
     #[test]
     fn procs_running_parse() {

@@ -155,32 +155,31 @@ fn t_stats_reset_and_noncasio() -> TestResult {
         ph.phase1_done.get() != 0
     })?;
     let g1 = read_global()?;
-    // The child sleeps in yield or waits for us; /proc/PID and
-    // /proc/PID/task/TID agree.
+    // The child waits for us, polling every ms; a late wake-up may end
+    // its job (CBS), so /proc/PID/task/TID, read between two reads of
+    // /proc/PID, has the same parameters and a job count between theirs.
     let a = read_stat(pid);
     let b = read_stat_path(&format!("/proc/{pid}/task/{pid}/sched_casio"));
-    match (a, b) {
-        (Ok(a), Ok(b)) => {
+    let a2 = read_stat(pid);
+    match (a, b, a2) {
+        (Ok(a), Ok(b), Ok(a2)) => {
             f.eq("policy in /proc/PID (CASIO child)", a.policy(), "casio");
             f.eq(
                 "/proc/PID/task/TID params vs /proc/PID",
-                (
-                    b.policy().to_string(),
-                    b.n("deadline_ns"),
-                    b.n("jobs_completed"),
-                ),
-                (
-                    a.policy().to_string(),
-                    a.n("deadline_ns"),
-                    a.n("jobs_completed"),
-                ),
+                (b.policy().to_string(), b.n("deadline_ns")),
+                (a.policy().to_string(), a.n("deadline_ns")),
             );
+            let (j, jb, j2) = (
+                a.n("jobs_completed"),
+                b.n("jobs_completed"),
+                a2.n("jobs_completed"),
+            );
+            f.check(j <= jb && jb <= j2, || {
+                format!("jobs_completed: /proc/PID/task/TID {jb}, /proc/PID {j} before and {j2} after")
+            });
         }
-        (a, b) => {
-            if let Err(e) = a {
-                f.push(e);
-            }
-            if let Err(e) = b {
+        (a, b, a2) => {
+            for e in [a.err(), b.err(), a2.err()].into_iter().flatten() {
                 f.push(e);
             }
         }

@@ -257,9 +257,14 @@ pub(super) fn worker(shm: &ChurnShm, cfg: &Config, seed: u64, end_ns: u64) -> i3
 // The unprivileged worker and its sentinels
 
 /// What a sentinel looks like from outside: policy, parameters, CPUs.
+/// Not a fair task's runtime: from 6.12 on it is the EEVDF slice, which
+/// the kernel sets itself.
 fn sentinel_state(pid: i32) -> Result<(SchedAttr, Vec<usize>), Errno> {
     let mut a = getattr(pid)?;
     a.size = 0;
+    if a.sched_policy != SCHED_CASIO as u32 && a.sched_policy != SCHED_DEADLINE as u32 {
+        a.sched_runtime = 0;
+    }
     Ok((a, casio_abi::get_affinity(pid)?))
 }
 
