@@ -117,7 +117,9 @@ pub(crate) fn t_same_prio_class_switch() -> TestResult {
             });
         }
     }
-    f.check(ran[1] > 0, || "the FIFO 99 task did not run after the switches".to_string());
+    f.check(ran[1] > 0, || {
+        "the FIFO 99 task did not run after the switches".to_string()
+    });
     f.finish()
 }
 

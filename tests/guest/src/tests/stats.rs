@@ -175,7 +175,9 @@ fn t_stats_reset_and_noncasio() -> TestResult {
                 a2.n("jobs_completed"),
             );
             f.check(j <= jb && jb <= j2, || {
-                format!("jobs_completed: /proc/PID/task/TID {jb}, /proc/PID {j} before and {j2} after")
+                format!(
+                    "jobs_completed: /proc/PID/task/TID {jb}, /proc/PID {j} before and {j2} after"
+                )
             });
         }
         (a, b, a2) => {
