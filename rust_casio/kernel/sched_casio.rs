@@ -7,7 +7,8 @@
 //! state CASIO keeps in `task_struct` and `struct rq`. Every decision comes
 //! from the pure EDF core in [`edf`]. The modules:
 //!
-//! - [`base`]: the entry points with this kernel base's signatures;
+//! - [`entry`]: the entry points whose signatures every base shares;
+//!   [`base`]: the others, and what else differs by kernel base;
 //! - [`class`]: the callbacks' logic, queueing and picking;
 //! - `jobs`: job accounting, budgets and the cap; [`timer`]: the timers;
 //! - [`smp`]: push and pull; [`rd`]: the root domain's CPU sets;
@@ -47,6 +48,7 @@ pub mod base;
 pub mod bench;
 pub mod class;
 pub mod edf;
+pub mod entry;
 mod jobs;
 pub mod params;
 pub mod rd;

@@ -1,20 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The adaptation to Linux 6.1: the entry points of the class table in
-//! `kernel/sched/casio.c`, with this base's callback signatures, each
-//! handing the locked runqueue to the base-independent class logic.
-//! What differs between kernel bases lives here and in the base's C
-//! hunks; the modules it calls are the same for every base.
+//! `kernel/sched/casio.c` whose signatures or work differ from other
+//! bases (the others are in `entry.rs`), and how this base reads `curr`,
+//! charges runtime, asks for preemption and sets timers up. What differs
+//! between kernel bases lives here and in the base's C files and hunks;
+//! the modules it calls are the same for every base.
 
 use core::ffi::c_int;
 use kernel::bindings;
 
 use crate::class;
-use crate::jobs::update_curr;
 use crate::rq::Rq;
-use crate::smp::{self, pull_tasks, push_tasks};
 use crate::timer::TimerFn;
-
 /// Sets the hrtimer at `timer` up from scratch, on CLOCK_MONOTONIC (the
 /// job clock), to run `function` in hard interrupt context.
 ///
@@ -70,22 +68,6 @@ pub(crate) unsafe fn wakeup_preempt(rq: &mut Rq<'_>, p: *mut bindings::task_stru
     unsafe { bindings::check_preempt_curr(rq.as_ptr(), p, 0) };
 }
 
-/// `enqueue_task`: [`class::enqueue_task`].
-///
-/// # Safety
-///
-/// Called by the scheduler core with `rq` locked and `p` a task of the
-/// CASIO class that is not queued.
-#[no_mangle]
-pub unsafe extern "C" fn casio_enqueue_task(
-    rq: *mut bindings::rq,
-    p: *mut bindings::task_struct,
-    flags: c_int,
-) {
-    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
-    unsafe { class::enqueue_task(&mut Rq::from_raw(rq), p, flags) }
-}
-
 /// `dequeue_task`: [`class::dequeue_task`].
 ///
 /// # Safety
@@ -101,17 +83,6 @@ pub unsafe extern "C" fn casio_dequeue_task(
     unsafe { class::dequeue_task(&mut Rq::from_raw(rq), p, flags) }
 }
 
-/// `yield_task`: [`class::yield_task`].
-///
-/// # Safety
-///
-/// Called by the scheduler core with `rq` locked and a CASIO task running.
-#[no_mangle]
-pub unsafe extern "C" fn casio_yield_task(rq: *mut bindings::rq) {
-    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
-    unsafe { class::yield_task(&mut Rq::from_raw(rq)) }
-}
-
 /// `check_preempt_curr`: [`class::check_preempt_curr`].
 ///
 /// # Safety
@@ -125,17 +96,6 @@ pub unsafe extern "C" fn casio_check_preempt_curr(
 ) {
     // SAFETY: forwarded from the caller; the core passes its locked runqueue.
     unsafe { class::check_preempt_curr(&mut Rq::from_raw(rq), p, _flags) }
-}
-
-/// `pick_task`: [`class::pick_task`].
-///
-/// # Safety
-///
-/// Called by the scheduler core with `rq` locked.
-#[no_mangle]
-pub unsafe extern "C" fn casio_pick_task(rq: *mut bindings::rq) -> *mut bindings::task_struct {
-    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
-    unsafe { class::pick_task(&mut Rq::from_raw(rq)) }
 }
 
 /// `set_next_task`: [`class::set_next_task`].
@@ -188,191 +148,4 @@ pub unsafe extern "C" fn casio_pick_next_task(rq: *mut bindings::rq) -> *mut bin
 pub unsafe extern "C" fn casio_put_prev_task(rq: *mut bindings::rq, p: *mut bindings::task_struct) {
     // SAFETY: forwarded from the caller; the core passes its locked runqueue.
     unsafe { class::put_prev_task(&mut Rq::from_raw(rq), p) }
-}
-
-/// `balance`: [`class::balance`].
-///
-/// # Safety
-///
-/// Called by the scheduler core with `rq` locked and pinned by `rf`.
-#[no_mangle]
-pub unsafe extern "C" fn casio_balance(
-    rq: *mut bindings::rq,
-    prev: *mut bindings::task_struct,
-    rf: *mut bindings::rq_flags,
-) -> c_int {
-    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
-    unsafe { class::balance(&mut Rq::from_raw(rq), prev, rf) }
-}
-
-/// `select_task_rq`: [`class::select_task_rq`].
-///
-/// # Safety
-///
-/// Called by the scheduler core with `p->pi_lock` held and no rq lock.
-#[no_mangle]
-pub unsafe extern "C" fn casio_select_task_rq(
-    p: *mut bindings::task_struct,
-    cpu: c_int,
-    flags: c_int,
-) -> c_int {
-    // SAFETY: forwarded from the caller.
-    unsafe { class::select_task_rq(p, cpu, flags) }
-}
-
-/// `task_tick`: charges the running task on every tick.
-///
-/// # Safety
-///
-/// Called by the scheduler core with `rq` locked.
-#[no_mangle]
-pub unsafe extern "C" fn casio_task_tick(
-    rq: *mut bindings::rq,
-    _p: *mut bindings::task_struct,
-    _queued: c_int,
-) {
-    // SAFETY: the core passes its locked runqueue.
-    let mut rq = unsafe { Rq::from_raw(rq) };
-    update_curr(&mut rq);
-}
-
-/// `update_curr`: charges the running task, for readers of its runtime.
-///
-/// # Safety
-///
-/// Called by the scheduler core with `rq` locked.
-#[no_mangle]
-pub unsafe extern "C" fn casio_update_curr(rq: *mut bindings::rq) {
-    // SAFETY: the core passes its locked runqueue.
-    let mut rq = unsafe { Rq::from_raw(rq) };
-    update_curr(&mut rq);
-}
-
-/// `switched_to`: [`class::switched_to`].
-///
-/// # Safety
-///
-/// Called by the scheduler core with `rq` locked, `p` a CASIO task of it.
-#[no_mangle]
-pub unsafe extern "C" fn casio_switched_to(rq: *mut bindings::rq, p: *mut bindings::task_struct) {
-    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
-    unsafe { class::switched_to(&mut Rq::from_raw(rq), p) }
-}
-
-/// `switched_from`: [`class::switched_from`].
-///
-/// # Safety
-///
-/// Called by the scheduler core with `rq` locked and `p` of it.
-#[no_mangle]
-pub unsafe extern "C" fn casio_switched_from(rq: *mut bindings::rq, p: *mut bindings::task_struct) {
-    // SAFETY: forwarded from the caller.
-    unsafe { class::switched_from(&mut Rq::from_raw(rq), p) }
-}
-
-/// `task_dead`: [`class::task_dead`].
-///
-/// # Safety
-///
-/// Called by the scheduler core for a dead task it still holds.
-#[no_mangle]
-pub unsafe extern "C" fn casio_task_dead(p: *mut bindings::task_struct) {
-    // SAFETY: forwarded from the caller.
-    unsafe { class::task_dead(p) }
-}
-
-/// `prio_changed`: [`class::prio_changed`].
-///
-/// # Safety
-///
-/// Called by the scheduler core with `rq` locked, `p` a CASIO task of it.
-#[no_mangle]
-pub unsafe extern "C" fn casio_prio_changed(
-    rq: *mut bindings::rq,
-    p: *mut bindings::task_struct,
-    _oldprio: c_int,
-) {
-    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
-    unsafe { class::prio_changed(&mut Rq::from_raw(rq), p, _oldprio) }
-}
-
-/// `task_woken`: [`smp::task_woken`].
-///
-/// # Safety
-///
-/// Called by the scheduler core with `rq` locked, not pinned, and `p` a
-/// CASIO task of it.
-#[no_mangle]
-pub unsafe extern "C" fn casio_task_woken(rq: *mut bindings::rq, p: *mut bindings::task_struct) {
-    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
-    unsafe { smp::task_woken(&mut Rq::from_raw(rq), p) }
-}
-
-/// `rq_online`: [`smp::rq_online`].
-///
-/// # Safety
-///
-/// Called by the scheduler core with `rq` locked.
-#[no_mangle]
-pub unsafe extern "C" fn casio_rq_online(rq: *mut bindings::rq) {
-    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
-    unsafe { smp::rq_online(&mut Rq::from_raw(rq)) }
-}
-
-/// `rq_offline`: [`smp::rq_offline`].
-///
-/// # Safety
-///
-/// Called by the scheduler core with `rq` locked.
-#[no_mangle]
-pub unsafe extern "C" fn casio_rq_offline(rq: *mut bindings::rq) {
-    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
-    unsafe { smp::rq_offline(&mut Rq::from_raw(rq)) }
-}
-
-/// Balance callback: pushes the tasks `rq` cannot run.
-///
-/// # Safety
-///
-/// Called by the scheduler core with `rq` locked, not pinned.
-#[no_mangle]
-pub unsafe extern "C" fn casio_push_tasks(rq: *mut bindings::rq) {
-    // SAFETY: the core passes its locked runqueue.
-    let mut rq = unsafe { Rq::from_raw(rq) };
-    push_tasks(&mut rq);
-}
-
-/// Balance callback: pulls earlier tasks to `rq` from overloaded CPUs.
-///
-/// # Safety
-///
-/// Called by the scheduler core with `rq` locked, not pinned.
-#[no_mangle]
-pub unsafe extern "C" fn casio_pull_tasks(rq: *mut bindings::rq) {
-    // SAFETY: the core passes its locked runqueue.
-    let mut rq = unsafe { Rq::from_raw(rq) };
-    pull_tasks(&mut rq);
-}
-
-/// `init_rq`: [`class::init_rq`].
-///
-/// # Safety
-///
-/// `rq` points to a runqueue nobody uses yet.
-#[no_mangle]
-pub unsafe extern "C" fn casio_init_rq(rq: *mut bindings::rq) {
-    // SAFETY: forwarded from the caller.
-    unsafe { class::init_rq(rq) }
-}
-
-/// `fork_entity`: [`class::fork_entity`].
-///
-/// # Safety
-///
-/// `p` is a task being set up by `fork()`, not yet visible to anyone.
-/// Process context.
-#[no_mangle]
-pub unsafe extern "C" fn casio_fork_entity(p: *mut bindings::task_struct) {
-    // SAFETY: forwarded from the caller.
-    unsafe { class::fork_entity(p) }
 }

@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The entry points of the class table whose signatures are the same on
+//! every kernel base this series supports, each handing the locked
+//! runqueue to the class logic. Those that differ are in `base.rs`.
+
+use core::ffi::c_int;
+use kernel::bindings;
+
+use crate::class;
+use crate::jobs::update_curr;
+use crate::rq::Rq;
+use crate::smp::{self, pull_tasks, push_tasks};
+
+/// `enqueue_task`: [`class::enqueue_task`].
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked and `p` a task of the
+/// CASIO class that is not queued.
+#[no_mangle]
+pub unsafe extern "C" fn casio_enqueue_task(
+    rq: *mut bindings::rq,
+    p: *mut bindings::task_struct,
+    flags: c_int,
+) {
+    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
+    unsafe { class::enqueue_task(&mut Rq::from_raw(rq), p, flags) }
+}
+
+/// `yield_task`: [`class::yield_task`].
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked and a CASIO task running.
+#[no_mangle]
+pub unsafe extern "C" fn casio_yield_task(rq: *mut bindings::rq) {
+    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
+    unsafe { class::yield_task(&mut Rq::from_raw(rq)) }
+}
+
+/// `pick_task`: [`class::pick_task`].
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked.
+#[no_mangle]
+pub unsafe extern "C" fn casio_pick_task(rq: *mut bindings::rq) -> *mut bindings::task_struct {
+    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
+    unsafe { class::pick_task(&mut Rq::from_raw(rq)) }
+}
+
+/// `balance`: [`class::balance`].
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked and pinned by `rf`.
+#[no_mangle]
+pub unsafe extern "C" fn casio_balance(
+    rq: *mut bindings::rq,
+    prev: *mut bindings::task_struct,
+    rf: *mut bindings::rq_flags,
+) -> c_int {
+    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
+    unsafe { class::balance(&mut Rq::from_raw(rq), prev, rf) }
+}
+
+/// `select_task_rq`: [`class::select_task_rq`].
+///
+/// # Safety
+///
+/// Called by the scheduler core with `p->pi_lock` held and no rq lock.
+#[no_mangle]
+pub unsafe extern "C" fn casio_select_task_rq(
+    p: *mut bindings::task_struct,
+    cpu: c_int,
+    flags: c_int,
+) -> c_int {
+    // SAFETY: forwarded from the caller.
+    unsafe { class::select_task_rq(p, cpu, flags) }
+}
+
+/// `task_tick`: charges the running task on every tick.
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked.
+#[no_mangle]
+pub unsafe extern "C" fn casio_task_tick(
+    rq: *mut bindings::rq,
+    _p: *mut bindings::task_struct,
+    _queued: c_int,
+) {
+    // SAFETY: the core passes its locked runqueue.
+    let mut rq = unsafe { Rq::from_raw(rq) };
+    update_curr(&mut rq);
+}
+
+/// `update_curr`: charges the running task, for readers of its runtime.
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked.
+#[no_mangle]
+pub unsafe extern "C" fn casio_update_curr(rq: *mut bindings::rq) {
+    // SAFETY: the core passes its locked runqueue.
+    let mut rq = unsafe { Rq::from_raw(rq) };
+    update_curr(&mut rq);
+}
+
+/// `switched_to`: [`class::switched_to`].
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked, `p` a CASIO task of it.
+#[no_mangle]
+pub unsafe extern "C" fn casio_switched_to(rq: *mut bindings::rq, p: *mut bindings::task_struct) {
+    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
+    unsafe { class::switched_to(&mut Rq::from_raw(rq), p) }
+}
+
+/// `switched_from`: [`class::switched_from`].
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked and `p` of it.
+#[no_mangle]
+pub unsafe extern "C" fn casio_switched_from(rq: *mut bindings::rq, p: *mut bindings::task_struct) {
+    // SAFETY: forwarded from the caller.
+    unsafe { class::switched_from(&mut Rq::from_raw(rq), p) }
+}
+
+/// `task_dead`: [`class::task_dead`].
+///
+/// # Safety
+///
+/// Called by the scheduler core for a dead task it still holds.
+#[no_mangle]
+pub unsafe extern "C" fn casio_task_dead(p: *mut bindings::task_struct) {
+    // SAFETY: forwarded from the caller.
+    unsafe { class::task_dead(p) }
+}
+
+/// `prio_changed`: [`class::prio_changed`].
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked, `p` a CASIO task of it.
+#[no_mangle]
+pub unsafe extern "C" fn casio_prio_changed(
+    rq: *mut bindings::rq,
+    p: *mut bindings::task_struct,
+    _oldprio: c_int,
+) {
+    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
+    unsafe { class::prio_changed(&mut Rq::from_raw(rq), p, _oldprio) }
+}
+
+/// `task_woken`: [`smp::task_woken`].
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked, not pinned, and `p` a
+/// CASIO task of it.
+#[no_mangle]
+pub unsafe extern "C" fn casio_task_woken(rq: *mut bindings::rq, p: *mut bindings::task_struct) {
+    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
+    unsafe { smp::task_woken(&mut Rq::from_raw(rq), p) }
+}
+
+/// `rq_online`: [`smp::rq_online`].
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked.
+#[no_mangle]
+pub unsafe extern "C" fn casio_rq_online(rq: *mut bindings::rq) {
+    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
+    unsafe { smp::rq_online(&mut Rq::from_raw(rq)) }
+}
+
+/// `rq_offline`: [`smp::rq_offline`].
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked.
+#[no_mangle]
+pub unsafe extern "C" fn casio_rq_offline(rq: *mut bindings::rq) {
+    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
+    unsafe { smp::rq_offline(&mut Rq::from_raw(rq)) }
+}
+
+/// Balance callback: pushes the tasks `rq` cannot run.
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked, not pinned.
+#[no_mangle]
+pub unsafe extern "C" fn casio_push_tasks(rq: *mut bindings::rq) {
+    // SAFETY: the core passes its locked runqueue.
+    let mut rq = unsafe { Rq::from_raw(rq) };
+    push_tasks(&mut rq);
+}
+
+/// Balance callback: pulls earlier tasks to `rq` from overloaded CPUs.
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked, not pinned.
+#[no_mangle]
+pub unsafe extern "C" fn casio_pull_tasks(rq: *mut bindings::rq) {
+    // SAFETY: the core passes its locked runqueue.
+    let mut rq = unsafe { Rq::from_raw(rq) };
+    pull_tasks(&mut rq);
+}
+
+/// `init_rq`: [`class::init_rq`].
+///
+/// # Safety
+///
+/// `rq` points to a runqueue nobody uses yet.
+#[no_mangle]
+pub unsafe extern "C" fn casio_init_rq(rq: *mut bindings::rq) {
+    // SAFETY: forwarded from the caller.
+    unsafe { class::init_rq(rq) }
+}
+
+/// `fork_entity`: [`class::fork_entity`].
+///
+/// # Safety
+///
+/// `p` is a task being set up by `fork()`, not yet visible to anyone.
+/// Process context.
+#[no_mangle]
+pub unsafe extern "C" fn casio_fork_entity(p: *mut bindings::task_struct) {
+    // SAFETY: forwarded from the caller.
+    unsafe { class::fork_entity(p) }
+}
