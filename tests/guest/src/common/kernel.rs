@@ -16,10 +16,13 @@ pub fn parse_release(release: &str) -> Option<(u32, u32)> {
 /// The (major, minor) of the running kernel, the base its CASIO series
 /// was made for.
 pub fn kernel_base() -> (u32, u32) {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .ok()
-        .and_then(|r| parse_release(r.trim()))
-        .unwrap_or((0, 0))
+    static BASE: std::sync::OnceLock<(u32, u32)> = std::sync::OnceLock::new();
+    *BASE.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .ok()
+            .and_then(|r| parse_release(r.trim()))
+            .unwrap_or((0, 0))
+    })
 }
 
 /// Whether the kernel knows SCHED_EXT (policy 7), as 6.12 and later do
