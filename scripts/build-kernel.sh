@@ -11,8 +11,9 @@
 #  3. configure an out-of-tree build dir: tinyconfig + config/qemu-x86_64.config
 #     + Kconfig.fragment (+ config/debug.config when DEBUG=1), olddefconfig, and
 #     verify that every requested option made it into .config;
-#  4. make LLVM=1 bzImage with the Rust toolchain the base pins
-#     (scripts/lib.sh, kernel_pins) and ccache.
+#  4. make LLVM=1 bzImage (or LLVM=-N: the base's clang, kernel_pins)
+#     with the Rust toolchain the base pins (scripts/lib.sh, kernel_pins)
+#     and ccache.
 #
 # Env: KERNEL (the base, default 6.1; KERNEL_SRC or KERNEL_TARBALL, if given,
 #      decide the base instead: their Makefile's version), KERNEL_SRC,
@@ -52,7 +53,6 @@ off) CASIO=off; flavor="off-$flavor" ;;
 *) CASIO=y ;;
 esac
 
-command -v ld.lld >/dev/null || die "ld.lld not found: run scripts/setup.sh (make setup)"
 mkdir -p "$CASIO_CACHE"
 
 # ---- 1. kernel source ----------------------------------------------------------------
@@ -104,7 +104,9 @@ if [ "$base" != "$kernel" ] && [ -n "${KERNEL:-}" ]; then
 	warn "KERNEL=$KERNEL, but the source given is linux $version: building base $base (bzImage.$base-$flavor)"
 fi
 find_kernel_toolchain "$base" || die "kernel Rust toolchain of linux $base not found (rustc ${K_TOOLCHAIN:-?} via rustup, bindgen ${K_BINDGEN_VERSION:-?}): run KERNEL=$base scripts/setup.sh (make setup KERNEL=$base)"
-log "linux $base: rustc $K_TOOLCHAIN ($K_RUSTC), bindgen $K_BINDGEN_VERSION ($K_BINDGEN)"
+command -v "ld.lld${K_LLVM_VERSION:+-$K_LLVM_VERSION}" >/dev/null && command -v "$K_CLANG" >/dev/null ||
+	die "$K_CLANG or ld.lld${K_LLVM_VERSION:+-$K_LLVM_VERSION} not found (linux $base builds with LLVM=$K_LLVM): run KERNEL=$base scripts/setup.sh (make setup KERNEL=$base)"
+log "linux $base: rustc $K_TOOLCHAIN ($K_RUSTC), bindgen $K_BINDGEN_VERSION ($K_BINDGEN), LLVM=$K_LLVM"
 if [ -z "${CASIO_PATCHES_DIR:-}" ] && [ "${CASIO:-y}" != n ] && [ ! -f "$CASIO_ROOT/patches/$base/series" ]; then
 	die "no CASIO series for linux $base (patches/$base/); supported bases: $(cd "$CASIO_ROOT/patches" && ls -d */ | tr -d / | tr '\n' ' ')"
 fi
@@ -288,7 +290,7 @@ MK=("${KMAKE[@]}")
 # The kernel's own check of the Rust toolchain (rustc/bindgen versions, rust-src).
 if ! ra=$("${MK[@]}" -s rustavailable 2>&1); then
 	printf '%s\n' "$ra" >&2
-	die "make LLVM=1 rustavailable failed with rustc $K_TOOLCHAIN and bindgen $K_BINDGEN_VERSION: run KERNEL=$base scripts/setup.sh (make setup KERNEL=$base)"
+	die "make LLVM=$K_LLVM rustavailable failed with rustc $K_TOOLCHAIN and bindgen $K_BINDGEN_VERSION: run KERNEL=$base scripts/setup.sh (make setup KERNEL=$base)"
 fi
 log "rustavailable: $(printf '%s' "$ra" | grep -v '^\*\*\*$' | tr '\n' ' ' | sed 's/\*\*\* //g' | cut -c1-160)"
 
@@ -371,7 +373,7 @@ ccache_counts() { # "hits misses" of our ccache dir
 		END { print h + 0, m + 0 }'
 }
 [ -n "${CCACHE_DIR:-}" ] && read -r cc_h0 cc_m0 < <(ccache_counts)
-run_step "make LLVM=1 -j$JOBS bzImage ($flavor)" "$LOGF" "${MK[@]}" -j"$JOBS" bzImage ||
+run_step "make LLVM=$K_LLVM -j$JOBS bzImage ($flavor)" "$LOGF" "${MK[@]}" -j"$JOBS" bzImage ||
 	die "kernel build failed (full log: $LOGF)"
 [ -f "$BZ" ] || die "build finished but $BZ is missing"
 after=$(stat -c %Y.%s "$BZ")

@@ -66,8 +66,16 @@ version_lt() {
 # per version so that versions do not overwrite each other).
 # CASIO_RUST_TOOLCHAIN and CASIO_BINDGEN_VERSION override the pins of
 # whatever base is selected. Returns 1 for a base without pins.
+#
+# It also sets the LLVM of the base:
+#   K_LLVM_VERSION  Debian's versioned clang-N that the base needs, or empty
+#                   for Debian's default clang (clang 14 on Debian 12);
+#                   CASIO_LLVM_VERSION overrides it
+#   K_LLVM          kbuild's LLVM= value: 1, or the suffix -N
+#   K_CLANG         the clang binary (clang or clang-N)
+#   K_LLVM_DEBS     the Debian packages of that LLVM (setup installs them)
 kernel_pins() {
-	local tc= bg=
+	local tc= bg= llvm=
 	case "$1" in
 	6.1) tc=1.62.0 bg=0.56.0 ;;
 	6.12) tc=1.78.0 bg=0.65.1 ;;
@@ -75,6 +83,16 @@ kernel_pins() {
 	K_TOOLCHAIN=${CASIO_RUST_TOOLCHAIN:-$tc}
 	K_BINDGEN_VERSION=${CASIO_BINDGEN_VERSION:-$bg}
 	K_RUST_COMPONENTS="rust-src rustfmt clippy"
+	K_LLVM_VERSION=${CASIO_LLVM_VERSION:-$llvm}
+	if [ -n "$K_LLVM_VERSION" ]; then
+		K_LLVM=-$K_LLVM_VERSION
+		K_CLANG=clang-$K_LLVM_VERSION
+		K_LLVM_DEBS="clang-$K_LLVM_VERSION lld-$K_LLVM_VERSION llvm-$K_LLVM_VERSION libclang-$K_LLVM_VERSION-dev"
+	else
+		K_LLVM=1
+		K_CLANG=clang
+		K_LLVM_DEBS="clang lld llvm libclang-dev"
+	fi
 	[ -n "$K_TOOLCHAIN" ] && [ -n "$K_BINDGEN_VERSION" ] || return 1
 	# From 0.64.0 on, bindgen's command line is the crate bindgen-cli.
 	if version_lt "$K_BINDGEN_VERSION" 0.64.0; then
@@ -83,6 +101,15 @@ kernel_pins() {
 		K_BINDGEN_CRATE=bindgen-cli
 	fi
 	K_BINDGEN_ROOT=$CASIO_CACHE/tools/bindgen-$K_BINDGEN_VERSION
+}
+
+# llvm_libdir: prints the library directory of the LLVM that kernel_pins
+# selected (where its libclang is), from its llvm-config; returns 1 if that
+# llvm-config is missing.
+llvm_libdir() {
+	local lc=llvm-config${K_LLVM_VERSION:+-$K_LLVM_VERSION}
+	command -v "$lc" >/dev/null 2>&1 || return 1
+	"$lc" --libdir
 }
 
 # pinned_bindgen: prints the path of a bindgen of exactly K_BINDGEN_VERSION
@@ -186,19 +213,28 @@ kernel_kdir() {
 # scripts/build-kernel.sh uses for the tree, with the toolchain of the tree's
 # base. Anything else that runs make in a CASIO build tree should use it too:
 # different CC/RUSTC/... values change the recorded command lines, and kbuild
-# then rebuilds the affected objects.
+# then rebuilds the affected objects. KMAKE starts with `env LIBCLANG_PATH=...`
+# where the base's llvm-config is found: bindgen (clang-sys) otherwise loads
+# the newest libclang installed, which need not be the base's.
 kernel_make_cmd() {
-	local base
+	local base libdir
 	base=$(tree_base "$1") || { warn "cannot read the kernel version of $1"; return 1; }
 	find_kernel_toolchain "$base" || return 1
-	KMAKE=(make -C "$1" O="$2" ARCH=x86_64 LLVM=1
+	KMAKE=()
+	if libdir=$(llvm_libdir); then
+		KMAKE=(env LIBCLANG_PATH="$libdir")
+	else
+		warn "llvm-config${K_LLVM_VERSION:+-$K_LLVM_VERSION} not found: bindgen picks a libclang itself"
+	fi
+	# LLVM=-N: clang-N, ld.lld-N, llvm-ar-N, ... (also as HOSTCC).
+	KMAKE+=(make -C "$1" O="$2" ARCH=x86_64 LLVM="$K_LLVM"
 		RUSTC="$K_RUSTC" HOSTRUSTC="$K_RUSTC" RUSTDOC="$K_RUSTDOC" RUSTFMT="$K_RUSTFMT"
 		CLIPPY_DRIVER="$K_CLIPPY" BINDGEN="$K_BINDGEN" CARGO="$K_CARGO")
 	if [ "${CASIO_CCACHE:-1}" != 0 ] && command -v ccache >/dev/null 2>&1; then
 		export CCACHE_DIR="${CCACHE_DIR:-$CASIO_CACHE/ccache}"
 		export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
 		# Not HOSTCC: from 6.12 on it is also rustc's linker for host programs.
-		KMAKE+=(CC="ccache clang")
+		KMAKE+=(CC="ccache $K_CLANG")
 	fi
 }
 
@@ -229,3 +265,4 @@ apt_install() {
 		die "apt-get install $* failed (log: $CASIO_CACHE/logs/apt.log)"
 	fi
 }
+

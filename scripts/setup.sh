@@ -7,7 +7,8 @@
 #      base with toolchain pins), KERNELS (several bases, e.g. "6.1 6.12";
 #      wins over KERNEL), CASIO_RUST_TOOLCHAIN / CASIO_BINDGEN_VERSION
 #      (override the pins of scripts/lib.sh, kernel_pins), KERNEL_SRC /
-#      KERNEL_TARBALL (if set, no linux-source-<base> is installed).
+#      KERNEL_TARBALL (if set, no linux-source-<base> is installed),
+#      CASIO_LLVM_VERSION (override the base's clang-N; see kernel_pins).
 set -euo pipefail
 # Parse the whole script before running it, so editing it (git pull) during a
 # long build cannot break the running instance.
@@ -44,9 +45,17 @@ debs=(
 	cbindgen
 	ca-certificates curl
 )
+# The LLVM of each base (kernel_pins: Debian's default clang above, or a
+# versioned clang-N, lld-N, ...).
+for b in "${bases[@]}"; do
+	kernel_pins "$b"
+	# shellcheck disable=SC2206
+	debs+=($K_LLVM_DEBS)
+done
 if [ -z "${KERNEL_SRC:-}" ] && [ -z "${KERNEL_TARBALL:-}" ]; then
 	for b in "${bases[@]}"; do debs+=("linux-source-$b"); done
 fi
+mapfile -t debs < <(printf '%s\n' "${debs[@]}" | awk '!seen[$0]++')
 mapfile -t missing < <(missing_debs "${debs[@]}")
 if [ ${#missing[@]} -gt 0 ]; then
 	apt_install "${missing[@]}"
@@ -131,7 +140,11 @@ for b in "${bases[@]}"; do
 	[ -d "$srcdir" ] || die "rust-src is missing for $K_RUSTC"
 done
 log "default toolchain: $(v rustc --version) | $(v cargo --version)"
-log "clang: $(v clang --version) | ld.lld: $(v ld.lld --version)"
+for b in "${bases[@]}"; do
+	kernel_pins "$b"
+	sfx=${K_LLVM_VERSION:+-$K_LLVM_VERSION}
+	log "linux $b LLVM (LLVM=$K_LLVM): $(v "$K_CLANG" --version) | ld.lld: $(v "ld.lld$sfx" --version) | libclang: $(llvm_libdir || echo '?')"
+done
 log "qemu: $(v qemu-system-x86_64 --version) | busybox: $(v busybox | cut -d' ' -f1-2) | ccache: $(v ccache --version)"
 
 if [ ${#did[@]} -eq 0 ]; then
