@@ -4,7 +4,10 @@
 #
 #  1. find the kernel source: $KERNEL_SRC (unpacked tree), $KERNEL_TARBALL, or
 #     /usr/src/linux-source-$KERNEL.tar.xz (Debian's linux-source-$KERNEL,
-#     installed with apt if missing; KERNEL is the base, default 6.1);
+#     installed with apt if missing; KERNEL is the base, default 6.1), or
+#     for a base whose linux-source is in another Debian suite
+#     $CASIO_CACHE/src/linux-source-$KERNEL.tar.xz,
+#     fetched there if missing (scripts/lib.sh, fetch_kernel_source);
 #  2. keep a pristine copy and a patched source mirror in
 #     $CASIO_CACHE/linux-<version>/ and apply patches/<base>/series to it so that only
 #     files whose content changed get a new mtime (incremental rebuilds);
@@ -69,14 +72,21 @@ else
 	tarball="${KERNEL_TARBALL:-}"
 	if [ -z "$tarball" ]; then
 		kernel_pins "$kernel" || die "KERNEL=$kernel: no Rust toolchain pins for linux $kernel (bases with pins: $CASIO_KERNELS)"
-		tarball=/usr/src/linux-source-$kernel.tar.xz
-		if [ ! -f "$tarball" ]; then
-			if command -v apt-get >/dev/null 2>&1; then
-				log "no kernel source given and $tarball missing: installing Debian's linux-source-$kernel"
-				apt_install "linux-source-$kernel" || true
+		if ! tarball=$(kernel_source_tarball "$kernel") && command -v apt-get >/dev/null 2>&1; then
+			if [ -z "$K_SOURCE_SUITE" ]; then
+				log "no kernel source given and /usr/src/linux-source-$kernel.tar.xz missing: installing Debian's linux-source-$kernel"
+			else
+				log "no kernel source given: fetching Debian's linux-source-$kernel from $K_SOURCE_SUITE into $CASIO_CACHE/src"
 			fi
+			fetch_kernel_source "$kernel" || true
+			tarball=$(kernel_source_tarball "$kernel") || true
 		fi
-		[ -f "$tarball" ] || die "no kernel source found. Set KERNEL_SRC=/path/to/linux-$kernel (an unpacked tree), or KERNEL_TARBALL=/path/to/linux-$kernel.y.tar.xz, or install Debian's package linux-source-$kernel (provides $tarball)."
+		[ -n "$tarball" ] && [ -f "$tarball" ] || die "no kernel source found. Set KERNEL_SRC=/path/to/linux-$kernel (an unpacked tree), or KERNEL_TARBALL=/path/to/linux-$kernel.y.tar.xz, or $(
+			if [ -z "$K_SOURCE_SUITE" ]; then
+				echo "install Debian's package linux-source-$kernel (provides /usr/src/linux-source-$kernel.tar.xz)."
+			else
+				echo "run KERNEL=$kernel scripts/setup.sh, which fetches Debian's linux-source-$kernel from $K_SOURCE_SUITE (to $CASIO_CACHE/src/linux-source-$kernel.tar.xz)."
+			fi)"
 	fi
 	[ -f "$tarball" ] || die "KERNEL_TARBALL=$tarball: no such file"
 	tarball=$(cd "$(dirname "$tarball")" && pwd -P)/$(basename "$tarball")

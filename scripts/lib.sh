@@ -67,15 +67,18 @@ version_lt() {
 # CASIO_RUST_TOOLCHAIN and CASIO_BINDGEN_VERSION override the pins of
 # whatever base is selected. Returns 1 for a base without pins.
 #
-# It also sets the LLVM of the base:
+# It also sets the LLVM of the base and where its source comes from:
 #   K_LLVM_VERSION  Debian's versioned clang-N that the base needs, or empty
 #                   for Debian's default clang (clang 14 on Debian 12);
 #                   CASIO_LLVM_VERSION overrides it
 #   K_LLVM          kbuild's LLVM= value: 1, or the suffix -N
 #   K_CLANG         the clang binary (clang or clang-N)
 #   K_LLVM_DEBS     the Debian packages of that LLVM (setup installs them)
+#   K_SOURCE_SUITE  the Debian suite with linux-source-BASE when the
+#                   system's own suites lack it (fetched into the cache,
+#                   fetch_kernel_source), or empty (apt-get install)
 kernel_pins() {
-	local tc= bg= llvm=
+	local tc= bg= llvm= suite=
 	case "$1" in
 	6.1) tc=1.62.0 bg=0.56.0 ;;
 	6.12) tc=1.78.0 bg=0.65.1 ;;
@@ -93,6 +96,7 @@ kernel_pins() {
 		K_CLANG=clang
 		K_LLVM_DEBS="clang lld llvm libclang-dev"
 	fi
+	K_SOURCE_SUITE=$suite
 	[ -n "$K_TOOLCHAIN" ] && [ -n "$K_BINDGEN_VERSION" ] || return 1
 	# From 0.64.0 on, bindgen's command line is the crate bindgen-cli.
 	if version_lt "$K_BINDGEN_VERSION" 0.64.0; then
@@ -266,3 +270,102 @@ apt_install() {
 	fi
 }
 
+# debian_mirror_uri: prints the URI of the Debian archive that the system's
+# apt sources use for its own release (deb822 .sources or one-line
+# sources.list alike, as apt itself reads them), or CASIO_DEBIAN_MIRROR if
+# set. Returns 1 if there is none.
+debian_mirror_uri() {
+	local codename='' uri
+	if [ -n "${CASIO_DEBIAN_MIRROR:-}" ]; then
+		printf '%s\n' "${CASIO_DEBIAN_MIRROR%/}"
+		return 0
+	fi
+	command -v apt-get >/dev/null 2>&1 || return 1
+	[ -r /etc/os-release ] && codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+	# The main archive: the suite that is the release itself (not -updates,
+	# not the security archive); else the first that is not security's.
+	# shellcheck disable=SC2016 # apt's format fields, not shell
+	uri=$(apt-get indextargets --no-release-info --format '$(TARGET_OF) $(RELEASE) $(REPO_URI)' \
+		'Identifier: Packages' 2>/dev/null | awk -v c="$codename" '
+		$1 != "deb" { next }
+		c != "" && $2 == c && !m { m = $3 }
+		$2 !~ /security/ && $3 !~ /security/ && !f { f = $3 }
+		END { if (m != "") print m; else if (f != "") print f; else exit 1 }') || return 1
+	printf '%s\n' "${uri%/}"
+}
+
+# kernel_source_tarball BASE: prints the path of a linux-source-BASE tarball:
+# Debian's installed one (/usr/src), else the one fetch_kernel_source left in
+# the cache. Returns 1 if there is none.
+kernel_source_tarball() {
+	local t
+	for t in "/usr/src/linux-source-$1.tar.xz" "$CASIO_CACHE/src/linux-source-$1.tar.xz"; do
+		if [ -f "$t" ]; then
+			printf '%s\n' "$t"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# fetch_kernel_source BASE: provides Debian's linux-source-BASE tarball
+# (kernel_pins BASE first; nothing to do if kernel_source_tarball finds it).
+# A base whose source is in the system's suites is apt-get installed
+# (/usr/src). One whose source is in another suite, K_SOURCE_SUITE, is
+# downloaded with apt through a private sources list and state directory in
+# $CASIO_CACHE/apt/<suite> (the archive is the system's, debian_mirror_uri),
+# so that the system's sources, lists and package cache stay as they are.
+# Nothing is installed: the .deb is unpacked and its tarball kept as
+# $CASIO_CACHE/src/linux-source-BASE.tar.xz. Returns 1 if that fails.
+fetch_kernel_source() {
+	local base=$1 rc=0 lockfd
+	kernel_source_tarball "$base" >/dev/null && return 0
+	if [ -z "$K_SOURCE_SUITE" ]; then
+		apt_install "linux-source-$base"
+		return 0
+	fi
+	[ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || apt_install debian-archive-keyring
+	mkdir -p "$CASIO_CACHE/apt" "$CASIO_CACHE/src" "$CASIO_CACHE/logs"
+	# One fetch at a time (setup and a build may both want it).
+	exec {lockfd}>"$CASIO_CACHE/apt/.lock-$K_SOURCE_SUITE"
+	flock "$lockfd"
+	kernel_source_tarball "$base" >/dev/null || _fetch_suite_source "$base" || rc=1
+	exec {lockfd}>&-
+	return "$rc"
+}
+
+_fetch_suite_source() {
+	local base=$1 uri d opts debs tmp rc=0
+	uri=$(debian_mirror_uri) || {
+		warn "cannot find the Debian archive in the system's apt sources (set CASIO_DEBIAN_MIRROR to its URI)"
+		return 1
+	}
+	d=$CASIO_CACHE/apt/$K_SOURCE_SUITE
+	mkdir -p "$d/lists/partial" "$d/cache" "$d/deb"
+	echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri $K_SOURCE_SUITE main" >"$d/sources.list"
+	opts=(-o Dir::Etc::sourcelist="$d/sources.list" -o Dir::Etc::sourceparts=-
+		-o Dir::State::Lists="$d/lists" -o Dir::Cache="$d/cache")
+	run_step "apt-get update ($K_SOURCE_SUITE, private lists)" "$CASIO_CACHE/logs/apt.log" \
+		apt-get "${opts[@]}" update || return 1
+	rm -f "$d/deb/"*.deb
+	# About 170 MB.
+	# shellcheck disable=SC2016 # the inner shell's arguments
+	run_step "apt-get download linux-source-$base ($K_SOURCE_SUITE)" "$CASIO_CACHE/logs/apt.log" \
+		bash -c 'cd "$1" && shift && exec apt-get "$@"' _ "$d/deb" "${opts[@]}" download "linux-source-$base" ||
+		return 1
+	debs=("$d/deb/linux-source-${base}_"*.deb)
+	[ -f "${debs[0]}" ] || { warn "apt-get download left no linux-source-$base .deb in $d/deb"; return 1; }
+	tmp=$CASIO_CACHE/src/.unpack.$$
+	rm -rf "$tmp"
+	run_step "dpkg-deb -x $(basename "${debs[0]}")" "$CASIO_CACHE/logs/apt.log" dpkg-deb -x "${debs[0]}" "$tmp" || rc=1
+	if [ "$rc" = 0 ] && [ -f "$tmp/usr/src/linux-source-$base.tar.xz" ]; then
+		mv -f "$tmp/usr/src/linux-source-$base.tar.xz" "$CASIO_CACHE/src/linux-source-$base.tar.xz"
+		basename "${debs[0]}" .deb >"$CASIO_CACHE/src/linux-source-$base.package"
+		log "linux-source-$base from $K_SOURCE_SUITE: $CASIO_CACHE/src/linux-source-$base.tar.xz ($(basename "${debs[0]}"))"
+	else
+		[ "$rc" = 0 ] && warn "$(basename "${debs[0]}") holds no usr/src/linux-source-$base.tar.xz"
+		rc=1
+	fi
+	rm -rf "$tmp" "${debs[@]}"
+	return "$rc"
+}

@@ -7,8 +7,10 @@
 #      base with toolchain pins), KERNELS (several bases, e.g. "6.1 6.12";
 #      wins over KERNEL), CASIO_RUST_TOOLCHAIN / CASIO_BINDGEN_VERSION
 #      (override the pins of scripts/lib.sh, kernel_pins), KERNEL_SRC /
-#      KERNEL_TARBALL (if set, no linux-source-<base> is installed),
-#      CASIO_LLVM_VERSION (override the base's clang-N; see kernel_pins).
+#      KERNEL_TARBALL (if set, no linux-source-<base> is installed or
+#      fetched), CASIO_LLVM_VERSION (override the base's clang-N; see
+#      kernel_pins), CASIO_DEBIAN_MIRROR (the Debian archive to fetch a
+#      linux-source-<base> of another suite from; default: the system's).
 set -euo pipefail
 # Parse the whole script before running it, so editing it (git pull) during a
 # long build cannot break the running instance.
@@ -46,15 +48,22 @@ debs=(
 	ca-certificates curl
 )
 # The LLVM of each base (kernel_pins: Debian's default clang above, or a
-# versioned clang-N, lld-N, ...).
+# versioned clang-N, lld-N, ...), and its source: Debian's linux-source-<base>
+# from the system's suites, or (K_SOURCE_SUITE) fetched below.
+fetch=()
 for b in "${bases[@]}"; do
 	kernel_pins "$b"
 	# shellcheck disable=SC2206
 	debs+=($K_LLVM_DEBS)
+	if [ -n "${KERNEL_SRC:-}" ] || [ -n "${KERNEL_TARBALL:-}" ]; then
+		continue
+	elif [ -z "$K_SOURCE_SUITE" ]; then
+		debs+=("linux-source-$b")
+	else
+		debs+=(debian-archive-keyring)
+		fetch+=("$b")
+	fi
 done
-if [ -z "${KERNEL_SRC:-}" ] && [ -z "${KERNEL_TARBALL:-}" ]; then
-	for b in "${bases[@]}"; do debs+=("linux-source-$b"); done
-fi
 mapfile -t debs < <(printf '%s\n' "${debs[@]}" | awk '!seen[$0]++')
 mapfile -t missing < <(missing_debs "${debs[@]}")
 if [ ${#missing[@]} -gt 0 ]; then
@@ -63,6 +72,15 @@ if [ ${#missing[@]} -gt 0 ]; then
 else
 	log "apt packages: all ${#debs[@]} present"
 fi
+for b in "${fetch[@]}"; do
+	kernel_pins "$b"
+	if t=$(kernel_source_tarball "$b"); then
+		log "linux $b source: $t"
+		continue
+	fi
+	fetch_kernel_source "$b" || die "cannot fetch linux-source-$b from $K_SOURCE_SUITE (log: $CASIO_CACHE/logs/apt.log)"
+	did+=("linux-source-$b from $K_SOURCE_SUITE: $(kernel_source_tarball "$b")")
+done
 
 # ---- 2. Rust toolchains ---------------------------------------------------------
 # Default toolchain: for the project's userspace crates (cargo test, guest
