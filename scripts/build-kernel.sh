@@ -333,6 +333,20 @@ do_config() {
 run_step "config: tinyconfig + $(for f in "${fragments[@]}"; do printf '%s ' "${f#"$CASIO_ROOT"/}"; done)" "$LOGF" \
 	do_config || die "kernel configuration failed"
 
+# Options a base no longer has: config/base-<base>.config lists them as
+# "# gone: CONFIG_FOO ..." (no "# CONFIG_" at the start of the line, which
+# merge_config.sh would take for a setting), and they are not verified,
+# whatever the other fragments ask. A "gone" option that the tree's Kconfig
+# still defines is an error of that file.
+mapfile -t gone < <(cat "${fragments[@]}" | sed -nE 's/^# gone: (CONFIG_[A-Za-z0-9_]+).*$/\1/p' | sort -u)
+if [ ${#gone[@]} -gt 0 ]; then
+	re=$(printf '%s\n' "${gone[@]#CONFIG_}" | paste -sd '|')
+	still=$(find "$SRC" -name 'Kconfig*' -type f -print0 |
+		xargs -0 grep -hoE "^[[:space:]]*(menu)?config[[:space:]]+($re)[[:space:]]*$" |
+		awk '{ print "CONFIG_" $2 }' | sort -u | tr '\n' ' ' || true)
+	[ -z "$still" ] || die "config/base-$base.config lists as gone what linux $version still has: $still"
+fi
+
 # Verify: the last fragment that mentions a symbol decides what is requested.
 missing=() casio_missing=0
 while IFS=' ' read -r sym want; do
@@ -344,8 +358,10 @@ while IFS=' ' read -r sym want; do
 		missing+=("$sym=$want (got: $got)")
 	fi
 done < <(cat "${fragments[@]}" | sed -nE 's/^(CONFIG_[A-Za-z0-9_]+)=(.*)$/\1 \2/p; s/^# (CONFIG_[A-Za-z0-9_]+) is not set$/\1 n/p' |
-	awk '{ v[$1] = $2; if (!($1 in o)) { o[$1] = n++ ; k[o[$1]] = $1 } } END { for (i = 0; i < n; i++) print k[i], v[k[i]] }')
-nreq=$(cat "${fragments[@]}" | grep -cE '^(CONFIG_|# CONFIG_.* is not set)')
+	awk -v gone=" ${gone[*]} " 'index(gone, " " $1 " ") { next }
+	     { v[$1] = $2; if (!($1 in o)) { o[$1] = n++ ; k[o[$1]] = $1 } } END { for (i = 0; i < n; i++) print k[i], v[k[i]] }')
+nreq=$(cat "${fragments[@]}" | sed -nE 's/^(# )?(CONFIG_[A-Za-z0-9_]+)(=.*| is not set)$/\2/p' |
+	awk -v gone=" ${gone[*]} " '!index(gone, " " $1 " ")' | wc -l)
 if [ ${#missing[@]} -gt 0 ]; then
 	printf '[kernel] requested option not in the final .config: %s\n' "${missing[@]}" >&2
 	if printf '%s\n' "${missing[@]}" | grep -q '^CONFIG_RUST='; then
@@ -361,7 +377,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 		die "${#missing[@]} requested config option(s) missing (see above; full log: $LOGF)"
 	fi
 else
-	log "config verified: all $nreq requested options set as asked"
+	log "config verified: all $nreq requested options set as asked${gone[0]:+ (gone in linux $base, not verified: ${gone[*]})}"
 fi
 if [ -f "$BUILD/.config.prev" ] && cmp -s "$BUILD/.config" "$BUILD/.config.prev"; then
 	touch -r "$BUILD/.config.prev" "$BUILD/.config"   # unchanged: keep the old mtime
