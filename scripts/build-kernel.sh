@@ -5,8 +5,8 @@
 #  1. find the kernel source: $KERNEL_SRC (unpacked tree), $KERNEL_TARBALL, or
 #     /usr/src/linux-source-$KERNEL.tar.xz (Debian's linux-source-$KERNEL,
 #     installed with apt if missing; KERNEL is the base, default 6.1), or
-#     for a base whose linux-source is in another Debian suite
-#     $CASIO_CACHE/src/linux-source-$KERNEL.tar.xz,
+#     for a base whose linux-source is in another Debian suite (7.3:
+#     trixie-backports) $CASIO_CACHE/src/linux-source-$KERNEL.tar.xz,
 #     fetched there if missing (scripts/lib.sh, fetch_kernel_source);
 #  2. keep a pristine copy and a patched source mirror in
 #     $CASIO_CACHE/linux-<version>/ and apply patches/<base>/series to it so that only
@@ -14,7 +14,7 @@
 #  3. configure an out-of-tree build dir: tinyconfig + config/qemu-x86_64.config
 #     + Kconfig.fragment (+ config/debug.config when DEBUG=1), olddefconfig, and
 #     verify that every requested option made it into .config;
-#  4. make LLVM=1 bzImage (or LLVM=-N: the base's clang, kernel_pins)
+#  4. make LLVM=1 bzImage (LLVM=-19 for 7.3: the base's clang, kernel_pins)
 #     with the Rust toolchain the base pins (scripts/lib.sh, kernel_pins)
 #     and ccache.
 #

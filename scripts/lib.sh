@@ -5,7 +5,7 @@
 CASIO_ROOT="${CASIO_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 CASIO_CACHE="${CASIO_CACHE:-$HOME/.cache/casio}"
 # The kernel bases that have toolchain pins (kernel_pins), for KERNEL=all.
-CASIO_KERNELS="6.1 6.12"
+CASIO_KERNELS="6.1 6.12 7.3"
 CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
 case ":$PATH:" in *":$CARGO_HOME/bin:"*) ;; *) PATH="$CARGO_HOME/bin:$PATH" ;; esac
 export CASIO_ROOT CASIO_CACHE PATH
@@ -82,6 +82,8 @@ kernel_pins() {
 	case "$1" in
 	6.1) tc=1.62.0 bg=0.56.0 ;;
 	6.12) tc=1.78.0 bg=0.65.1 ;;
+	# LLVM >= 17.0.1: Debian 12's clang-19.
+	7.3) tc=1.85.0 bg=0.71.1 llvm=19 suite=trixie-backports ;;
 	esac
 	K_TOOLCHAIN=${CASIO_RUST_TOOLCHAIN:-$tc}
 	K_BINDGEN_VERSION=${CASIO_BINDGEN_VERSION:-$bg}
