@@ -24,7 +24,8 @@ casio_flavor = $(if $(filter 1 y yes on true,$(1)),debug,base)
 
 # KERNEL selects the kernel base (major.minor) of setup, kernel, run, shell,
 # boot-tests, bench*, fuzz and check-bisect: the source linux-source-<base>,
-# the series patches/<base>/ and the base's toolchain pins (scripts/lib.sh).
+# the series patches/<base>/ and the base's toolchain pins and LLVM
+# (scripts/lib.sh, kernel_pins).
 # Its kernels are $(CASIO_CACHE)/bzImage.<base>-<flavor>.
 KERNEL ?= 6.1
 # casio_bzimage DEBUG[,PREFIX]: the kernel of base KERNEL for that DEBUG
@@ -54,7 +55,7 @@ help:
 	@echo "                    (test-kernel: the per-base part for KERNEL alone)"
 	@echo "  make shell        interactive shell in the guest (Ctrl-A X quits)"
 	@echo "  make setup        install/check toolchains and packages"
-	@echo "  make kernel       build bzImage (DEBUG=1 for the debug config)"
+	@echo "  make kernel       setup, then build bzImage (DEBUG=1 for the debug config)"
 	@echo "  make initramfs    build the guest programs and the initramfs"
 	@echo "  make host-test    only the host-side tests"
 	@echo "  make bench        benchmarks in one boot + the CASIO=y/off overhead boots, rewrites bench/REPORT.md"
@@ -68,11 +69,15 @@ help:
 	@echo "KERNEL=<base> selects the kernel base (default 6.1; now: $(KERNEL)); TEST_KERNELS: $(TEST_KERNELS)"
 	@echo "cache: $(CASIO_CACHE)"
 
-# KERNELS="6.1 6.12" or KERNEL=all installs for several bases.
+# KERNELS="6.1 6.12" or KERNEL=all (every base with pins, 7.3 too) installs
+# for several bases.
 setup:
 	KERNEL=$(KERNEL) KERNELS="$(KERNELS)" scripts/setup.sh
 
+# Setup first: the base's toolchain, and its source where it comes from
+# another Debian suite (7.3).
 kernel:
+	$(MAKE) setup
 	DEBUG=$(RUN_DEBUG) KERNEL=$(KERNEL) scripts/build-kernel.sh
 
 guest:
