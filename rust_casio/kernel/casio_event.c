@@ -77,7 +77,7 @@ static int sched_casio_event_log_handler(CASIO_CTL_TABLE *table, int write,
 	return ret;
 }
 
-static struct ctl_table casio_event_sysctls[] = {
+static CASIO_CTL_TABLE_ARRAY casio_event_sysctls[] = {
 	{
 		.procname	= "sched_casio_event_log",
 		.data		= &sysctl_sched_casio_event_log,

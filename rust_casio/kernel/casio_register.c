@@ -21,7 +21,7 @@ static int sysctl_sched_casio_default_deadline = 100000;
 static int casio_deadline_min_us = 100;
 static int casio_deadline_max_us = 1 << 22;
 
-static struct ctl_table casio_register_sysctls[] = {
+static CASIO_CTL_TABLE_ARRAY casio_register_sysctls[] = {
 	{
 		.procname	= "sched_casio_default_deadline_us",
 		.data		= &sysctl_sched_casio_default_deadline,

@@ -10,6 +10,7 @@
  * them.
  */
 #include <linux/proc_fs.h>
+#include <linux/sched/debug.h>
 #include <linux/seq_file.h>
 
 #ifdef CONFIG_PROC_FS

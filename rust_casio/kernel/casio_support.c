@@ -62,7 +62,7 @@ static int sched_casio_handler(CASIO_CTL_TABLE *table, int write,
 	return ret;
 }
 
-static struct ctl_table sched_casio_sysctls[] = {
+static CASIO_CTL_TABLE_ARRAY sched_casio_sysctls[] = {
 	{
 		.procname	= "sched_casio_period_us",
 		.data		= &sysctl_sched_casio_period,

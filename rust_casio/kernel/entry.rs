@@ -39,32 +39,6 @@ pub unsafe extern "C" fn casio_yield_task(rq: *mut bindings::rq) {
     unsafe { class::yield_task(&mut Rq::from_raw(rq)) }
 }
 
-/// `pick_task`: [`class::pick_task`].
-///
-/// # Safety
-///
-/// Called by the scheduler core with `rq` locked.
-#[no_mangle]
-pub unsafe extern "C" fn casio_pick_task(rq: *mut bindings::rq) -> *mut bindings::task_struct {
-    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
-    unsafe { class::pick_task(&mut Rq::from_raw(rq)) }
-}
-
-/// `balance`: [`class::balance`].
-///
-/// # Safety
-///
-/// Called by the scheduler core with `rq` locked and pinned by `rf`.
-#[no_mangle]
-pub unsafe extern "C" fn casio_balance(
-    rq: *mut bindings::rq,
-    prev: *mut bindings::task_struct,
-    rf: *mut bindings::rq_flags,
-) -> c_int {
-    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
-    unsafe { class::balance(&mut Rq::from_raw(rq), prev, rf) }
-}
-
 /// `select_task_rq`: [`class::select_task_rq`].
 ///
 /// # Safety
@@ -139,21 +113,6 @@ pub unsafe extern "C" fn casio_switched_from(rq: *mut bindings::rq, p: *mut bind
 pub unsafe extern "C" fn casio_task_dead(p: *mut bindings::task_struct) {
     // SAFETY: forwarded from the caller.
     unsafe { class::task_dead(p) }
-}
-
-/// `prio_changed`: [`class::prio_changed`].
-///
-/// # Safety
-///
-/// Called by the scheduler core with `rq` locked, `p` a CASIO task of it.
-#[no_mangle]
-pub unsafe extern "C" fn casio_prio_changed(
-    rq: *mut bindings::rq,
-    p: *mut bindings::task_struct,
-    _oldprio: c_int,
-) {
-    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
-    unsafe { class::prio_changed(&mut Rq::from_raw(rq), p, _oldprio) }
 }
 
 /// `task_woken`: [`smp::task_woken`].

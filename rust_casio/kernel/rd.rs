@@ -22,7 +22,8 @@ use crate::edf::{CpuHeap, CpuSlot};
 /// `mask` points to a valid CPU mask.
 unsafe fn test_cpu(cpu: c_int, mask: *const bindings::cpumask) -> bool {
     // SAFETY: forwarded from the caller; `cpu` is below `nr_cpu_ids`.
-    unsafe { bindings::cpumask_test_cpu(cpu, mask) }
+    // Some bases' helper takes a mutable mask; none writes it.
+    unsafe { bindings::cpumask_test_cpu(cpu, mask as *mut _) }
 }
 
 /// Whether `cpu` is active: CPUs going offline leave the active mask

@@ -33,7 +33,7 @@ pub(crate) unsafe fn can_move(rq: &Rq<'_>, p: *mut bindings::task_struct, cpu: c
             && (*p).on_cpu == 0
             && (*p).migration_disabled == 0
             && (*entity(p)).push_node.is_linked()
-            && bindings::cpumask_test_cpu(cpu, (*p).cpus_ptr)
+            && bindings::cpumask_test_cpu(cpu, (*p).cpus_ptr as *mut _)
     }
 }
 

@@ -75,6 +75,9 @@ impl Drop for TaskRef {
 
 /// The static `init_task`, whose field addresses give the offsets of a
 /// task's fields for [`container_of`]; it is never read.
+// Taking the address of an extern static needs no `unsafe` from Rust 1.82
+// on; older compilers of other bases still ask for it.
+#[allow(unused_unsafe)]
 fn task_probe() -> *const bindings::task_struct {
     // SAFETY: only the address of the static is taken.
     unsafe { ptr::addr_of!(bindings::init_task) }
@@ -135,7 +138,8 @@ pub(crate) unsafe fn task_of_timer(timer: *mut bindings::hrtimer) -> *mut bindin
 /// `p` points to a valid task.
 pub(crate) unsafe fn on_rq_queued(p: *mut bindings::task_struct) -> bool {
     // SAFETY: `p` is valid.
-    unsafe { (*p).on_rq == bindings::TASK_ON_RQ_QUEUED as c_int }
+    // `on_rq` is an int on some bases and a u8 on others.
+    unsafe { (*p).on_rq == bindings::TASK_ON_RQ_QUEUED as _ }
 }
 
 /// # Safety

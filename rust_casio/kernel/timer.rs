@@ -165,7 +165,7 @@ pub(crate) unsafe extern "C" fn casio_timer_fn(
     }
     drop(locked);
     drop(task);
-    bindings::hrtimer_restart_HRTIMER_NORESTART
+    base::HRTIMER_NORESTART
 }
 
 /// Whether `p`, of the offline `rq`, waits for its release and is off
@@ -252,5 +252,5 @@ pub(crate) unsafe extern "C" fn casio_cap_timer_fn(
     if rq.has_runnable() {
         rq.resched_curr();
     }
-    bindings::hrtimer_restart_HRTIMER_NORESTART
+    base::HRTIMER_NORESTART
 }

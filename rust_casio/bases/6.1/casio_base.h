@@ -8,6 +8,7 @@
 #define _KERNEL_SCHED_CASIO_BASE_H
 
 #define CASIO_CTL_TABLE		struct ctl_table
+#define CASIO_CTL_TABLE_ARRAY	struct ctl_table
 #define CASIO_CTL_TABLE_END	{}
 
 #endif /* _KERNEL_SCHED_CASIO_BASE_H */

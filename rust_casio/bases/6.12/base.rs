@@ -13,6 +13,10 @@ use kernel::bindings;
 use crate::class;
 use crate::rq::Rq;
 use crate::timer::TimerFn;
+/// What a timer callback returns when it is not to run again.
+pub(crate) const HRTIMER_NORESTART: bindings::hrtimer_restart =
+    bindings::hrtimer_restart_HRTIMER_NORESTART;
+
 /// Sets the hrtimer at `timer` up from scratch, on CLOCK_MONOTONIC (the
 /// job clock), to run `function` in hard interrupt context.
 ///
@@ -161,4 +165,45 @@ pub unsafe extern "C" fn casio_put_prev_task(
 ) {
     // SAFETY: forwarded from the caller; the core passes its locked runqueue.
     unsafe { class::put_prev_task(&mut Rq::from_raw(rq), p) }
+}
+
+/// `pick_task`: [`class::pick_task`].
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked.
+#[no_mangle]
+pub unsafe extern "C" fn casio_pick_task(rq: *mut bindings::rq) -> *mut bindings::task_struct {
+    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
+    unsafe { class::pick_task(&mut Rq::from_raw(rq)) }
+}
+
+/// `balance`: [`class::balance`].
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked and pinned by `rf`.
+#[no_mangle]
+pub unsafe extern "C" fn casio_balance(
+    rq: *mut bindings::rq,
+    prev: *mut bindings::task_struct,
+    rf: *mut bindings::rq_flags,
+) -> c_int {
+    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
+    unsafe { class::balance(&mut Rq::from_raw(rq), prev, rf) }
+}
+
+/// `prio_changed`: [`class::prio_changed`].
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked, `p` a CASIO task of it.
+#[no_mangle]
+pub unsafe extern "C" fn casio_prio_changed(
+    rq: *mut bindings::rq,
+    p: *mut bindings::task_struct,
+    _oldprio: c_int,
+) {
+    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
+    unsafe { class::prio_changed(&mut Rq::from_raw(rq), p, _oldprio) }
 }
