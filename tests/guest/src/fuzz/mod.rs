@@ -82,6 +82,7 @@ const REAP_BOUND_NS: u64 = 30 * SEC;
 /// last one with EBUSY).
 const WORKER_DL: (u64, u64) = (5 * MS, 20 * MS);
 const COORD_DL: (u64, u64) = (MS, 20 * MS);
+const UNPRIV_DL: (u64, u64) = (2 * MS, 20 * MS);
 
 /// What a run does.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use super::ChurnShm;
 use crate::common::cpus::{possible_cpus, set_cpu_online};
 use crate::fuzz::ops::{pick_op, random_attr, random_mask, random_policy, random_time, Op, OPS};
 use crate::fuzz::sys::{getpid, kill, make_deadline, pgrp_of, write_file};
-use crate::fuzz::{stock_kernel, Config, CAP_SYSCTL, LOG_SYSCTL, WORKER_DL};
+use crate::fuzz::{stock_kernel, Config, CAP_SYSCTL, LOG_SYSCTL, UNPRIV_DL, WORKER_DL};
 use crate::MS;
 
 // ---------------------------------------------------------------------
@@ -275,7 +275,7 @@ pub(super) fn sentinel() -> i32 {
 }
 
 pub(super) fn unprivileged(shm: &ChurnShm, seed: u64, sentinels: [i32; 2], end_ns: u64) -> i32 {
-    if let Err(e) = make_deadline(2 * MS, 20 * MS, false) {
+    if let Err(e) = make_deadline(UNPRIV_DL.0, UNPRIV_DL.1, false) {
         println!("# unprivileged worker: {e}");
         return 2;
     }
