@@ -167,7 +167,7 @@ unsafe fn move_share(p: *mut bindings::task_struct, new: Share, check: bool) -> 
 /// The share `attr` asks for: C/T, none for a task that declares only a
 /// deadline.
 fn attr_share(attr: &bindings::sched_attr) -> u64 {
-    if attr.sched_flags & bindings::SCHED_FLAG_CASIO_UNRESERVED as u64 != 0 {
+    if attr.sched_flags & u64::from(bindings::SCHED_FLAG_CASIO_UNRESERVED) != 0 {
         return 0;
     }
     let period = match attr.sched_period {
@@ -252,7 +252,7 @@ pub unsafe extern "C" fn casio_bw_fork(p: *mut bindings::task_struct) -> c_int {
         sched_runtime: se.params.runtime,
         sched_deadline: se.params.deadline,
         sched_period: se.params.period,
-        sched_flags: se.flags as u64,
+        sched_flags: u64::from(se.flags),
         ..Default::default()
     };
     // SAFETY: forwarded from the caller; `attr` is valid.

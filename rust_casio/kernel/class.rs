@@ -308,7 +308,7 @@ pub(crate) unsafe fn report_switch(
     // SAFETY: forwarded from the caller.
     unsafe {
         let prev_id = match (*prev).policy == bindings::SCHED_CASIO {
-            true => casio_id(prev) as i64,
+            true => i64::from(casio_id(prev)),
             false => -1,
         };
         let deadline = queue_key(&*entity(p));
@@ -355,7 +355,7 @@ pub(crate) unsafe fn balance(
         // may drop it.
         unsafe { rq.unpinned(rf, pull_tasks) };
     }
-    (rq.higher_class_runnable() || rq.has_runnable()) as c_int
+    c_int::from(rq.higher_class_runnable() || rq.has_runnable())
 }
 
 /// `select_task_rq`: a waking or forked CASIO task stays on its CPU
@@ -471,7 +471,7 @@ pub(crate) unsafe fn prio_changed(rq: &mut Rq<'_>, p: *mut bindings::task_struct
 pub(crate) unsafe fn init_rq(rq: *mut bindings::rq) {
     // SAFETY: the caller gives exclusive access to the runqueue; its
     // `casio` field was generated from `CasioRq`.
-    let crq = unsafe { &mut *(ptr::addr_of_mut!((*rq).casio) as *mut CasioRq) };
+    let crq = unsafe { &mut *ptr::addr_of_mut!((*rq).casio).cast::<CasioRq>() };
     // SAFETY: overwriting the uninitialised fields without reading them.
     unsafe {
         ptr::write(&mut crq.queue, EdfQueue::new());

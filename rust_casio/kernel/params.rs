@@ -119,7 +119,7 @@ pub unsafe extern "C" fn casio_getparam(
     attr.sched_deadline = params.deadline;
     attr.sched_period = params.period;
     // The reservation flag is internal.
-    attr.sched_flags |= (flags & !bindings::SCHED_FLAG_CASIO_UNRESERVED) as u64;
+    attr.sched_flags |= u64::from(flags & !bindings::SCHED_FLAG_CASIO_UNRESERVED);
 }
 
 /// Records the tag given with `struct sched_casio_param`.

@@ -22,8 +22,7 @@ use crate::edf::{CpuHeap, CpuSlot};
 /// `mask` points to a valid CPU mask.
 unsafe fn test_cpu(cpu: c_int, mask: *const bindings::cpumask) -> bool {
     // SAFETY: forwarded from the caller; `cpu` is below `nr_cpu_ids`.
-    // Some bases' helper takes a mutable mask; none writes it.
-    unsafe { bindings::cpumask_test_cpu(cpu, mask as *mut _) }
+    unsafe { base::cpumask_test_cpu(cpu, mask) }
 }
 
 /// Whether `cpu` is active: CPUs going offline leave the active mask
@@ -74,7 +73,7 @@ unsafe fn heap_of<'a>(cc: *mut bindings::casio_cpus) -> (&'a mut [CpuSlot], &'a 
     unsafe {
         (
             core::slice::from_raw_parts_mut(
-                (*cc).slots as *mut CpuSlot,
+                (*cc).slots.cast::<CpuSlot>(),
                 bindings::nr_cpu_ids as usize,
             ),
             &mut (*cc).len,

@@ -57,7 +57,7 @@ impl<'a> Rq<'a> {
         // SAFETY: the rq is valid and locked, so nothing else accesses its
         // CASIO state while `self` is borrowed; `CasioRq` is the type that
         // `rq->casio` was generated from (see the assertion above).
-        unsafe { &mut *(ptr::addr_of_mut!((*self.as_ptr()).casio) as *mut CasioRq) }
+        unsafe { &mut *ptr::addr_of_mut!((*self.as_ptr()).casio).cast::<CasioRq>() }
     }
 
     pub(crate) fn queue(&mut self) -> &mut EdfQueue {

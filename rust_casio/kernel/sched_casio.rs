@@ -20,6 +20,17 @@
 //! Context: the callbacks run with the runqueue lock held and interrupts
 //! off, unless their comment says otherwise. Nothing here sleeps or
 //! allocates: the queue is intrusive, its links live in the task.
+//!
+//! The glue is shared by bases whose `kernel` crates differ (6.1's has
+//! no locks, timers or trees), so it keeps small local versions of what
+//! later crates offer, and some of those would not fit anyway: the
+//! crate's `RBTree` owns boxed nodes, so queueing would allocate under
+//! the rq lock; its `SpinLock` is not a raw spinlock, which the rq lock
+//! and the root-domain locks are; its `HrTimer` needs a pinned owner of
+//! its own and cannot take the timers embedded in `task_struct` and
+//! `struct rq`; and its tracepoint declarations and static keys are not
+//! on the older bases, so the event log's key stays in C
+//! (`casio_event.c`).
 
 use kernel::bindings;
 
@@ -38,7 +49,7 @@ macro_rules! container_of {
         let probe = $probe;
         // SAFETY: only addresses within the probe are computed.
         let offset = unsafe { core::ptr::addr_of!((*probe).$($field)+) as usize - probe as usize };
-        ($ptr as *mut u8).wrapping_sub(offset).cast()
+        ($ptr).cast::<u8>().wrapping_sub(offset).cast()
     }};
 }
 pub(crate) use container_of;

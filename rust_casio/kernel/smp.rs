@@ -13,6 +13,7 @@ use core::ffi::c_int;
 use core::ptr;
 use kernel::bindings;
 
+use crate::base;
 use crate::rd;
 use crate::rq::{cpu_rq, earliest_unlocked, Rq};
 use crate::task::{
@@ -33,7 +34,7 @@ pub(crate) unsafe fn can_move(rq: &Rq<'_>, p: *mut bindings::task_struct, cpu: c
             && (*p).on_cpu == 0
             && (*p).migration_disabled == 0
             && (*entity(p)).push_node.is_linked()
-            && bindings::cpumask_test_cpu(cpu, (*p).cpus_ptr as *mut _)
+            && base::cpumask_test_cpu(cpu, (*p).cpus_ptr)
     }
 }
 

@@ -18,7 +18,7 @@ use crate::{container_of, SchedCasioEntity};
 pub(crate) unsafe fn entity(p: *mut bindings::task_struct) -> *mut SchedCasioEntity {
     // SAFETY: `p` is valid; `SchedCasioEntity` is the type `task->casio`
     // was generated from.
-    unsafe { ptr::addr_of_mut!((*p).casio) as *mut SchedCasioEntity }
+    unsafe { ptr::addr_of_mut!((*p).casio).cast::<SchedCasioEntity>() }
 }
 
 /// A reference on a task, dropped with the guard.
@@ -139,7 +139,7 @@ pub(crate) unsafe fn task_of_timer(timer: *mut bindings::hrtimer) -> *mut bindin
 pub(crate) unsafe fn on_rq_queued(p: *mut bindings::task_struct) -> bool {
     // SAFETY: `p` is valid.
     // `on_rq` is an int on some bases and a u8 on others.
-    unsafe { (*p).on_rq == bindings::TASK_ON_RQ_QUEUED as _ }
+    unsafe { i64::from((*p).on_rq) == i64::from(bindings::TASK_ON_RQ_QUEUED) }
 }
 
 /// # Safety

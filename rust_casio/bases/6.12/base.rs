@@ -17,6 +17,16 @@ use crate::timer::TimerFn;
 pub(crate) const HRTIMER_NORESTART: bindings::hrtimer_restart =
     bindings::hrtimer_restart_HRTIMER_NORESTART;
 
+/// Whether `cpu` is in `mask`.
+///
+/// # Safety
+///
+/// `mask` points to a valid CPU mask and `cpu` is below `nr_cpu_ids`.
+pub(crate) unsafe fn cpumask_test_cpu(cpu: c_int, mask: *const bindings::cpumask) -> bool {
+    // SAFETY: forwarded from the caller.
+    unsafe { bindings::cpumask_test_cpu(cpu, mask) }
+}
+
 /// Sets the hrtimer at `timer` up from scratch, on CLOCK_MONOTONIC (the
 /// job clock), to run `function` in hard interrupt context.
 ///

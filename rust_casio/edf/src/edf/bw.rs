@@ -53,7 +53,7 @@ impl Cap {
 
     /// The cap of `cpus` CPUs together, `None` if there is none.
     pub fn total(&self, cpus: u32) -> Option<u64> {
-        self.per_cpu.map(|c| c.saturating_mul(cpus as u64))
+        self.per_cpu.map(|c| c.saturating_mul(u64::from(cpus)))
     }
 }
 
@@ -132,7 +132,7 @@ impl<'a> Ledger<'a> {
         if old.cpu == Some(cpu) {
             pinned = pinned.saturating_sub(old.bw);
         }
-        cap.per_cpu().map_or(true, |limit| pinned <= limit)
+        !matches!(cap.per_cpu(), Some(limit) if pinned > limit)
     }
 
     /// Replaces `old` by `new` in the sums, whatever it costs: for the
@@ -164,7 +164,7 @@ impl<'a> Ledger<'a> {
             Some(limit) => limit,
             None => return true,
         };
-        cap.total(cpus).map_or(true, |t| self.total() <= t)
+        !matches!(cap.total(cpus), Some(t) if self.total() > t)
             && self.pinned.iter().all(|&p| p <= limit)
     }
 }
