@@ -36,7 +36,7 @@ casio_bzimage = $(CASIO_CACHE)/bzImage.$(KERNEL)-$(2)$(call casio_flavor,$(1))
 ifneq ($(filter command line environment,$(origin KERNEL)),)
 TEST_KERNELS ?= $(KERNEL)
 endif
-TEST_KERNELS ?= 6.1 6.12
+TEST_KERNELS ?= 6.1 6.12 7.3
 
 # Host tests of `make test`: the userspace workspace (Cargo.toml at the
 # root: tools/, tests/guest, bench/guest, bench/host), the EDF core, which

@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The adaptation to Linux 7.3: the entry points of the class table in
+//! `kernel/sched/casio.c` whose signatures or work differ from other
+//! bases (the others are in `entry.rs`), and how this base reads the
+//! running task, charges runtime, asks for preemption and sets timers up.
+//! What differs between kernel bases lives here and in the base's C files
+//! and hunks; the modules it calls are the same for every base.
+//!
+//! Every decision takes `rq->donor`, the task whose scheduling context
+//! runs: runtime is charged to it and a woken task is compared with it.
+//! The class depends on !SCHED_PROXY_EXEC, so it is also `rq->curr`.
+
+use core::ffi::c_int;
+use kernel::bindings;
+
+use crate::class;
+use crate::rq::Rq;
+use crate::task::{entity, queue_key};
+use crate::timer::TimerFn;
+
+/// What a timer callback returns when it is not to run again.
+pub(crate) const HRTIMER_NORESTART: bindings::hrtimer_restart =
+    bindings::hrtimer_restart::HRTIMER_NORESTART;
+
+/// Whether `cpu` is in `mask`.
+///
+/// This base's helper takes a mutable mask; it does not write it.
+///
+/// # Safety
+///
+/// `mask` points to a valid CPU mask and `cpu` is below `nr_cpu_ids`.
+pub(crate) unsafe fn cpumask_test_cpu(cpu: c_int, mask: *const bindings::cpumask) -> bool {
+    // SAFETY: forwarded from the caller.
+    unsafe { bindings::cpumask_test_cpu(cpu, mask.cast_mut()) }
+}
+
+/// Sets the hrtimer at `timer` up from scratch, on CLOCK_MONOTONIC (the
+/// job clock), to run `function` in hard interrupt context.
+///
+/// # Safety
+///
+/// Nobody else uses the timer; whatever it holds is not a live timer.
+pub(crate) unsafe fn init_hrtimer(timer: *mut bindings::hrtimer, function: TimerFn) {
+    // SAFETY: `hrtimer_setup()` overwrites the whole timer, which nobody
+    // else uses, callback included.
+    unsafe {
+        bindings::hrtimer_setup(
+            timer,
+            Some(function),
+            bindings::CLOCK_MONOTONIC as bindings::clockid_t,
+            bindings::hrtimer_mode_HRTIMER_MODE_ABS_HARD,
+        )
+    };
+}
+
+/// The interrupt state `raw_spin_lock_irqsave()` saves: an unsigned long,
+/// as this base's bindings spell it.
+pub(crate) type IrqFlags = usize;
+
+/// The task whose scheduling context runs on `rq`, `rq->donor`.
+pub(crate) fn rq_curr(rq: &Rq<'_>) -> *mut bindings::task_struct {
+    // SAFETY: the rq is valid; `donor` only changes under its lock. It
+    // shares a union with `curr` without proxy execution.
+    unsafe { (*rq.as_ptr()).__bindgen_anon_1.donor }
+}
+
+/// Charges the donor of `rq` for its time since it was last charged, up
+/// to `now` (the rq task clock): its runtime sum, its group and its
+/// cgroup. Returns the time charged; none if not positive.
+pub(crate) fn charge_curr(rq: &mut Rq<'_>, _now: u64) -> i64 {
+    // SAFETY: the rq is locked; `update_curr_common()` charges its
+    // donor up to `rq_clock_task()`, which is `now`.
+    unsafe { bindings::update_curr_common(rq.as_ptr()) }
+}
+
+/// Asks the core whether the CASIO task `p`, just queued on `rq`,
+/// preempts what runs there.
+///
+/// # Safety
+///
+/// `p` is queued on `rq`.
+pub(crate) unsafe fn wakeup_preempt(rq: &mut Rq<'_>, p: *mut bindings::task_struct) {
+    // SAFETY: the rq is locked and `p` is queued on it.
+    unsafe { bindings::wakeup_preempt(rq.as_ptr(), p, 0) };
+}
+
+/// Whether `p` is in the CASIO class (not only of its policy: a boosted
+/// owner of another policy is too).
+///
+/// # Safety
+///
+/// `p` is a valid task.
+unsafe fn in_casio_class(p: *mut bindings::task_struct) -> bool {
+    // SAFETY: `p` is valid; only its class pointer is compared.
+    unsafe { core::ptr::eq((*p).sched_class, &bindings::casio_sched_class) }
+}
+
+/// `dequeue_task`: [`class::dequeue_task`]; the task always leaves.
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked and `p` a CASIO task of it.
+#[no_mangle]
+pub unsafe extern "C" fn casio_dequeue_task(
+    rq: *mut bindings::rq,
+    p: *mut bindings::task_struct,
+    flags: c_int,
+) -> bool {
+    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
+    unsafe { class::dequeue_task(&mut Rq::from_raw(rq), p, flags) };
+    true
+}
+
+/// `wakeup_preempt`: [`class::check_preempt_curr`]. The core also calls
+/// it when a task of a higher class wakes while CASIO runs; such a task
+/// preempts anyway, and the core reschedules for it.
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked and `p` queued on it.
+#[no_mangle]
+pub unsafe extern "C" fn casio_wakeup_preempt(
+    rq: *mut bindings::rq,
+    p: *mut bindings::task_struct,
+    flags: c_int,
+) {
+    // SAFETY: `p` is a valid task queued on the locked rq.
+    if unsafe { !in_casio_class(p) } {
+        return;
+    }
+    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
+    unsafe { class::check_preempt_curr(&mut Rq::from_raw(rq), p, flags) }
+}
+
+/// `pick_task`: [`class::pick_task`]. The core switches to the task
+/// picked by itself, but says nothing to the class when the running task
+/// is picked again; the tasks queued behind it must still be pushed then
+/// ([`class::picked`]).
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked.
+#[no_mangle]
+pub unsafe extern "C" fn casio_pick_task(
+    rq: *mut bindings::rq,
+    _rf: *mut bindings::rq_flags,
+) -> *mut bindings::task_struct {
+    // SAFETY: the core passes its locked runqueue.
+    let mut rq = unsafe { Rq::from_raw(rq) };
+    // SAFETY: the rq is locked.
+    let p = unsafe { class::pick_task(&mut rq) };
+    if !p.is_null() && p == rq.curr() {
+        class::picked(&mut rq);
+    }
+    p
+}
+
+/// `balance`: [`class::balance`], after the donor of `rq`.
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked and pinned by `rf`.
+#[no_mangle]
+pub unsafe extern "C" fn casio_balance(
+    rq: *mut bindings::rq,
+    rf: *mut bindings::rq_flags,
+) -> c_int {
+    // SAFETY: the core passes its locked runqueue.
+    let mut rq = unsafe { Rq::from_raw(rq) };
+    let prev = rq.curr();
+    // SAFETY: `prev` is the donor of the locked rq, `rf` pins its lock.
+    unsafe { class::balance(&mut rq, prev, rf) }
+}
+
+/// `set_next_task`: [`class::set_next_task`]. After a pick (`first`),
+/// the donor is still the task switched from, and the switch is reported.
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked and `p` a CASIO task of it.
+#[no_mangle]
+pub unsafe extern "C" fn casio_set_next_task(
+    rq: *mut bindings::rq,
+    p: *mut bindings::task_struct,
+    first: bool,
+) {
+    // SAFETY: the core passes its locked runqueue.
+    let mut rq = unsafe { Rq::from_raw(rq) };
+    let prev = rq.curr();
+    // SAFETY: `p` is a CASIO task of the locked rq, and `prev` a valid
+    // task of it.
+    unsafe {
+        class::set_next_task(&mut rq, p, first);
+        if first && prev != p {
+            class::report_switch(prev, p);
+        }
+    }
+}
+
+/// `put_prev_task`: [`class::put_prev_task`].
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked and `p` its donor.
+#[no_mangle]
+pub unsafe extern "C" fn casio_put_prev_task(
+    rq: *mut bindings::rq,
+    p: *mut bindings::task_struct,
+    _next: *mut bindings::task_struct,
+) {
+    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
+    unsafe { class::put_prev_task(&mut Rq::from_raw(rq), p) }
+}
+
+/// `get_prio`: the deadline `p` is queued by, which `prio_changed` gets
+/// back after a change that keeps the class.
+///
+/// # Safety
+///
+/// Called by the scheduler core with the rq of `p` locked.
+#[no_mangle]
+pub unsafe extern "C" fn casio_get_prio(
+    _rq: *mut bindings::rq,
+    p: *mut bindings::task_struct,
+) -> u64 {
+    // SAFETY: `p` is valid and its entity is protected by the rq lock.
+    queue_key(unsafe { &*entity(p) })
+}
+
+/// `prio_changed`: [`class::prio_changed`], if the deadline changed. The
+/// core calls it after every change that keeps the class, an affinity
+/// change included.
+///
+/// # Safety
+///
+/// Called by the scheduler core with `rq` locked, `p` a CASIO task of it.
+#[no_mangle]
+pub unsafe extern "C" fn casio_prio_changed(
+    rq: *mut bindings::rq,
+    p: *mut bindings::task_struct,
+    old_deadline: u64,
+) {
+    // SAFETY: `p` is valid and its entity is protected by the rq lock.
+    if queue_key(unsafe { &*entity(p) }) == old_deadline {
+        return;
+    }
+    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
+    unsafe { class::prio_changed(&mut Rq::from_raw(rq), p, 0) }
+}
