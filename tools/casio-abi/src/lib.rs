@@ -320,7 +320,7 @@ pub fn sys_cpu_list(which: &str) -> Result<Vec<usize>, String> {
 
 /// The scheduling syscalls with caller-chosen pointers, for negative tests.
 pub mod raw {
-    use super::*;
+    use super::{check, SysResult};
 
     /// `sched_setscheduler(pid, policy, param)`.
     ///

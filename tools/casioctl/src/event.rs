@@ -2,7 +2,7 @@
 //! the events [`casio_abi::event`] parses, and a check of the recorded
 //! schedule against EDF.
 
-pub use casio_abi::event::*;
+pub use casio_abi::event::{parse, Event, Kind, ParseError, TaskRef, PROC_CASIO_EVENT};
 
 /// One event as a CSV row: the event's fields flattened, empty where
 /// the kind has none.
@@ -176,6 +176,8 @@ pub fn to_text(evs: &[Event]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use casio_abi::event::samples;
+
     use super::*;
 
     #[test]

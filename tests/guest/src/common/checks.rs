@@ -2,7 +2,9 @@
 
 use std::fmt::Debug;
 
-use casio_abi::*;
+use casio_abi::{
+    Errno, SchedAttr, SysResult, SCHED_ATTR_SIZE_VER1, SCHED_BATCH, SCHED_IDLE, SCHED_NORMAL,
+};
 
 use crate::common::kernel::fair_runtime_is_slice;
 use crate::harness::TestResult;

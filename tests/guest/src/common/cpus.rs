@@ -3,9 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use casio_abi::*;
+use casio_abi::{monotonic_ns, set_affinity_cpu, set_affinity_cpus, sleep_ns, sys_cpu_list, Errno};
 
-use crate::common::*;
+use crate::common::checks::sys;
 use crate::{diag, MS, SEC};
 
 /// Fewest online CPUs the tests accept.
@@ -312,6 +312,8 @@ pub fn set_aff(pid: i32, cpus: &[usize], who: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    use casio_abi::burn_cpu;
+
     use super::*;
 
     #[test]

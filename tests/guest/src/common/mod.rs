@@ -1,10 +1,11 @@
 //! What the test modules share; they depend on this module and on
-//! nothing of each other. `use crate::common::*;` brings it all in.
+//! nothing of each other. They import each helper from its module
+//! (`use crate::common::proc::spawn;`).
 //!
 //! - [`proc`]: forked children with timeouts, `diag!`;
 //! - [`shared`]: typed records in shared memory, T0, futex publishing;
 //! - [`gaps`]: the times a spinning task was off the CPU;
-//! - [`checks`]: [`Fails`], which collects every failed check of a test;
+//! - [`checks`]: [`Fails`](checks::Fails), which collects every failed check of a test;
 //! - [`work`]: the workload CPU, pinning, waiting for T0, privileges;
 //! - [`kernel`], [`splat`]: throttling knobs, `/proc/stat`, the kernel log;
 //! - [`stats`], [`bw`]: the class's statistics and bandwidth files;
@@ -25,17 +26,3 @@ pub mod spinners;
 pub mod splat;
 pub mod stats;
 pub mod work;
-
-pub use bw::*;
-pub use checks::*;
-pub use cpus::*;
-pub use edf_sim::*;
-pub use gaps::*;
-pub use kernel::*;
-pub use periodic_set::*;
-pub use proc::*;
-pub use shared::*;
-pub use spinners::*;
-pub use splat::*;
-pub use stats::*;
-pub use work::*;

@@ -1,8 +1,15 @@
 //! Sets of periodic CASIO tasks that report through shared memory (SMP tests).
 
-use casio_abi::*;
+use casio_abi::{
+    burn_cpu, monotonic_ns, sched_yield, set_affinity_cpus, setattr, sleep_until_ns, thread_cpu_ns,
+    SchedAttr,
+};
 
-use crate::common::*;
+use crate::common::checks::{ms, sys, Fails};
+use crate::common::cpus::getcpu;
+use crate::common::proc::{spawn, wait_for_all, Child};
+use crate::common::shared::{publish, shm_record, store, wait_published, Shared, Slot};
+use crate::common::stats::read_stat;
 use crate::{MS, SEC};
 
 /// CPUs whose jobs a periodic task counts one by one.

@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicU32;
 pub use casio_testkit::shm::{Shared, Slot};
 pub use casio_testkit::shm_record;
 
-use casio_abi::*;
+use casio_abi::monotonic_ns;
 
 use crate::{MS, SEC};
 

@@ -1,8 +1,13 @@
 //! Spinning CASIO workloads on a shared board (SMP tests).
 
-use casio_abi::*;
+use casio_abi::{monotonic_ns, set_casio, sleep_ns, sleep_until_ns};
 
-use crate::common::*;
+use crate::common::checks::{ms, sys};
+use crate::common::cpus::{cpu_all, getcpu, set_aff};
+use crate::common::kernel::ThrottleOff;
+use crate::common::proc::{spawn, wait_for_all, Child};
+use crate::common::shared::{shm_record, Shared, Slot};
+use crate::common::stats::read_stat;
 use crate::{MS, SEC};
 
 /// Phases a test can tell its workload processes about.

@@ -1,6 +1,7 @@
 //! Kernel splats in the kernel log.
 
-use crate::common::*;
+use crate::common::checks::Fails;
+use crate::common::kernel;
 
 /// Substrings that mark a kernel splat (as qemu/judge-log.sh matches them).
 pub const SPLAT_MARKERS: [&str; 25] = [

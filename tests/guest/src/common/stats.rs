@@ -2,7 +2,8 @@
 
 use std::collections::HashMap;
 
-use crate::common::*;
+use crate::common::checks::{ms, Fails};
+use crate::common::cpus::possible_cpus;
 
 /// The keys `/proc/PID/sched_casio` must have, in order.
 pub const TASK_KEYS: [&str; 18] = [

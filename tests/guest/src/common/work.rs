@@ -1,8 +1,9 @@
 //! Where workloads run and how the controller waits for them.
 
-use casio_abi::*;
+use casio_abi::{monotonic_ns, online_cpus, set_affinity_cpu, sleep_ns, Errno};
 
-use crate::common::*;
+use crate::common::checks::sys;
+use crate::common::proc::{spawn, Child};
 use crate::{diag, MS, SEC};
 
 /// Timeout for joining workload children.

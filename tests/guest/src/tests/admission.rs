@@ -1,8 +1,16 @@
 //! Admission control under the CASIO cap.
 
-use casio_abi::*;
+use casio_abi::{
+    getscheduler, online_cpus, set_affinity_cpus, set_casio, setattr, sleep_ns, Errno, SchedAttr,
+    SCHED_CASIO, SCHED_NORMAL,
+};
 
-use crate::common::*;
+use crate::common::bw::{bw_settles, read_bw, share, CASIO_RUNTIME_SYSCTL};
+use crate::common::checks::{sys, Fails};
+use crate::common::proc::{spawn, Child};
+use crate::common::shared::{shm_record, Shared, Slot};
+use crate::common::stats::read_stat;
+use crate::common::work::{pin_harness, sleeper, write_errno, JOIN_NS};
 use crate::harness::TestResult;
 use crate::{MS, SEC};
 

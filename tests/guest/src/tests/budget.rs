@@ -8,9 +8,19 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use casio_abi::*;
+use casio_abi::{
+    getattr, monotonic_ns, set_casio, setattr, sleep_until_ns, thread_cpu_ns, Errno, SchedAttr,
+    SCHED_FIFO, SCHED_FLAG_CASIO_BUDGET, SCHED_FLAG_DL_OVERRUN, SCHED_NORMAL,
+};
 
-use crate::common::*;
+use crate::common::checks::{ms, sys, Fails};
+use crate::common::kernel::{
+    fair_server_ns_per_s, read_runtime, ThrottleOff, CASIO_RUNTIME_PATH, RT_RUNTIME_PATH,
+};
+use crate::common::proc::{join_all, spawn};
+use crate::common::shared::{shm_record, Shared, Slot};
+use crate::common::stats::{read_global, read_stat, G_CAP_THROTTLES};
+use crate::common::work::{pin_harness, pin_work, spin_until};
 use crate::harness::TestResult;
 use crate::{diag, MS, SEC};
 
@@ -19,7 +29,7 @@ crate::tests! {
     cap_throttles_runaway: "default 95% cap: a CFS task shares a CPU with a spinning CASIO task; none with the cap off" => t_cap_throttles_runaway,
 }
 
-/// Timeout for joining the spinners (longer than [`JOIN_NS`]).
+/// Timeout for joining the spinners (longer than [`JOIN_NS`](crate::common::work::JOIN_NS)).
 const SPINNER_JOIN_NS: u64 = 20 * SEC;
 const SIGXCPU_FLAGS: u64 = SCHED_FLAG_DL_OVERRUN;
 const BUDGET_FLAGS: u64 = SCHED_FLAG_CASIO_BUDGET | SCHED_FLAG_DL_OVERRUN;

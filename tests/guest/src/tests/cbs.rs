@@ -3,9 +3,13 @@
 //! runtime it has left fits its bandwidth until the deadline, otherwise
 //! its wake-up releases a new job with deadline now + D.
 
-use casio_abi::*;
+use casio_abi::{burn_cpu, monotonic_ns, setattr, sleep_until_ns, SchedAttr};
 
-use crate::common::*;
+use crate::common::checks::{rel_ms, sys, Fails};
+use crate::common::proc::{join_all, spawn, Child};
+use crate::common::shared::{shm_record, Shared, Slot};
+use crate::common::stats::read_stat;
+use crate::common::work::{pin_harness, pin_work, JOIN_NS};
 use crate::harness::TestResult;
 use crate::{diag, MS, SEC};
 

@@ -1,8 +1,16 @@
 //! Error cases: EINVAL, EPERM, ESRCH, EFAULT.
 
-use casio_abi::*;
+use casio_abi::{
+    casio_params_valid, get_priority_max, getattr, getparam, getscheduler, raw, rr_get_interval,
+    set_casio, set_casio_param, setattr, setscheduler, Errno, SchedAttr, SchedCasioParam,
+    CASIO_MAX_PERIOD, CASIO_MIN_PERIOD, CASIO_TOP_BIT, SCHED_ATTR_SIZE_VER1, SCHED_CASIO,
+    SCHED_FIFO, SCHED_NORMAL, SCHED_RESET_ON_FORK,
+};
 
-use crate::common::*;
+use crate::common::checks::{sys, Fails};
+use crate::common::kernel::has_sched_ext_policy;
+use crate::common::proc::spawn;
+use crate::common::work::{drop_privileges, JOIN_NS};
 use crate::harness::TestResult;
 use crate::{diag, MS};
 

@@ -4,9 +4,16 @@
 use casio_testkit::sysctl::Restore;
 
 use casio_abi::event::{self, Event, Kind, TaskRef};
-use casio_abi::*;
+use casio_abi::{
+    burn_cpu, getattr, getscheduler, monotonic_ns, sched_yield, setattr, SchedAttr, SCHED_CASIO,
+};
 
-use crate::common::*;
+use crate::common::checks::{sys, Fails};
+use crate::common::kernel::{mount_tracefs, TRACEFS};
+use crate::common::proc::spawn;
+use crate::common::shared::{Shared, Slot};
+use crate::common::stats::read_stat;
+use crate::common::work::{drop_privileges, pin_harness, pin_work, sleeper, write_errno};
 use crate::harness::TestResult;
 use crate::{diag, MS, SEC};
 

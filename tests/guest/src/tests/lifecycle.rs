@@ -1,8 +1,17 @@
 //! Fork, exit, policy changes and SIGKILL in loops.
 
-use casio_abi::*;
+use casio_abi::{
+    burn_cpu, getscheduler, monotonic_ns, sched_yield, setattr, setscheduler, sleep_ns, Errno,
+    SchedAttr, SCHED_DEADLINE, SCHED_FIFO, SCHED_FLAG_CASIO_BUDGET, SCHED_NORMAL, SCHED_RR,
+};
 
-use crate::common::*;
+use crate::common::bw::read_bw;
+use crate::common::checks::{dms, ms, sys, Fails};
+use crate::common::kernel::ThrottleOff;
+use crate::common::proc::{spawn, wait_for, Child};
+use crate::common::shared::{shm_record, Shared, Slot};
+use crate::common::stats::{read_global, read_stat, TaskStat};
+use crate::common::work::{pin_harness, pin_work, WAKE_MARGIN};
 use crate::harness::TestResult;
 use crate::{diag, MS, SEC};
 

@@ -58,7 +58,7 @@ pub fn casio_tests() -> Vec<Test> {
     .concat()
 }
 
-/// The tests of `casio-smp-tests` (at least [`crate::common::MIN_CPUS`]
+/// The tests of `casio-smp-tests` (at least [`crate::common::cpus::MIN_CPUS`]
 /// CPUs), in run order.
 pub fn smp_tests() -> Vec<Test> {
     [

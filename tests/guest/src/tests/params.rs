@@ -1,8 +1,15 @@
 //! Setting and reading CASIO parameters on oneself and on another task.
 
-use casio_abi::*;
+use casio_abi::{
+    get_priority_max, get_priority_min, getattr, getparam, getscheduler, monotonic_ns, raw,
+    rr_get_interval, set_casio, setattr, setscheduler, sleep_ns, SchedAttr, CASIO_MAX_PERIOD,
+    SCHED_CASIO, SCHED_NORMAL,
+};
 
-use crate::common::*;
+use crate::common::checks::{sys, Fails};
+use crate::common::proc::spawn;
+use crate::common::shared::{shm_record, Shared, Slot};
+use crate::common::work::JOIN_NS;
 use crate::harness::TestResult;
 use crate::{MS, SEC};
 

@@ -1,8 +1,12 @@
 //! A periodic task ending its jobs with `sched_yield()`.
 
-use casio_abi::*;
+use casio_abi::{burn_cpu, monotonic_ns, sched_yield, setattr, sleep_ns, thread_cpu_ns, SchedAttr};
 
-use crate::common::*;
+use crate::common::checks::{dms, ms, sys, Fails};
+use crate::common::proc::{spawn, wait_for};
+use crate::common::shared::{shm_record, Shared, Slot};
+use crate::common::stats::{read_stat, stat_invariants};
+use crate::common::work::{pin_harness, pin_work, JOIN_NS, WAKE_MARGIN};
 use crate::harness::TestResult;
 use crate::{diag, MS, SEC};
 

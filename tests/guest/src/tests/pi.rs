@@ -5,9 +5,15 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use casio_abi::*;
+use casio_abi::{
+    burn_cpu, monotonic_ns, setattr, setscheduler, sleep_until_ns, Errno, SchedAttr, SCHED_FIFO,
+};
 
-use crate::common::*;
+use crate::common::checks::{sys, Fails};
+use crate::common::kernel::ThrottleOff;
+use crate::common::proc::{join_all, spawn};
+use crate::common::shared::{shm_record, Shared, Slot};
+use crate::common::work::{pin_harness, pin_work, spin_until};
 use crate::harness::TestResult;
 use crate::{diag, MS, SEC};
 

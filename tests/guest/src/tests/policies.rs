@@ -1,8 +1,18 @@
 //! The other policies, fork and `nr_running` next to CASIO.
 
-use casio_abi::*;
+use casio_abi::{
+    get_priority_max, get_priority_min, getattr, getparam, getscheduler, monotonic_ns, policy_name,
+    rr_get_interval, set_casio, set_casio_param, setattr, setscheduler, sleep_ns, sleep_until_ns,
+    Errno, SchedAttr, SchedCasioParam, SCHED_BATCH, SCHED_CASIO, SCHED_DEADLINE, SCHED_FIFO,
+    SCHED_FLAG_RESET_ON_FORK, SCHED_IDLE, SCHED_NORMAL, SCHED_RESET_ON_FORK, SCHED_RR,
+};
 
-use crate::common::*;
+use crate::common::checks::{sys, Fails};
+use crate::common::kernel;
+use crate::common::kernel::has_sched_ext_policy;
+use crate::common::proc::{join_all, spawn, wait_for, wait_for_all};
+use crate::common::shared::{wait_t0, Release, Shared};
+use crate::common::work::{pin_harness, pin_work, JOIN_NS};
 use crate::harness::TestResult;
 use crate::{diag, MS, SEC};
 

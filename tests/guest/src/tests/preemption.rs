@@ -1,9 +1,18 @@
 //! EDF order on one CPU, preemption across classes and the class order.
 
-use casio_abi::*;
+use casio_abi::{
+    burn_cpu, monotonic_ns, policy_name, set_casio, setattr, setscheduler, sleep_until_ns,
+    SchedAttr, CLASS_ORDER_BOOT_LINE, SCHED_FIFO, SCHED_NORMAL,
+};
 use casio_testkit::rng::shuffled;
 
-use crate::common::*;
+use crate::common::checks::{ms, rel_ms, sys, Fails};
+use crate::common::gaps::{gap_covering, GapLog};
+use crate::common::kernel;
+use crate::common::kernel::ThrottleOff;
+use crate::common::proc::{join_all, spawn, wait_for, wait_for_all, Child};
+use crate::common::shared::{shm_record, wait_t0, Shared, Slot};
+use crate::common::work::{pin_harness, pin_work, JOIN_NS};
 use crate::harness::TestResult;
 use crate::{diag, MS, SEC};
 

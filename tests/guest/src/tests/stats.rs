@@ -1,8 +1,15 @@
 //! Statistics files and their reset.
 
-use casio_abi::*;
+use casio_abi::{burn_cpu, sched_yield, setattr, setscheduler, Errno, SchedAttr, SCHED_NORMAL};
 
-use crate::common::*;
+use crate::common::checks::{sys, Fails};
+use crate::common::proc::{spawn, wait_for};
+use crate::common::shared::{shm_record, Shared, Slot};
+use crate::common::stats::{
+    read_global, read_stat, read_stat_path, stat_invariants, G_COMPLETED, G_MAX_EXEC,
+    G_MAX_LATENESS, G_MISSES, G_RELEASED, G_TOTAL_EXEC,
+};
+use crate::common::work::{pin_harness, pin_work, JOIN_NS, WORK_CPU};
 use crate::harness::TestResult;
 use crate::{diag, MS, SEC};
 

@@ -1,8 +1,14 @@
 //! Task sets released together: misses as an EDF simulation predicts.
 
-use casio_abi::*;
+use casio_abi::{burn_cpu, monotonic_ns, sched_yield, setattr, sleep_until_ns, SchedAttr};
 
-use crate::common::*;
+use crate::common::checks::{dms, ms, sys, Fails};
+use crate::common::edf_sim::{simulate_edf, SimTask};
+use crate::common::kernel::ThrottleOff;
+use crate::common::proc::{spawn, wait_for_all, Child};
+use crate::common::shared::{shm_record, store, wait_t0, Release, Shared, Slot};
+use crate::common::stats::read_stat;
+use crate::common::work::{pin_harness, pin_work, JOIN_NS, WAKE_MARGIN};
 use crate::harness::TestResult;
 use crate::{diag, MS, SEC};
 

@@ -1,8 +1,14 @@
 //! Waking before or after the next release (CBS wake-up rule).
 
-use casio_abi::*;
+use casio_abi::{
+    burn_cpu, monotonic_ns, sched_yield, setattr, sleep_ns, sleep_until_ns, thread_cpu_ns,
+    SchedAttr,
+};
 
-use crate::common::*;
+use crate::common::checks::{dms, sys, Fails};
+use crate::common::proc::spawn;
+use crate::common::stats::{read_stat, stat_invariants};
+use crate::common::work::{pin_harness, pin_work, JOIN_NS, WAKE_MARGIN};
 use crate::harness::TestResult;
 use crate::{diag, MS};
 

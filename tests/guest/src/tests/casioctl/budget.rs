@@ -4,7 +4,8 @@ use std::process::{Command, Stdio};
 
 use casio_abi::{monotonic_ns, sleep_ns};
 
-use super::*;
+use super::{casioctl, ctl, expect_code, expect_contains, kv};
+use crate::harness::TestResult;
 
 crate::tests! {
     run_budget_sigxcpu: "run --budget --sigxcpu sets both flags; a spinner dies of SIGXCPU" => t_run_budget_sigxcpu,

@@ -1,8 +1,10 @@
 //! The command line: usage, parameters, targets and permissions.
 
+use std::io::Write;
 use std::process::{Command, Stdio};
 
-use super::*;
+use super::{casioctl, ctl, expect_code, expect_contains, kv, wait_casio};
+use crate::harness::TestResult;
 
 crate::tests! {
     help_usage: "--help of casioctl and of every subcommand; unknown ones fail" => t_help_usage,

@@ -21,8 +21,6 @@ pub mod stats;
 pub mod taskset;
 pub mod trace;
 
-use record::{edf_violations, load_record};
-
 /// The tests of `casio-tool-tests`, in run order.
 pub fn tool_tests() -> Vec<Test> {
     [

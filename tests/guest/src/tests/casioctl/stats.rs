@@ -2,7 +2,8 @@
 
 use std::process::{Command, Stdio};
 
-use super::*;
+use super::{casioctl, ctl, diag, expect_code, expect_contains, wait_casio};
+use crate::harness::TestResult;
 
 crate::tests! {
     stats_trace: "stats of a CASIO task; trace without the event log" => t_stats_trace,

@@ -2,7 +2,9 @@
 
 use casio_testkit::sysctl::Restore;
 
-use super::*;
+use super::record::{edf_violations, load_record};
+use super::{ctl, diag, expect_code, expect_contains, tmp, EDF_SET};
+use crate::harness::TestResult;
 
 crate::tests! {
     taskset_edf: "a U=0.6 task set runs without a miss in EDF order; plot draws it" => t_taskset_edf,

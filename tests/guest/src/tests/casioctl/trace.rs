@@ -3,7 +3,8 @@
 use casio_abi::monotonic_ns;
 use casio_testkit::sysctl::Restore;
 
-use super::*;
+use super::{ctl, diag, expect_code, expect_contains, switches_checked, tmp, EDF_SET};
+use crate::harness::TestResult;
 
 crate::tests! {
     kernel_trace_edf: "/proc/casio_event of a task set: every switch picked the earliest deadline" => t_kernel_trace_edf,

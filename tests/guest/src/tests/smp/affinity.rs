@@ -1,8 +1,12 @@
 //! Affinity changes of running CASIO tasks.
 
-use casio_abi::*;
+use casio_abi::{monotonic_ns, sleep_ns, sleep_until_ns};
 
-use crate::common::*;
+use crate::common::checks::Fails;
+use crate::common::cpus::{
+    cpu_all, cpus_mask, last_cpu, mask_cpus, read_cpus_file, set_aff, setup, CPUS_FILE,
+};
+use crate::common::spinners::{cap_off, job_deadlines, pct, start_spread, Board};
 use crate::harness::TestResult;
 use crate::{diag, MS, SEC};
 

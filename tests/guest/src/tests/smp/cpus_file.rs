@@ -2,9 +2,15 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use casio_abi::*;
+use casio_abi::{monotonic_ns, sleep_ns};
 
-use crate::common::*;
+use crate::common::checks::Fails;
+use crate::common::cpus::{
+    cpu_online, possible_cpus, read_cpus_file, set_aff, setup, CpuRow, CPUS_FILE,
+};
+use crate::common::spinners::{
+    job_deadline, set_legacy, spawn_spinners, wait_ready, wait_state, Board, Start, ST_SPINNING,
+};
 use crate::harness::TestResult;
 use crate::{MS, SEC};
 

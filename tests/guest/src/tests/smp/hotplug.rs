@@ -1,9 +1,25 @@
 //! CPU hotplug under periodic tasks and admitted bandwidth.
 
-use casio_abi::*;
+use casio_abi::{
+    burn_cpu, monotonic_ns, sched_yield, set_affinity_cpus, setattr, setscheduler, sleep_ns,
+    sleep_until_ns, Errno, SchedAttr, SCHED_NORMAL,
+};
 use casio_testkit::sysctl::Restore;
 
-use crate::common::*;
+use crate::common::bw::read_bw;
+use crate::common::checks::{ms, sys, Fails};
+use crate::common::cpus::{
+    cpu_online, cpus_mask, getcpu, mask_cpus, offline, online, read_cpus_file, set_aff,
+    set_cpu_online, setup, OnlineGuard, CPUS_FILE,
+};
+use crate::common::kernel::CASIO_RUNTIME_PATH;
+use crate::common::periodic_set::push_errs;
+use crate::common::proc::{spawn, wait_for_all};
+use crate::common::shared::{publish, shm_record, wait_published, Shared, Slot};
+use crate::common::spinners::NPH;
+use crate::common::splat::{check_no_new_splat, splat_lines};
+use crate::common::stats::read_stat;
+use crate::common::work::sleeper;
 use crate::harness::TestResult;
 use crate::{diag, MS, SEC};
 

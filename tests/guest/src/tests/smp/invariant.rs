@@ -2,9 +2,11 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use casio_abi::*;
+use casio_abi::{monotonic_ns, sleep_ns, sleep_until_ns};
 
-use crate::common::*;
+use crate::common::checks::Fails;
+use crate::common::cpus::{cpu_all, cpu_ns, cpus_mask, earliest, read_cpus_file, setup, CPUS_FILE};
+use crate::common::spinners::{cap_off, job_deadlines, pct, start_spread, Board};
 use crate::harness::TestResult;
 use crate::{diag, MS, SEC};
 

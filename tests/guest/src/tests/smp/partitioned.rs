@@ -1,8 +1,10 @@
 //! Partitioned EDF and many periodic tasks.
 
-use casio_abi::*;
+use casio_abi::monotonic_ns;
 
-use crate::common::*;
+use crate::common::checks::{ms, Fails};
+use crate::common::cpus::{mask_cpus, setup};
+use crate::common::periodic_set::{push_errs, PSet, PTask, MAX_CPUS};
 use crate::harness::TestResult;
 use crate::{diag, MS, SEC};
 

@@ -1,9 +1,19 @@
 //! Admission control per CPU for pinned tasks.
 
-use casio_abi::*;
+use casio_abi::{
+    get_affinity, getscheduler, monotonic_ns, set_affinity_cpus, setattr, sleep_ns, Errno,
+    SchedAttr, SCHED_CASIO, SCHED_NORMAL,
+};
 use casio_testkit::sysctl::Restore;
 
-use crate::common::*;
+use crate::common::bw::{read_bw, read_pinned_bw};
+use crate::common::checks::{sys, Fails};
+use crate::common::cpus::{offline, online, set_aff, setup, OnlineGuard};
+use crate::common::kernel::CASIO_RUNTIME_PATH;
+use crate::common::proc::spawn;
+use crate::common::shared::{Shared, Slot};
+use crate::common::stats::read_stat;
+use crate::common::work::{sleeper, write_errno};
 use crate::harness::TestResult;
 use crate::{MS, SEC};
 

@@ -1,8 +1,15 @@
 //! Global EDF placement: wake-up placement, push and pull.
 
-use casio_abi::*;
+use casio_abi::{monotonic_ns, sleep_ns, sleep_until_ns, thread_cpu_ns};
 
-use crate::common::*;
+use crate::common::checks::{ms, Fails};
+use crate::common::cpus::{cpu_all, cpus_mask, getcpu, mask_cpus, set_aff, setup};
+use crate::common::proc::{spawn, wait_for_all, Child};
+use crate::common::shared::{shm_record, Shared, Slot};
+use crate::common::spinners::{
+    cap_off, job_deadline, job_deadlines, measure, set_legacy, spawn_spinners, spinner, wait_ready,
+    wait_state, Board, Start, CMD_BLOCK, ST_BLOCKED, ST_SLEEPING, ST_SPINNING,
+};
 use crate::harness::TestResult;
 use crate::{diag, MS, SEC};
 

@@ -1,9 +1,20 @@
 //! A stress run with churn and hotplug.
 
-use casio_abi::*;
+use casio_abi::{
+    burn_cpu, getscheduler, monotonic_ns, sched_yield, set_affinity_all, set_affinity_cpus,
+    setattr, setscheduler, sleep_ns, sleep_until_ns, Errno, SchedAttr, SCHED_CASIO, SCHED_FIFO,
+    SCHED_NORMAL,
+};
 use casio_testkit::rng::Rng;
 
-use crate::common::*;
+use crate::common::bw::read_bw;
+use crate::common::checks::{ms, sys, Fails};
+use crate::common::cpus::{bring_all_online, getcpu, set_cpu_online, setup, OnlineGuard};
+use crate::common::periodic_set::push_errs;
+use crate::common::proc::{spawn, wait_for_all};
+use crate::common::shared::{publish, shm_record, wait_published, Shared, Slot};
+use crate::common::splat::{check_no_new_splat, splat_lines};
+use crate::common::stats::read_stat;
 use crate::harness::TestResult;
 use crate::{diag, MS, SEC};
 
