@@ -9,251 +9,179 @@ use kernel::bindings;
 
 use crate::edf::{job, EdfNode, EdfQueue, Job, JobStats, RuntimeCap};
 use crate::jobs::{event, job_clock, settle, update_curr, Before};
-use crate::rq::{cpu_rq, earliest_unlocked, Rq};
+use crate::rq::{earliest_unlocked, Rq};
 use crate::smp::pull_tasks;
-use crate::task::{
-    casio_id, entity, is_casio_task, nr_cpus_allowed, on_rq_queued, queue_key, task_of,
-};
+use crate::task::{casio_id, entity, is_casio_task, task_of, Task};
 use crate::timer::{arm_timer, casio_cap_timer_fn, casio_timer_fn, reset_job};
-use crate::{admission, base, rd, CasioRq, SchedCasioEntity};
+use crate::{admission, base, rd, CasioRq};
 
-/// Makes `se`, queued on `rq` by `deadline`, pushable: a candidate to run
+/// Makes `p`, queued on `rq` by `deadline`, pushable: a candidate to run
 /// on another CPU.
-///
-/// # Safety
-///
-/// `se` is the entity of a task queued on `rq`, not pushable.
-unsafe fn push_link(rq: &mut Rq<'_>, se: &mut SchedCasioEntity, deadline: u64) {
-    // SAFETY: the task is queued on `rq`, so its entity stays valid while
-    // linked; `push_node` is linked only with `node`.
-    unsafe {
-        rq.casio()
-            .pushable
-            .enqueue(NonNull::from(&mut se.push_node), deadline)
-    };
+fn push_link(rq: &mut Rq<'_>, p: &mut Task<'_>, deadline: u64) {
+    let node = NonNull::from(&mut p.se_mut().push_node);
+    // SAFETY: `p` is queued on `rq`, so its entity stays valid while
+    // linked; `push_node` is linked only while `node` is, and was not.
+    unsafe { rq.casio().pushable.enqueue(node, deadline) };
 }
 
-/// Takes `se` off the pushable queue of `rq`; returns whether it was on
+/// Takes `p` off the pushable queue of `rq`; returns whether it was on
 /// it.
-///
-/// # Safety
-///
-/// `se` is the entity of a task of `rq`.
-unsafe fn push_unlink(rq: &mut Rq<'_>, se: &mut SchedCasioEntity) -> bool {
-    if !se.push_node.is_linked() {
+fn push_unlink(rq: &mut Rq<'_>, p: &mut Task<'_>) -> bool {
+    if !p.se().push_node.is_linked() {
         return false;
     }
+    let node = NonNull::from(&mut p.se_mut().push_node);
     // SAFETY: a linked pushable node of a task of `rq` is in its queue.
-    unsafe {
-        rq.casio()
-            .pushable
-            .dequeue(NonNull::from(&mut se.push_node))
-    };
+    unsafe { rq.casio().pushable.dequeue(node) };
     true
 }
 
-/// Queues `se` by its deadline, counting it in nr_running; a task that is
-/// not running and may migrate is also made pushable.
-///
-/// # Safety
-///
-/// `se` is the entity of a task of `rq`, not in any queue.
-pub(crate) unsafe fn link(rq: &mut Rq<'_>, se: &mut SchedCasioEntity) {
-    let deadline = queue_key(se);
-    // SAFETY: the node is unlinked and lives in its task, which stays valid
-    // while queued: a task is dequeued before it is freed.
-    unsafe { rq.queue().enqueue(NonNull::from(&mut se.node), deadline) };
-    // SAFETY: forwarded from the caller.
-    let p = unsafe { task_of(NonNull::from(&se.node)) };
-    // SAFETY: `p` is valid.
-    if p != rq.curr() && unsafe { nr_cpus_allowed(p) } > 1 {
-        // SAFETY: `se` was just queued; it was in no queue.
-        unsafe { push_link(rq, se, deadline) };
+/// Queues `p`, a task of `rq` in no queue, by its deadline, counting it
+/// in nr_running; a task that is not running and may migrate is also
+/// made pushable.
+pub(crate) fn link(rq: &mut Rq<'_>, p: &mut Task<'_>) {
+    let deadline = p.key();
+    let node = NonNull::from(&mut p.se_mut().node);
+    // SAFETY: the node is unlinked and lives in its task, which stays
+    // valid while queued: a task is dequeued before it is freed.
+    unsafe { rq.queue().enqueue(node, deadline) };
+    if !rq.is_curr(p) && p.nr_cpus_allowed() > 1 {
+        push_link(rq, p, deadline);
     }
     rq.publish();
     rq.add_nr_running();
-    // SAFETY: forwarded from the caller.
-    unsafe { event(bindings::casio_event_CASIO_EVENT_ENQUEUE, se, deadline) };
+    event(bindings::casio_event_CASIO_EVENT_ENQUEUE, p, deadline);
 }
 
-/// Takes `se` off the queue of `rq` if it is on it.
-///
-/// # Safety
-///
-/// `se` is the entity of a task of `rq`.
-pub(crate) unsafe fn unlink(rq: &mut Rq<'_>, se: &mut SchedCasioEntity) {
-    if se.node.is_linked() {
-        // SAFETY: a linked node of a task of this rq is in this rq's queue.
-        unsafe { rq.queue().dequeue(NonNull::from(&mut se.node)) };
-        // SAFETY: forwarded from the caller.
-        unsafe { push_unlink(rq, se) };
-        rq.publish();
-        rq.sub_nr_running();
-        // SAFETY: forwarded from the caller.
-        unsafe { event(bindings::casio_event_CASIO_EVENT_DEQUEUE, se, queue_key(se)) };
-    }
-}
-
-/// Reschedules if `p`, queued on `rq`, should run instead of what runs now,
-/// or if `p` runs but is no longer the earliest.
-///
-/// # Safety
-///
-/// `p` is a valid CASIO task of `rq`.
-pub(crate) unsafe fn resched_if_preempted(rq: &mut Rq<'_>, p: *mut bindings::task_struct) {
-    // SAFETY: `p` is valid.
-    if unsafe { !on_rq_queued(p) } {
+/// Takes `p`, a task of `rq`, off its queue if it is on it.
+pub(crate) fn unlink(rq: &mut Rq<'_>, p: &mut Task<'_>) {
+    if !p.se().node.is_linked() {
         return;
     }
-    if rq.curr() == p {
-        // SAFETY: `p` is queued, so its node is in this rq's queue.
-        let node = unsafe { NonNull::new_unchecked(ptr::addr_of_mut!((*entity(p)).node)) };
+    let node = NonNull::from(&mut p.se_mut().node);
+    // SAFETY: a linked node of a task of this rq is in this rq's queue.
+    unsafe { rq.queue().dequeue(node) };
+    push_unlink(rq, p);
+    rq.publish();
+    rq.sub_nr_running();
+    event(bindings::casio_event_CASIO_EVENT_DEQUEUE, p, p.key());
+}
+
+/// Reschedules if `p`, a CASIO task of `rq`, should run instead of what
+/// runs now, or if `p` runs but is no longer the earliest.
+pub(crate) fn resched_if_preempted(rq: &mut Rq<'_>, p: &mut Task<'_>) {
+    if !p.queued() {
+        return;
+    }
+    if rq.is_curr(p) {
+        let node = NonNull::from(&p.se().node);
         if rq.queue().earliest() != Some(node) {
             rq.resched_curr();
         }
     } else {
-        // SAFETY: `p` is queued on the rq.
-        unsafe { base::wakeup_preempt(rq, p) };
+        base::wakeup_preempt(rq, p);
     }
 }
 
-/// `enqueue_task`: `p` becomes ready on `rq`.
+/// `enqueue_task`: `p`, a CASIO task not queued, becomes ready on `rq`.
 ///
-/// A waking task keeps its job if the job's deadline is still ahead, and
-/// starts a new one otherwise; a task without a job gets its first. A task
-/// waiting for its next release stays off the queue: the timer queues it.
-///
-/// # Safety
-///
-/// Called by the scheduler core with `rq` locked and `p` a task of the
-/// CASIO class that is not queued.
-pub(crate) unsafe fn enqueue_task(rq: &mut Rq<'_>, p: *mut bindings::task_struct, flags: c_int) {
-    // SAFETY: `p` is a valid task; its entity is only touched under the
-    // rq lock, which is held.
-    let se = unsafe { &mut *entity(p) };
+/// A waking task keeps its job while the runtime it has left fits its
+/// bandwidth until the job's deadline (the CBS rule), and starts a new
+/// one otherwise; a task without a job gets its first. A task waiting
+/// for its next release stays off the queue: the timer queues it.
+pub(crate) fn enqueue_task(rq: &mut Rq<'_>, p: &mut Task<'_>, flags: c_int) {
+    let se = p.se();
     if se.waiting_release != 0 || se.node.is_linked() {
         return;
     }
     if se.pi_deadline != 0 {
-        // SAFETY: `p` is not queued, as the core guarantees.
-        unsafe { link(rq, se) };
+        link(rq, p);
         return;
     }
-    if (flags as u32 & bindings::ENQUEUE_WAKEUP) != 0 || !se.job.released() {
+    let wakeup = (flags as u32 & bindings::ENQUEUE_WAKEUP) != 0;
+    if wakeup || !se.job.released() {
         let now = job_clock();
-        // SAFETY: `p` is valid; its runtime is updated under the rq lock.
-        let exec = unsafe { (*p).se.sum_exec_runtime };
-        let before = Before::of(se);
+        let exec = p.exec_runtime();
+        let before = Before::of(p.se());
+        let se = p.se_mut();
         if se.job.wake_up(&mut se.stats, now, exec, &se.params) {
-            // SAFETY: `p` is a CASIO task of the locked `rq`.
-            unsafe { arm_timer(p, se.job.deadline) };
+            let deadline = se.job.deadline;
+            arm_timer(p, deadline);
         }
-        // SAFETY: `se` is the entity of a task of the locked `rq`.
-        unsafe { settle(rq, se, before) };
+        settle(rq, p, before);
     }
-    // SAFETY: `p` is not queued, as the core guarantees.
-    unsafe { link(rq, se) };
+    link(rq, p);
     // A task queued here by a migration or by a change of affinity or
     // parameters may run elsewhere, but only a pick here pushes it, and
     // the running task may not give the CPU up for long. Wake-ups push
     // in `casio_task_woken()` instead.
-    if (flags as u32 & bindings::ENQUEUE_WAKEUP) == 0 && se.push_node.is_linked() {
+    if !wakeup && p.se().push_node.is_linked() {
         rq.resched_curr();
     }
 }
 
-/// `dequeue_task`: `p` leaves `rq`, to sleep, migrate or change class.
-///
-/// # Safety
-///
-/// Called by the scheduler core with `rq` locked and `p` a CASIO task of it.
-pub(crate) unsafe fn dequeue_task(rq: &mut Rq<'_>, p: *mut bindings::task_struct, flags: c_int) {
+/// `dequeue_task`: `p`, a CASIO task of `rq`, leaves it, to sleep,
+/// migrate or change class.
+pub(crate) fn dequeue_task(rq: &mut Rq<'_>, p: &mut Task<'_>, flags: c_int) {
     update_curr(rq);
-    // SAFETY: `p` is valid and its entity is protected by the rq lock.
-    let se = unsafe { &mut *entity(p) };
     if (flags as u32 & bindings::DEQUEUE_SLEEP) != 0 {
         // A job that blocks past its deadline ended here.
-        se.job.last_block = job_clock();
+        p.se_mut().job.last_block = job_clock();
     }
-    // SAFETY: `p` is a task of `rq`.
-    unsafe { unlink(rq, se) };
+    unlink(rq, p);
 }
 
 /// `yield_task`: `sched_yield()` ends the running task's job. The task
 /// waits off the queue until its next release, one period after the last,
 /// or runs its next job at once if that release is already due.
-///
-/// # Safety
-///
-/// Called by the scheduler core with `rq` locked and a CASIO task running.
-pub(crate) unsafe fn yield_task(rq: &mut Rq<'_>) {
+pub(crate) fn yield_task(rq: &mut Rq<'_>) {
     // The yield path does not update the clock; charge the job first.
-    // SAFETY: the rq is locked.
-    unsafe { bindings::update_rq_clock(rq.as_ptr()) };
+    rq.update_clock();
     update_curr(rq);
-    let curr = rq.curr();
-    // SAFETY: `curr` is valid while the rq is locked.
-    let se = unsafe { &mut *entity(curr) };
-    if se.pi_deadline != 0 {
+    // SAFETY: the running task has no other handle here.
+    let mut curr = unsafe { rq.curr_task() };
+    let p = &mut curr;
+    if p.se().pi_deadline != 0 {
         // A boosted task has no job to end; it goes behind its equals.
-        // SAFETY: `curr` is a queued task of `rq`.
-        unsafe {
-            unlink(rq, se);
-            link(rq, se);
-        }
+        unlink(rq, p);
+        link(rq, p);
         return;
     }
     let now = job_clock();
-    // SAFETY: as above.
-    let exec = unsafe { (*curr).se.sum_exec_runtime };
-    let before = Before::of(se);
+    let exec = p.exec_runtime();
+    let before = Before::of(p.se());
+    let se = p.se_mut();
     se.job.end(&mut se.stats, now, exec);
     let next = se.job.next_release(now, &se.params);
-    // SAFETY: `curr` is a task of `rq`.
-    unsafe { unlink(rq, se) };
+    unlink(rq, p);
     if next > now {
-        se.waiting_release = 1;
-        // SAFETY: `curr` is a CASIO task of the locked `rq`.
-        unsafe { arm_timer(curr, next) };
+        p.se_mut().waiting_release = 1;
+        arm_timer(p, next);
     } else {
+        let se = p.se_mut();
         se.waiting_release = 0;
         se.job.release(&mut se.stats, now, exec, &se.params);
-        // SAFETY: as above; `curr` was just unlinked.
-        unsafe {
-            arm_timer(curr, se.job.deadline);
-            link(rq, se);
-        }
+        let deadline = se.job.deadline;
+        arm_timer(p, deadline);
+        link(rq, p);
     }
-    // SAFETY: `se` is the entity of a task of the locked `rq`.
-    unsafe { settle(rq, se, before) };
-    // SAFETY: the rq is locked; the clock was just updated.
-    unsafe { (*rq.as_ptr()).clock_update_flags |= bindings::RQCF_REQ_SKIP };
+    settle(rq, p, before);
+    rq.skip_clock_update();
 }
 
-/// `check_preempt_curr`: `p` woke up while a CASIO task runs.
-///
-/// # Safety
-///
-/// Called by the scheduler core with `rq` locked, `p` and `rq->curr` CASIO tasks.
-pub(crate) unsafe fn check_preempt_curr(
-    rq: &mut Rq<'_>,
-    p: *mut bindings::task_struct,
-    _flags: c_int,
-) {
-    // SAFETY: both tasks are valid and their entities are rq-protected.
-    let (curr, new) = unsafe { (&(*entity(rq.curr())).node, &(*entity(p)).node) };
-    if !curr.is_linked() || job::should_preempt(curr.key(), new.key()) {
-        rq.resched_curr();
+/// `check_preempt_curr`: the CASIO task `p` woke up while a CASIO task
+/// runs on `rq`.
+pub(crate) fn check_preempt_curr(rq: &mut Rq<'_>, p: &Task<'_>) {
+    let new = p.se().node.key();
+    match rq.curr_queued_key() {
+        Some(curr) if !job::should_preempt(curr, new) => {}
+        _ => rq.resched_curr(),
     }
 }
 
 /// `pick_task`: the earliest-deadline task of `rq`, not yet made current;
 /// none while the CPU is throttled by the cap.
-///
-/// # Safety
-///
-/// Called by the scheduler core with `rq` locked.
-pub(crate) unsafe fn pick_task(rq: &mut Rq<'_>) -> *mut bindings::task_struct {
+pub(crate) fn pick_task(rq: &mut Rq<'_>) -> *mut bindings::task_struct {
     // Every pick of an RT or fair task comes here first: look at the
     // queue before asking the RT bandwidth, a call into C.
     let node = match rq.queue().earliest() {
@@ -267,18 +195,10 @@ pub(crate) unsafe fn pick_task(rq: &mut Rq<'_>) -> *mut bindings::task_struct {
     unsafe { task_of(node) }
 }
 
-/// `set_next_task`: `p` becomes the running task of `rq`.
-///
-/// # Safety
-///
-/// Called by the scheduler core with `rq` locked and `p` a CASIO task of it.
-pub(crate) unsafe fn set_next_task(rq: &mut Rq<'_>, p: *mut bindings::task_struct, first: bool) {
-    // SAFETY: `p` is valid; `se.exec_start` is written under the rq lock.
-    unsafe { (*p).se.exec_start = rq.clock_task() };
-    // SAFETY: `p` is valid and its entity is protected by the rq lock.
-    let se = unsafe { &mut *entity(p) };
-    // SAFETY: `p` is a task of `rq`.
-    if unsafe { push_unlink(rq, se) } {
+/// `set_next_task`: `p`, a CASIO task of `rq`, becomes its running task.
+pub(crate) fn set_next_task(rq: &mut Rq<'_>, p: &mut Task<'_>, first: bool) {
+    p.set_exec_start(rq.clock_task());
+    if push_unlink(rq, p) {
         rq.publish();
     }
     if first {
@@ -290,46 +210,36 @@ pub(crate) unsafe fn set_next_task(rq: &mut Rq<'_>, p: *mut bindings::task_struc
 /// another CPU. Only a pick runs the balance callbacks afterwards.
 pub(crate) fn picked(rq: &mut Rq<'_>) {
     if rq.casio().pushable_earliest != 0 {
-        // SAFETY: the rq is locked.
-        unsafe { bindings::casio_queue_push(rq.as_ptr()) };
+        rq.queue_push();
     }
 }
 
-/// Reports that the CPU switches from `prev`, of any class, to the
-/// CASIO task `p`.
-///
-/// # Safety
-///
-/// Both tasks are valid and the lock of their rq is held.
-pub(crate) unsafe fn report_switch(
-    prev: *mut bindings::task_struct,
-    p: *mut bindings::task_struct,
-) {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        let prev_id = match (*prev).policy == bindings::SCHED_CASIO {
-            true => i64::from(casio_id(prev)),
-            false => -1,
-        };
-        let deadline = queue_key(&*entity(p));
-        bindings::casio_event_switch(prev, prev_id, p, casio_id(p), deadline)
+/// Reports that the CPU switches to the CASIO task `p` from the task
+/// still current on `rq`, of any class; nothing if that is `p`.
+pub(crate) fn report_switch(rq: &Rq<'_>, p: &Task<'_>) {
+    if rq.is_curr(p) {
+        return;
+    }
+    let prev = rq.curr();
+    // SAFETY: `prev` is valid while the rq is locked.
+    let prev_id = match unsafe { (*prev).policy } == bindings::SCHED_CASIO {
+        // SAFETY: as above.
+        true => i64::from(unsafe { casio_id(prev) }),
+        false => -1,
     };
+    // SAFETY: both tasks are valid and their rq lock held, as the log
+    // requires.
+    unsafe { bindings::casio_event_switch(prev, prev_id, p.as_ptr(), p.casio_id(), p.key()) };
 }
 
-/// `put_prev_task`: `p` stops running; it stays queued if still ready.
-///
-/// # Safety
-///
-/// Called by the scheduler core with `rq` locked and `p` its current task.
-pub(crate) unsafe fn put_prev_task(rq: &mut Rq<'_>, p: *mut bindings::task_struct) {
+/// `put_prev_task`: `p`, the running task of `rq`, stops running; it
+/// stays queued if still ready.
+pub(crate) fn put_prev_task(rq: &mut Rq<'_>, p: &mut Task<'_>) {
     update_curr(rq);
-    // SAFETY: `p` is valid and its entity is protected by the rq lock.
-    let se = unsafe { &mut *entity(p) };
-    // SAFETY: as above.
-    if se.node.is_linked() && !se.push_node.is_linked() && unsafe { nr_cpus_allowed(p) } > 1 {
+    let se = p.se();
+    if se.node.is_linked() && !se.push_node.is_linked() && p.nr_cpus_allowed() > 1 {
         let deadline = se.node.key().deadline;
-        // SAFETY: the task is queued on `rq` and not pushable.
-        unsafe { push_link(rq, se, deadline) };
+        push_link(rq, p, deadline);
         rq.publish();
     }
 }
@@ -342,7 +252,7 @@ pub(crate) unsafe fn put_prev_task(rq: &mut Rq<'_>, p: *mut bindings::task_struc
 ///
 /// # Safety
 ///
-/// Called by the scheduler core with `rq` locked and pinned by `rf`.
+/// `rq` is locked and pinned by `rf`, and `prev` is a task of it.
 pub(crate) unsafe fn balance(
     rq: &mut Rq<'_>,
     prev: *mut bindings::task_struct,
@@ -361,76 +271,51 @@ pub(crate) unsafe fn balance(
 /// `select_task_rq`: a waking or forked CASIO task stays on its CPU
 /// unless a CASIO task with an earlier or equal deadline is queued there;
 /// it then goes to a CPU without CASIO tasks, or to the one whose earliest
-/// deadline is the latest, if later than its own.
-///
-/// # Safety
-///
-/// Called by the scheduler core with `p->pi_lock` held and no rq lock.
-pub(crate) unsafe fn select_task_rq(
-    p: *mut bindings::task_struct,
-    cpu: c_int,
-    flags: c_int,
-) -> c_int {
+/// deadline is the latest, if later than its own. `p->pi_lock` is held
+/// and no rq lock: the handle's lock is the `pi_lock`.
+pub(crate) fn select_task_rq(p: &Task<'_>, cpu: c_int, flags: c_int) -> c_int {
     if flags as u32 & (bindings::WF_TTWU | bindings::WF_FORK) == 0 {
         return cpu;
     }
-    // SAFETY: `cpu` is a possible CPU.
-    let earliest = unsafe { earliest_unlocked(cpu_rq(cpu)) };
-    // SAFETY: `p` is valid.
-    if earliest == 0 || unsafe { nr_cpus_allowed(p) } < 2 {
+    let earliest = earliest_unlocked(cpu);
+    if earliest == 0 || p.nr_cpus_allowed() < 2 {
         return cpu;
     }
-    // SAFETY: `p` is valid; `p->pi_lock` keeps its timer callback, the
-    // only other writer of a sleeping task's job, away.
-    let (job, params, pi_deadline) = unsafe {
-        let se = &*entity(p);
-        (se.job, se.params, se.pi_deadline)
-    };
+    // `p->pi_lock` keeps its timer callback, the only other writer of a
+    // sleeping task's job, away.
+    let se = p.se();
     let now = job_clock();
     // The deadline the task will be queued with, as `casio_enqueue_task()`
     // decides it, near enough for placement.
-    let deadline = if pi_deadline != 0 {
-        pi_deadline
-    } else if job.released() && job.deadline > now {
-        job.deadline
+    let deadline = if se.pi_deadline != 0 {
+        se.pi_deadline
+    } else if se.job.released() && se.job.deadline > now {
+        se.job.deadline
     } else {
-        now.saturating_add(params.deadline)
+        now.saturating_add(se.params.deadline)
     };
     if earliest > deadline {
         return cpu;
     }
     // SAFETY: `p` is valid and its `pi_lock` is held.
-    unsafe { rd::find_cpu(p, deadline) }.unwrap_or(cpu)
+    unsafe { rd::find_cpu(p.as_ptr(), deadline) }.unwrap_or(cpu)
 }
 
-/// `switched_to`: `p` just became a CASIO task.
-///
-/// # Safety
-///
-/// Called by the scheduler core with `rq` locked, `p` a CASIO task of it.
-pub(crate) unsafe fn switched_to(rq: &mut Rq<'_>, p: *mut bindings::task_struct) {
-    // SAFETY: forwarded from the caller.
-    unsafe { resched_if_preempted(rq, p) };
-    // SAFETY: `p` is valid and its entity protected by the rq lock.
-    if unsafe { (*entity(p)).push_node.is_linked() } {
-        // SAFETY: the rq is locked.
-        unsafe { bindings::casio_queue_push(rq.as_ptr()) };
+/// `switched_to`: `p`, a task of `rq`, just became a CASIO task.
+pub(crate) fn switched_to(rq: &mut Rq<'_>, p: &mut Task<'_>) {
+    resched_if_preempted(rq, p);
+    if p.se().push_node.is_linked() {
+        rq.queue_push();
     }
 }
 
-/// `switched_from`: `p` leaves CASIO for another class; its timer stops,
-/// and the CPU may take CASIO tasks from others if it has none left.
-///
-/// # Safety
-///
-/// Called by the scheduler core with `rq` locked and `p` of it.
-pub(crate) unsafe fn switched_from(rq: &mut Rq<'_>, p: *mut bindings::task_struct) {
-    // SAFETY: the rq lock of `p` is held, and the caller holds a reference.
-    unsafe { reset_job(p) };
-    // SAFETY: `p` is valid.
-    if unsafe { on_rq_queued(p) } && rq.queue().is_empty() {
-        // SAFETY: the rq is locked.
-        unsafe { bindings::casio_queue_pull(rq.as_ptr()) };
+/// `switched_from`: `p`, a task of `rq`, leaves CASIO for another class;
+/// its timer stops, and the CPU may take CASIO tasks from others if it
+/// has none left.
+pub(crate) fn switched_from(rq: &mut Rq<'_>, p: &mut Task<'_>) {
+    reset_job(p);
+    if p.queued() && rq.queue().is_empty() {
+        rq.queue_pull();
     }
 }
 
@@ -442,25 +327,19 @@ pub(crate) unsafe fn switched_from(rq: &mut Rq<'_>, p: *mut bindings::task_struc
 /// Called by the scheduler core for a dead task it still holds.
 pub(crate) unsafe fn task_dead(p: *mut bindings::task_struct) {
     // SAFETY: `p` is dead and still referenced by the caller.
-    unsafe {
-        admission::release(p);
-        reset_job(p);
-    }
+    unsafe { admission::release(p) };
+    // SAFETY: `p` is dead: nothing else uses its entity any more.
+    reset_job(&mut unsafe { Task::from_raw(p) });
 }
 
-/// `prio_changed`: the parameters, and so the deadline, of `p` changed.
-///
-/// # Safety
-///
-/// Called by the scheduler core with `rq` locked, `p` a CASIO task of it.
-pub(crate) unsafe fn prio_changed(rq: &mut Rq<'_>, p: *mut bindings::task_struct, _oldprio: c_int) {
-    if rq.curr() == p {
+/// `prio_changed`: the parameters, and so the deadline, of `p`, a CASIO
+/// task of `rq`, changed.
+pub(crate) fn prio_changed(rq: &mut Rq<'_>, p: &mut Task<'_>) {
+    if rq.is_curr(p) {
         // Its deadline may be later now: earlier tasks elsewhere may come.
-        // SAFETY: the rq is locked.
-        unsafe { bindings::casio_queue_pull(rq.as_ptr()) };
+        rq.queue_pull();
     }
-    // SAFETY: forwarded from the caller.
-    unsafe { resched_if_preempted(rq, p) };
+    resched_if_preempted(rq, p);
 }
 
 /// Sets up the CASIO state of a runqueue, at boot.

@@ -11,6 +11,7 @@ use crate::class;
 use crate::jobs::update_curr;
 use crate::rq::Rq;
 use crate::smp::{self, pull_tasks, push_tasks};
+use crate::task::Task;
 
 /// `enqueue_task`: [`class::enqueue_task`].
 ///
@@ -24,8 +25,10 @@ pub unsafe extern "C" fn casio_enqueue_task(
     p: *mut bindings::task_struct,
     flags: c_int,
 ) {
-    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
-    unsafe { class::enqueue_task(&mut Rq::from_raw(rq), p, flags) }
+    // SAFETY: the core passes its locked runqueue and a task of it, of
+    // which this is the only handle.
+    let (mut rq, mut p) = unsafe { (Rq::from_raw(rq), Task::from_raw(p)) };
+    class::enqueue_task(&mut rq, &mut p, flags);
 }
 
 /// `yield_task`: [`class::yield_task`].
@@ -35,8 +38,8 @@ pub unsafe extern "C" fn casio_enqueue_task(
 /// Called by the scheduler core with `rq` locked and a CASIO task running.
 #[no_mangle]
 pub unsafe extern "C" fn casio_yield_task(rq: *mut bindings::rq) {
-    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
-    unsafe { class::yield_task(&mut Rq::from_raw(rq)) }
+    // SAFETY: the core passes its locked runqueue.
+    class::yield_task(&mut unsafe { Rq::from_raw(rq) });
 }
 
 /// `select_task_rq`: [`class::select_task_rq`].
@@ -50,8 +53,9 @@ pub unsafe extern "C" fn casio_select_task_rq(
     cpu: c_int,
     flags: c_int,
 ) -> c_int {
-    // SAFETY: forwarded from the caller.
-    unsafe { class::select_task_rq(p, cpu, flags) }
+    // SAFETY: the core passes a task whose `pi_lock` it holds, which keeps
+    // its CASIO state still here; this is its only handle.
+    class::select_task_rq(&unsafe { Task::from_raw(p) }, cpu, flags)
 }
 
 /// `task_tick`: charges the running task on every tick.
@@ -89,8 +93,10 @@ pub unsafe extern "C" fn casio_update_curr(rq: *mut bindings::rq) {
 /// Called by the scheduler core with `rq` locked, `p` a CASIO task of it.
 #[no_mangle]
 pub unsafe extern "C" fn casio_switched_to(rq: *mut bindings::rq, p: *mut bindings::task_struct) {
-    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
-    unsafe { class::switched_to(&mut Rq::from_raw(rq), p) }
+    // SAFETY: the core passes its locked runqueue and a task of it, of
+    // which this is the only handle.
+    let (mut rq, mut p) = unsafe { (Rq::from_raw(rq), Task::from_raw(p)) };
+    class::switched_to(&mut rq, &mut p);
 }
 
 /// `switched_from`: [`class::switched_from`].
@@ -100,8 +106,10 @@ pub unsafe extern "C" fn casio_switched_to(rq: *mut bindings::rq, p: *mut bindin
 /// Called by the scheduler core with `rq` locked and `p` of it.
 #[no_mangle]
 pub unsafe extern "C" fn casio_switched_from(rq: *mut bindings::rq, p: *mut bindings::task_struct) {
-    // SAFETY: forwarded from the caller.
-    unsafe { class::switched_from(&mut Rq::from_raw(rq), p) }
+    // SAFETY: the core passes its locked runqueue and a task of it, of
+    // which this is the only handle.
+    let (mut rq, mut p) = unsafe { (Rq::from_raw(rq), Task::from_raw(p)) };
+    class::switched_from(&mut rq, &mut p);
 }
 
 /// `task_dead`: [`class::task_dead`].
@@ -123,8 +131,10 @@ pub unsafe extern "C" fn casio_task_dead(p: *mut bindings::task_struct) {
 /// CASIO task of it.
 #[no_mangle]
 pub unsafe extern "C" fn casio_task_woken(rq: *mut bindings::rq, p: *mut bindings::task_struct) {
-    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
-    unsafe { smp::task_woken(&mut Rq::from_raw(rq), p) }
+    // SAFETY: the core passes its locked runqueue and a task of it, of
+    // which this is the only handle.
+    let (mut rq, p) = unsafe { (Rq::from_raw(rq), Task::from_raw(p)) };
+    smp::task_woken(&mut rq, &p);
 }
 
 /// `rq_online`: [`smp::rq_online`].

@@ -3,14 +3,14 @@
 //! Jobs: their accounting, the running task's budget, the CPU's cap on
 //! CASIO time, and the events they report.
 
-use core::ptr::{self, NonNull};
+use core::ptr;
 use kernel::bindings;
 
 use crate::base;
 use crate::class::unlink;
 use crate::edf::JobStats;
 use crate::rq::Rq;
-use crate::task::{casio_id, entity, is_casio_task, queue_key, task_of};
+use crate::task::Task;
 use crate::timer::arm_timer;
 use crate::SchedCasioEntity;
 
@@ -27,17 +27,10 @@ pub(crate) fn job_clock() -> u64 {
     unsafe { bindings::ktime_get() as u64 }
 }
 
-/// Reports an event of the task whose entity is `se` to the tracepoints
-/// and to /proc/casio_event.
-///
-/// # Safety
-///
-/// `se` is the entity of a valid task whose rq lock is held.
-pub(crate) unsafe fn event(ev: bindings::casio_event, se: &SchedCasioEntity, deadline: u64) {
-    // SAFETY: the caller guarantees `se` lies in a valid task.
-    let p = unsafe { task_of(NonNull::from(&se.node)) };
+/// Reports an event of `p` to the tracepoints and to /proc/casio_event.
+pub(crate) fn event(ev: bindings::casio_event, p: &Task<'_>, deadline: u64) {
     // SAFETY: `p` is valid and its rq lock is held, as the log requires.
-    unsafe { bindings::casio_event_task(ev, p, casio_id(p), deadline) };
+    unsafe { bindings::casio_event_task(ev, p.as_ptr(), p.casio_id(), deadline) };
 }
 
 /// A task's job accounting before a change, to settle the change.
@@ -56,48 +49,40 @@ impl Before {
     }
 }
 
-/// Adds what the statistics of `se` gained since `before` to the CPU's
-/// totals, and reports the job events behind the gain: the end and miss
-/// of the previous job, then the release of a new one.
-///
-/// # Safety
-///
-/// `se` is the entity of a task of the locked `rq`.
-pub(crate) unsafe fn settle(rq: &mut Rq<'_>, se: &SchedCasioEntity, before: Before) {
+/// Adds what the statistics of `p`, a task of `rq`, gained since
+/// `before` to the CPU's totals, and reports the job events behind the
+/// gain: the end and miss of the previous job, then the release of a new
+/// one.
+pub(crate) fn settle(rq: &mut Rq<'_>, p: &Task<'_>, before: Before) {
+    let se = p.se();
     rq.account(&before.stats, &se.stats);
     let (old, new) = (&before.stats, &se.stats);
     if new.jobs_completed != old.jobs_completed {
-        // SAFETY: forwarded from the caller.
-        unsafe {
-            event(
-                bindings::casio_event_CASIO_EVENT_JOB_END,
-                se,
-                before.deadline,
-            )
-        };
+        event(
+            bindings::casio_event_CASIO_EVENT_JOB_END,
+            p,
+            before.deadline,
+        );
     }
     if new.deadline_misses != old.deadline_misses {
-        // SAFETY: forwarded from the caller.
-        unsafe { event(bindings::casio_event_CASIO_EVENT_MISS, se, before.deadline) };
+        event(bindings::casio_event_CASIO_EVENT_MISS, p, before.deadline);
     }
     if new.jobs_released != old.jobs_released {
-        // SAFETY: forwarded from the caller.
-        unsafe {
-            event(
-                bindings::casio_event_CASIO_EVENT_RELEASE,
-                se,
-                se.job.deadline,
-            )
-        };
+        event(
+            bindings::casio_event_CASIO_EVENT_RELEASE,
+            p,
+            se.job.deadline,
+        );
     }
 }
 
 /// Charges the running task for the time since it was last charged, and
 /// enforces its budget and the CPU's cap on CASIO time.
 pub(crate) fn update_curr(rq: &mut Rq<'_>) {
-    let curr = rq.curr();
-    // SAFETY: `rq->curr` is valid while the rq is locked.
-    if unsafe { !is_casio_task(curr) } {
+    // SAFETY: the callers hold no handle of the running task while they
+    // charge it.
+    let mut curr = unsafe { rq.curr_task() };
+    if !curr.is_casio() {
         return;
     }
     let now = rq.clock_task();
@@ -105,60 +90,53 @@ pub(crate) fn update_curr(rq: &mut Rq<'_>) {
     if delta <= 0 {
         return;
     }
-    // SAFETY: `curr` is a CASIO task of the locked rq.
-    unsafe { enforce_budget(rq, curr) };
-    charge_cap(rq, now, delta as u64);
+    enforce_budget(rq, &mut curr);
+    charge_cap(rq, &curr, now, delta as u64);
     // SAFETY: the rq is locked.
     if unsafe { bindings::casio_rt_charge(rq.as_ptr(), delta as u64) } {
         rq.resched_curr();
     }
 }
 
-/// Acts on a job of `p` that used up its runtime: the task is sent
-/// SIGXCPU if it asked (`SCHED_FLAG_DL_OVERRUN`), and throttled until its
-/// next release if it asked for a budget (`SCHED_FLAG_CASIO_BUDGET`).
-///
-/// # Safety
-///
-/// `p` is the running CASIO task of the locked `rq`.
-pub(crate) unsafe fn enforce_budget(rq: &mut Rq<'_>, p: *mut bindings::task_struct) {
-    // SAFETY: `p` is valid and its entity is protected by the rq lock.
-    let se = unsafe { &mut *entity(p) };
-    // SAFETY: as above; the runtime was just updated.
-    let exec = unsafe { (*p).se.sum_exec_runtime };
-    let before = Before::of(se);
+/// Acts on a job of `p`, the running CASIO task of `rq`, that used up its
+/// runtime: the task is sent SIGXCPU if it asked
+/// (`SCHED_FLAG_DL_OVERRUN`), and throttled until its next release if it
+/// asked for a budget (`SCHED_FLAG_CASIO_BUDGET`).
+pub(crate) fn enforce_budget(rq: &mut Rq<'_>, p: &mut Task<'_>) {
+    // The runtime was just updated.
+    let exec = p.exec_runtime();
+    let before = Before::of(p.se());
+    let se = p.se_mut();
     if !se.job.runtime_exhausted(&mut se.stats, exec, &se.params) {
         return;
     }
-    // SAFETY: `se` is the entity of a task of the locked `rq`.
-    unsafe { settle(rq, se, before) };
+    settle(rq, p, before);
+    let se = p.se_mut();
     if se.flags & bindings::SCHED_FLAG_DL_OVERRUN != 0 {
         // SAFETY: a single aligned word, also read by the CPU-timer tick.
         unsafe { ptr::write_volatile(&mut se.overrun, 1) };
     }
     if se.flags & bindings::SCHED_FLAG_CASIO_BUDGET != 0 && se.node.is_linked() {
-        // SAFETY: `p` is a task of `rq`.
-        unsafe { unlink(rq, se) };
+        unlink(rq, p);
+        let se = p.se_mut();
         se.waiting_release = 1;
         let next = se.job.next_release(job_clock(), &se.params);
-        // SAFETY: `p` is a CASIO task of the locked `rq`.
-        unsafe {
-            arm_timer(p, next);
-            event(
-                bindings::casio_event_CASIO_EVENT_THROTTLE,
-                se,
-                se.job.deadline,
-            );
-        }
+        arm_timer(p, next);
+        event(
+            bindings::casio_event_CASIO_EVENT_THROTTLE,
+            p,
+            p.se().job.deadline,
+        );
         rq.resched_curr();
     }
 }
 
-/// Charges `delta` ns of CASIO time, at `now` on the rq task clock, to the
-/// CPU's cap, and throttles the CPU's CASIO tasks if the cap is reached.
-/// The windows run on the rq clock, which costs nothing to read here; only
-/// the timer that ends a throttled window needs the job clock.
-pub(crate) fn charge_cap(rq: &mut Rq<'_>, now: u64, delta: u64) {
+/// Charges `delta` ns of CASIO time of `curr`, the running task, at `now`
+/// on the rq task clock, to the CPU's cap, and throttles the CPU's CASIO
+/// tasks if the cap is reached. The windows run on the rq clock, which
+/// costs nothing to read here; only the timer that ends a throttled
+/// window needs the job clock.
+pub(crate) fn charge_cap(rq: &mut Rq<'_>, curr: &Task<'_>, now: u64, delta: u64) {
     let (mut runtime, mut period) = (0, 0);
     // A CPU going offline must run its tasks until the core moved them.
     // SAFETY: plain reads of the sysctls into the locals.
@@ -171,15 +149,6 @@ pub(crate) fn charge_cap(rq: &mut Rq<'_>, now: u64, delta: u64) {
         // SAFETY: the timer was set up by `init_rq()`.
         unsafe { crq.cap_timer.start(at) };
         rq.resched_curr();
-        let curr = rq.curr();
-        // SAFETY: `curr` is the running CASIO task of the locked rq.
-        unsafe {
-            let se = &*entity(curr);
-            event(
-                bindings::casio_event_CASIO_EVENT_THROTTLE,
-                se,
-                queue_key(se),
-            );
-        }
+        event(bindings::casio_event_CASIO_EVENT_THROTTLE, curr, curr.key());
     }
 }

@@ -8,7 +8,7 @@ use kernel::bindings;
 
 use crate::edf::{self, CasioParams, JobStats};
 use crate::rq::{Rq, TaskRqLock};
-use crate::task::{entity, is_casio_task, queue_key};
+use crate::task::{entity, Task};
 use crate::timer::reset_job;
 use crate::{CasioRqInfo, CasioTaskInfo};
 
@@ -61,11 +61,9 @@ pub unsafe extern "C" fn casio_param_changed(
     p: *mut bindings::task_struct,
     attr: *const bindings::sched_attr,
 ) -> bool {
-    // SAFETY: forwarded from the caller.
-    let (new, flags) = unsafe { (attr_params(attr), attr_flags(attr)) };
-    // SAFETY: `p` is valid and its entity is protected by the held rq lock.
-    let se = unsafe { &*entity(p) };
-    new != Ok(se.params) || flags != se.flags
+    // SAFETY: forwarded from the caller; this is the only handle of `p`.
+    let (new, flags, p) = unsafe { (attr_params(attr), attr_flags(attr), Task::from_raw(p)) };
+    new != Ok(p.se().params) || flags != p.se().flags
 }
 
 /// Applies validated parameters to `p`: its statistics restart and its
@@ -80,18 +78,16 @@ pub unsafe extern "C" fn casio_setparam(
     p: *mut bindings::task_struct,
     attr: *const bindings::sched_attr,
 ) {
-    // SAFETY: forwarded from the caller.
-    let params = unsafe { attr_params(attr) };
-    // SAFETY: `p` is valid and its entity is protected by the held rq lock.
-    let se = unsafe { &mut *entity(p) };
+    // SAFETY: forwarded from the caller; this is the only handle of `p`.
+    let (params, flags, mut p) =
+        unsafe { (attr_params(attr), attr_flags(attr), Task::from_raw(p)) };
+    let se = p.se_mut();
     if let Ok(params) = params {
         se.params = params;
     }
-    // SAFETY: forwarded from the caller.
-    se.flags = unsafe { attr_flags(attr) };
-    // SAFETY: as above.
-    unsafe { reset_job(p) };
+    se.flags = flags;
     se.stats = JobStats::default();
+    reset_job(&mut p);
 }
 
 /// Reports the parameters of the CASIO task `p` in `attr`.
@@ -151,8 +147,9 @@ pub unsafe extern "C" fn casio_pi_boost(
     // its deadline changes only under its own rq lock, and a stale value
     // only orders `p` a little differently.
     let deadline = unsafe { ptr::read_volatile(ptr::addr_of!((*entity(pi_task)).job.deadline)) };
-    // SAFETY: `p` is valid and its entity is protected by the held rq lock.
-    unsafe { (*entity(p)).pi_deadline = core::cmp::max(deadline, 1) };
+    // SAFETY: `p` is valid and its rq lock held; this is its only handle.
+    let mut p = unsafe { Task::from_raw(p) };
+    p.se_mut().pi_deadline = core::cmp::max(deadline, 1);
 }
 
 /// Fills `info` with the CASIO state of `p`. Returns whether `p` is a CASIO
@@ -169,9 +166,10 @@ pub unsafe extern "C" fn casio_task_info(
 ) -> bool {
     // SAFETY: `p` is valid; the locks make the snapshot consistent.
     let _locked = unsafe { TaskRqLock::lock(p) };
-    // SAFETY: `p` is valid and its entity is protected by the rq lock. A
-    // boosted task of another policy is not a CASIO task.
-    let (se, casio) = unsafe { (&*entity(p), (*p).policy == bindings::SCHED_CASIO) };
+    // SAFETY: `p` is valid and its rq lock held while `_locked` lives;
+    // this is its only handle.
+    let p = unsafe { Task::from_raw(p) };
+    let se = p.se();
     // SAFETY: the caller passes a valid `info`.
     unsafe {
         ptr::write(
@@ -186,7 +184,8 @@ pub unsafe extern "C" fn casio_task_info(
             },
         )
     };
-    casio
+    // A boosted task of another policy is not a CASIO task.
+    p.has_casio_policy()
 }
 
 /// Fills `info` with the CASIO state of the CPU of `rq`.
@@ -198,13 +197,9 @@ pub unsafe extern "C" fn casio_task_info(
 pub unsafe extern "C" fn casio_rq_info(rq: *mut bindings::rq, info: *mut CasioRqInfo) {
     // SAFETY: the caller holds the lock of `rq`.
     let mut rq = unsafe { Rq::from_raw(rq) };
-    let curr = rq.curr();
-    // SAFETY: `curr` is valid while the rq is locked, and so is its entity.
-    let curr_deadline = match unsafe { is_casio_task(curr) } {
-        // SAFETY: as above.
-        true => queue_key(unsafe { &*entity(curr) }),
-        false => 0,
-    };
+    // SAFETY: this is the only handle of the running task here.
+    let curr = unsafe { rq.curr_task() };
+    let curr_deadline = if curr.is_casio() { curr.key() } else { 0 };
     let crq = rq.casio();
     // SAFETY: the caller passes a valid `info`.
     unsafe {

@@ -15,22 +15,12 @@ use kernel::bindings;
 use crate::base;
 use crate::edf::{CpuHeap, CpuSlot};
 
-/// Whether `cpu` is in `mask`.
-///
-/// # Safety
-///
-/// `mask` points to a valid CPU mask.
-unsafe fn test_cpu(cpu: c_int, mask: *const bindings::cpumask) -> bool {
-    // SAFETY: forwarded from the caller; `cpu` is below `nr_cpu_ids`.
-    unsafe { base::cpumask_test_cpu(cpu, mask) }
-}
-
 /// Whether `cpu` is active: CPUs going offline leave the active mask
 /// first, and must get no more tasks.
 fn cpu_active(cpu: c_int) -> bool {
     // SAFETY: `__cpu_active_mask` is a static mask; bit operations on it
     // are atomic.
-    unsafe { test_cpu(cpu, ptr::addr_of!(bindings::__cpu_active_mask)) }
+    unsafe { base::cpumask_test_cpu(cpu, ptr::addr_of!(bindings::__cpu_active_mask)) }
 }
 
 /// The first CPU after `prev` in both masks, if any.
@@ -193,7 +183,7 @@ pub(crate) unsafe fn clear(rq: *mut bindings::rq) {
 /// `mask` is a valid CPU mask.
 unsafe fn usable(cpu: c_int, mask: *const bindings::cpumask) -> bool {
     // SAFETY: forwarded from the caller.
-    let allowed = unsafe { test_cpu(cpu, mask) };
+    let allowed = unsafe { base::cpumask_test_cpu(cpu, mask) };
     allowed && cpu_active(cpu)
 }
 
@@ -213,7 +203,7 @@ pub(crate) unsafe fn find_cpu(p: *mut bindings::task_struct, deadline: u64) -> O
     let mut sets = unsafe { Locked::lock(sets_of(bindings::cpu_rq(cpu))) };
     // SAFETY: the free mask and `allowed` are valid masks.
     unsafe {
-        if test_cpu(cpu, sets.free()) && usable(cpu, allowed) {
+        if base::cpumask_test_cpu(cpu, sets.free()) && usable(cpu, allowed) {
             return Some(cpu);
         }
         let mut free = next_and(-1, sets.free(), allowed);

@@ -8,9 +8,9 @@ use core::marker::PhantomData;
 use core::ptr::{self, NonNull};
 use kernel::bindings;
 
-use crate::edf::{EdfQueue, JobStats};
+use crate::edf::{EdfKey, EdfQueue, JobStats};
 use crate::rd;
-use crate::task::on_rq_queued;
+use crate::task::{entity, is_casio_task, nr_cpus_allowed, on_rq_queued, Task};
 use crate::CasioRq;
 
 /// A runqueue whose lock is held.
@@ -51,6 +51,44 @@ impl<'a> Rq<'a> {
     /// a woken task may preempt.
     pub(crate) fn curr(&self) -> *mut bindings::task_struct {
         crate::base::rq_curr(self)
+    }
+
+    /// Whether `p` is the task running on this CPU.
+    pub(crate) fn is_curr(&self, p: &Task<'_>) -> bool {
+        self.curr() == p.as_ptr()
+    }
+
+    /// The running task, as a handle.
+    ///
+    /// # Safety
+    ///
+    /// While the result borrows the task's entity, no other handle of the
+    /// task does.
+    pub(crate) unsafe fn curr_task(&self) -> Task<'a> {
+        // SAFETY: `curr` is valid while the rq is locked, which it is for
+        // `'a`; the caller rules out a second borrow of its entity.
+        unsafe { Task::from_raw(self.curr()) }
+    }
+
+    /// The key the running task is queued by, if it is a CASIO task in
+    /// this CPU's queue.
+    pub(crate) fn curr_queued_key(&self) -> Option<EdfKey> {
+        let curr = self.curr();
+        // SAFETY: `curr` is valid while the rq is locked, and so is its
+        // entity; the key is copied out and no reference is kept.
+        unsafe {
+            if !is_casio_task(curr) {
+                return None;
+            }
+            let node = &(*entity(curr)).node;
+            node.is_linked().then(|| node.key())
+        }
+    }
+
+    /// The number of CPUs the running task may run on.
+    pub(crate) fn curr_nr_cpus_allowed(&self) -> c_int {
+        // SAFETY: `curr` is valid while the rq is locked.
+        unsafe { nr_cpus_allowed(self.curr()) }
     }
 
     pub(crate) fn casio(&mut self) -> &mut CasioRq {
@@ -111,6 +149,33 @@ impl<'a> Rq<'a> {
     /// Whether this CPU has CASIO tasks it may run now.
     pub(crate) fn has_runnable(&mut self) -> bool {
         !self.throttled() && !self.queue().is_empty()
+    }
+
+    /// Updates the rq clocks.
+    pub(crate) fn update_clock(&mut self) {
+        // SAFETY: the rq is valid and locked.
+        unsafe { bindings::update_rq_clock(self.as_ptr()) }
+    }
+
+    /// Tells the core that the clocks were just updated, so that the
+    /// coming `__schedule()` need not update them again.
+    pub(crate) fn skip_clock_update(&mut self) {
+        // SAFETY: the rq is valid and locked.
+        unsafe { (*self.as_ptr()).clock_update_flags |= bindings::RQCF_REQ_SKIP };
+    }
+
+    /// Queues a push of this CPU's pushable tasks, run once the core
+    /// releases the lock.
+    pub(crate) fn queue_push(&mut self) {
+        // SAFETY: the rq is valid and locked.
+        unsafe { bindings::casio_queue_push(self.as_ptr()) }
+    }
+
+    /// Queues a pull of earlier tasks from other CPUs, run once the core
+    /// releases the lock.
+    pub(crate) fn queue_pull(&mut self) {
+        // SAFETY: the rq is valid and locked.
+        unsafe { bindings::casio_queue_pull(self.as_ptr()) }
     }
 
     pub(crate) fn resched_curr(&self) {
@@ -300,13 +365,18 @@ pub(crate) fn cpu_rq(cpu: c_int) -> *mut bindings::rq {
     unsafe { bindings::cpu_rq(cpu) }
 }
 
-/// The earliest deadline queued on `rq`, read without its lock.
-///
-/// # Safety
-///
-/// `rq` points to a valid runqueue.
-pub(crate) unsafe fn earliest_unlocked(rq: *mut bindings::rq) -> u64 {
-    // SAFETY: the rq is valid; the word is written under its lock, and a
-    // stale value is rechecked under both locks before acting on it.
+/// The earliest deadline queued on `cpu`, read without its rq lock.
+pub(crate) fn earliest_unlocked(cpu: c_int) -> u64 {
+    let rq = cpu_rq(cpu);
+    // SAFETY: runqueues live forever; the word is written under its lock,
+    // and a stale value is rechecked under both locks before acting on it.
     unsafe { ptr::read_volatile(ptr::addr_of!((*rq).casio.earliest)) }
+}
+
+/// The earliest deadline among the pushable tasks of `cpu`, read without
+/// its rq lock.
+pub(crate) fn pushable_unlocked(cpu: c_int) -> u64 {
+    let rq = cpu_rq(cpu);
+    // SAFETY: as in `earliest_unlocked()`.
+    unsafe { ptr::read_volatile(ptr::addr_of!((*rq).casio.pushable_earliest)) }
 }

@@ -17,6 +17,12 @@
 //!   queue self-benchmark;
 //! - `rq` and `task`: the runqueue and task handles the others use.
 //!
+//! The class logic is safe code on two handles: `Rq`, a runqueue whose
+//! lock is held, and `Task`, a task whose scheduling state that lock
+//! protects. The entry points make them from the core's raw pointers;
+//! the other `unsafe` blocks are in the handles' small helpers, the
+//! intrusive queues and the calls into C.
+//!
 //! Context: the callbacks run with the runqueue lock held and interrupts
 //! off, unless their comment says otherwise. Nothing here sleeps or
 //! allocates: the queue is intrusive, its links live in the task.

@@ -10,32 +10,24 @@
 //! `double_lock_balance()`, which may drop the lock held.
 
 use core::ffi::c_int;
-use core::ptr;
 use kernel::bindings;
 
-use crate::base;
 use crate::rd;
-use crate::rq::{cpu_rq, earliest_unlocked, Rq};
-use crate::task::{
-    entity, is_casio_task, nr_cpus_allowed, on_rq_queued, task_deadline, task_of_push, TaskRef,
-};
+use crate::rq::{cpu_rq, earliest_unlocked, pushable_unlocked, Rq};
+use crate::task::{task_of_push, Task, TaskRef};
+
+/// The most tasks one push moves: each push moves one task away, so a
+/// push ends anyway; the bound keeps an interrupt-off section short.
+const MAX_PUSHES: usize = 64;
 
 /// Whether `p`, a task of the locked `rq`, may move to `cpu` now.
-///
-/// # Safety
-///
-/// `p` is valid and the lock of `rq` is held.
-pub(crate) unsafe fn can_move(rq: &Rq<'_>, p: *mut bindings::task_struct, cpu: c_int) -> bool {
-    // SAFETY: `p` is valid; these fields change under its rq lock, held.
-    unsafe {
-        bindings::task_cpu(p) as c_int == rq.cpu()
-            && is_casio_task(p)
-            && on_rq_queued(p)
-            && (*p).on_cpu == 0
-            && (*p).migration_disabled == 0
-            && (*entity(p)).push_node.is_linked()
-            && base::cpumask_test_cpu(cpu, (*p).cpus_ptr)
-    }
+pub(crate) fn can_move(rq: &Rq<'_>, p: &Task<'_>, cpu: c_int) -> bool {
+    p.cpu() == rq.cpu()
+        && p.is_casio()
+        && p.queued()
+        && !p.on_cpu()
+        && p.se().push_node.is_linked()
+        && p.may_move_to(cpu)
 }
 
 /// Moves the queued task `p` from `from` to `to`; both locks are held.
@@ -43,7 +35,8 @@ pub(crate) unsafe fn can_move(rq: &Rq<'_>, p: *mut bindings::task_struct, cpu: c
 /// # Safety
 ///
 /// `p` is a queued, not running task of `from`, allowed on `to`.
-pub(crate) unsafe fn move_task(from: &Rq<'_>, to: &Rq<'_>, p: *mut bindings::task_struct) {
+pub(crate) unsafe fn move_task(from: &Rq<'_>, to: &Rq<'_>, p: &Task<'_>) {
+    let p = p.as_ptr();
     // SAFETY: both runqueues are locked and `p` may move, as the caller
     // guarantees; this is how the core migrates a queued task.
     unsafe {
@@ -59,32 +52,27 @@ pub(crate) unsafe fn move_task(from: &Rq<'_>, to: &Rq<'_>, p: *mut bindings::tas
 ///
 /// # Safety
 ///
-/// `p` is a valid pushable task of the locked `rq`, held by a reference.
-pub(crate) unsafe fn find_lock_later_rq<'b>(
-    rq: &mut Rq<'_>,
-    p: *mut bindings::task_struct,
-) -> Option<Rq<'b>> {
+/// `p` is held by a reference: it stays valid while the lock of `rq` is
+/// dropped.
+pub(crate) unsafe fn find_lock_later_rq<'b>(rq: &mut Rq<'_>, p: &Task<'_>) -> Option<Rq<'b>> {
     for _ in 0..3 {
-        // SAFETY: `p` is queued on the locked `rq`.
-        let deadline = unsafe { task_deadline(p) };
+        let deadline = p.queued_deadline();
         // SAFETY: `p` is valid and its rq lock is held.
-        let cpu = unsafe { rd::find_cpu(p, deadline) }?;
+        let cpu = unsafe { rd::find_cpu(p.as_ptr(), deadline) }?;
         if cpu == rq.cpu() {
             return None;
         }
-        let later = cpu_rq(cpu);
-        // SAFETY: `later` is a valid runqueue.
-        let earliest = unsafe { earliest_unlocked(later) };
+        let earliest = earliest_unlocked(cpu);
         if earliest != 0 && earliest <= deadline {
             return None;
         }
+        let later = cpu_rq(cpu);
         // SAFETY: the lock of `rq` is held, as double_lock_balance()
         // requires; it returns with both locks held.
         if unsafe { bindings::double_lock_balance(rq.as_ptr(), later) } != 0 {
             // The lock of `rq` was dropped: `p` may have run, moved or
             // changed its affinity meanwhile.
-            // SAFETY: the lock of `rq` is held again; `p` is referenced.
-            if unsafe { !can_move(rq, p, cpu) } {
+            if !can_move(rq, p, cpu) {
                 // SAFETY: pairs with the double_lock_balance() above.
                 unsafe { bindings::double_unlock_balance(rq.as_ptr(), later) };
                 return None;
@@ -93,8 +81,8 @@ pub(crate) unsafe fn find_lock_later_rq<'b>(
         // SAFETY: the lock of `later` is held until the caller releases it.
         let mut later = unsafe { Rq::from_raw(later) };
         let earliest = later.casio().earliest;
-        // SAFETY: `p` is still queued on the locked `rq`.
-        if later.online() && (earliest == 0 || unsafe { task_deadline(p) } < earliest) {
+        // `p` is still queued on the locked `rq`.
+        if later.online() && (earliest == 0 || p.queued_deadline() < earliest) {
             return Some(later);
         }
         // SAFETY: pairs with the double_lock_balance() above.
@@ -110,33 +98,27 @@ pub(crate) fn push_one(rq: &mut Rq<'_>) -> bool {
         Some(node) => node,
         None => return false,
     };
-    // SAFETY: every node of the pushable queue is a task's `push_node`.
-    let p = unsafe { task_of_push(node) };
-    // SAFETY: `p` is queued on the locked `rq`.
-    let deadline = unsafe { task_deadline(p) };
-    let curr = rq.curr();
-    // SAFETY: `curr` is valid while the rq is locked.
-    unsafe {
-        let curr_se = &*entity(curr);
-        if is_casio_task(curr)
-            && curr_se.node.is_linked()
-            && deadline < curr_se.node.key().deadline
-            && nr_cpus_allowed(curr) > 1
-        {
-            // `p` preempts the task running here, which may then move.
-            rq.resched_curr();
-            return false;
-        }
+    // SAFETY: every node of the pushable queue is the `push_node` of a
+    // task queued on the locked `rq`, and not the running one, so this is
+    // its only handle here.
+    let p = unsafe { Task::from_raw(task_of_push(node)) };
+    let deadline = p.queued_deadline();
+    if matches!(rq.curr_queued_key(), Some(curr) if deadline < curr.deadline)
+        && rq.curr_nr_cpus_allowed() > 1
+    {
+        // `p` preempts the task running here, which may then move.
+        rq.resched_curr();
+        return false;
     }
     // SAFETY: `p` is valid; the reference keeps it so while the lock of
     // `rq` may be dropped.
-    let _ref = unsafe { TaskRef::get(p) };
-    // SAFETY: `p` is a pushable task of the locked `rq`, referenced.
-    let moved = match unsafe { find_lock_later_rq(rq, p) } {
+    let _ref = unsafe { TaskRef::get(p.as_ptr()) };
+    // SAFETY: `p` is referenced.
+    let moved = match unsafe { find_lock_later_rq(rq, &p) } {
         Some(later) => {
             // SAFETY: both locks are held, and `p` is a queued, not
             // running, pushable task of `rq` allowed on `later`.
-            unsafe { move_task(rq, &later, p) };
+            unsafe { move_task(rq, &later, &p) };
             later.resched_curr();
             // SAFETY: pairs with the double_lock_balance() that locked it.
             unsafe { bindings::double_unlock_balance(rq.as_ptr(), later.as_ptr()) };
@@ -150,10 +132,19 @@ pub(crate) fn push_one(rq: &mut Rq<'_>) -> bool {
 /// Pushes the tasks `rq` cannot run to CPUs that run them at once.
 pub(crate) fn push_tasks(rq: &mut Rq<'_>) {
     // Each push moves a task away, so this ends; the bound is for safety.
-    for _ in 0..64 {
+    for _ in 0..MAX_PUSHES {
         if !push_one(rq) {
             break;
         }
+    }
+}
+
+/// The earliest deadline of `rq`, or the latest possible one if it has
+/// no CASIO task: what a task must beat to be pulled there.
+fn pull_bound(rq: &mut Rq<'_>) -> u64 {
+    match rq.casio().earliest {
+        0 => u64::MAX,
+        d => d,
     }
 }
 
@@ -175,44 +166,26 @@ pub(crate) fn pull_tasks(rq: &mut Rq<'_>) {
         if cpu == this_cpu {
             continue;
         }
-        let src = cpu_rq(cpu);
-        let ours = match rq.casio().earliest {
-            0 => u64::MAX,
-            d => d,
-        };
-        // SAFETY: `src` is a valid runqueue; the word is rechecked below.
-        let theirs = unsafe { ptr::read_volatile(ptr::addr_of!((*src).casio.pushable_earliest)) };
-        if theirs == 0 || theirs >= ours {
+        let theirs = pushable_unlocked(cpu);
+        if theirs == 0 || theirs >= pull_bound(rq) {
             continue;
         }
+        let src = cpu_rq(cpu);
         // SAFETY: the lock of `rq` is held; both are held on return.
         unsafe { bindings::double_lock_balance(rq.as_ptr(), src) };
         // SAFETY: the lock of `src` is held until the unlock below.
         let mut src = unsafe { Rq::from_raw(src) };
         if let Some(node) = src.casio().pushable.earliest() {
-            // SAFETY: every node of the pushable queue is a task's
-            // `push_node`, and `p` is queued on the locked `src`.
-            let (p, deadline) = unsafe {
-                let p = task_of_push(node);
-                (p, task_deadline(p))
-            };
-            let ours = match rq.casio().earliest {
-                0 => u64::MAX,
-                d => d,
-            };
-            let curr = src.curr();
+            // SAFETY: every node of the pushable queue is the `push_node`
+            // of a task queued on the locked `src`, not its running one.
+            let p = unsafe { Task::from_raw(task_of_push(node)) };
+            let deadline = p.queued_deadline();
             // A task about to preempt what runs on `src` stays there.
-            // SAFETY: `curr` is valid while `src` is locked.
-            let preempts_curr = unsafe {
-                is_casio_task(curr)
-                    && (*entity(curr)).node.is_linked()
-                    && deadline < task_deadline(curr)
-            };
-            // SAFETY: `p` is a task of the locked `src`.
-            if deadline < ours && !preempts_curr && unsafe { can_move(&src, p, this_cpu) } {
+            let preempts_curr = matches!(src.curr_queued_key(), Some(c) if deadline < c.deadline);
+            if deadline < pull_bound(rq) && !preempts_curr && can_move(&src, &p, this_cpu) {
                 // SAFETY: both locks are held; `p` is queued, not running,
                 // and allowed here.
-                unsafe { move_task(&src, rq, p) };
+                unsafe { move_task(&src, rq, &p) };
                 pulled = true;
             }
         }
@@ -224,23 +197,16 @@ pub(crate) fn pull_tasks(rq: &mut Rq<'_>) {
     }
 }
 
-/// `task_woken`: `p` was queued on `rq` by a wake-up and does not run; if
-/// it cannot preempt here, another CPU may run it.
-///
-/// # Safety
-///
-/// Called by the scheduler core with `rq` locked, not pinned, and `p` a
-/// CASIO task of it.
-pub(crate) unsafe fn task_woken(rq: &mut Rq<'_>, p: *mut bindings::task_struct) {
-    let curr = rq.curr();
-    // SAFETY: both tasks are valid and their entities rq-protected.
-    let push = unsafe {
-        (*p).on_cpu == 0
-            && (*entity(p)).push_node.is_linked()
-            && is_casio_task(curr)
-            && (*entity(curr)).node.is_linked()
-            && (nr_cpus_allowed(curr) < 2 || task_deadline(curr) <= task_deadline(p))
-    };
+/// `task_woken`: `p` was queued on `rq`, locked and not pinned, by a
+/// wake-up and does not run; if it cannot preempt here, another CPU may
+/// run it.
+pub(crate) fn task_woken(rq: &mut Rq<'_>, p: &Task<'_>) {
+    let push = !p.on_cpu()
+        && p.se().push_node.is_linked()
+        && match rq.curr_queued_key() {
+            Some(curr) => rq.curr_nr_cpus_allowed() < 2 || curr.deadline <= p.queued_deadline(),
+            None => false,
+        };
     if push {
         push_tasks(rq);
     }
@@ -292,12 +258,9 @@ pub(crate) unsafe fn rq_offline(rq: &mut Rq<'_>) {
 ///
 /// `p` is a CASIO task of `rq`, whose lock and `p->pi_lock` are held, and
 /// not running (the CPU is offline).
-pub(crate) unsafe fn offline_migration(
-    rq: *mut bindings::rq,
-    p: *mut bindings::task_struct,
-) -> *mut bindings::rq {
+pub(crate) unsafe fn offline_migration(rq: *mut bindings::rq, p: &Task<'_>) -> *mut bindings::rq {
     // SAFETY: `p` is valid and its `pi_lock` is held.
-    let cpu = unsafe { rd::fallback_cpu(p) };
+    let cpu = unsafe { rd::fallback_cpu(p.as_ptr()) };
     let later = cpu_rq(cpu);
     if later == rq {
         // The CPU is coming back: active, but not yet online here.

@@ -1,14 +1,141 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Tasks: the CASIO entity embedded in `task_struct`, and the way back
-//! from an entity's fields to their task.
+//! Tasks: the [`Task`] handle the class logic works on, the CASIO entity
+//! embedded in `task_struct`, and the way back from an entity's fields to
+//! their task.
 
 use core::ffi::c_int;
+use core::marker::PhantomData;
 use core::ptr::{self, NonNull};
 use kernel::bindings;
 
+use crate::base;
 use crate::edf::EdfNode;
 use crate::{container_of, SchedCasioEntity};
+
+/// A task whose scheduling state the holder may use: its CASIO entity
+/// and the fields of `task_struct` that change under its runqueue lock.
+/// The class logic works on these handles; the raw task pointers stay at
+/// the entry points and in the helpers below.
+///
+/// # Invariants
+///
+/// `ptr` points to a task that stays valid for `'a`; the lock that
+/// protects its scheduling state (its rq lock, or its `pi_lock` where a
+/// callback runs under that alone) is held for `'a`; and while this
+/// handle borrows the task's entity, no other handle of the task does.
+pub(crate) struct Task<'a> {
+    ptr: NonNull<bindings::task_struct>,
+    _lock: PhantomData<&'a mut bindings::task_struct>,
+}
+
+impl<'a> Task<'a> {
+    /// # Safety
+    ///
+    /// `p` points to a task that stays valid for `'a`, whose rq lock (or
+    /// `pi_lock`, where that is what the caller holds) is held for `'a`,
+    /// and no other handle of it borrows its entity meanwhile.
+    pub(crate) unsafe fn from_raw(p: *mut bindings::task_struct) -> Self {
+        // INVARIANT: guaranteed by the caller.
+        Task {
+            // SAFETY: the caller passes a valid, hence non-null, task.
+            ptr: unsafe { NonNull::new_unchecked(p) },
+            _lock: PhantomData,
+        }
+    }
+
+    pub(crate) fn as_ptr(&self) -> *mut bindings::task_struct {
+        self.ptr.as_ptr()
+    }
+
+    /// The task's CASIO entity.
+    pub(crate) fn se(&self) -> &SchedCasioEntity {
+        // SAFETY: the type invariant says the task is valid, its entity
+        // protected by a lock held and borrowed through this handle only.
+        unsafe { &*entity(self.as_ptr()) }
+    }
+
+    /// The task's CASIO entity, to change.
+    pub(crate) fn se_mut(&mut self) -> &mut SchedCasioEntity {
+        // SAFETY: as in `se()`; `self` is borrowed mutably as long as the
+        // entity is.
+        unsafe { &mut *entity(self.as_ptr()) }
+    }
+
+    /// Whether the task is in the CASIO class.
+    pub(crate) fn is_casio(&self) -> bool {
+        // SAFETY: the task is valid.
+        unsafe { is_casio_task(self.as_ptr()) }
+    }
+
+    /// Whether the task has the SCHED_CASIO policy.
+    pub(crate) fn has_casio_policy(&self) -> bool {
+        // SAFETY: the task is valid; its policy changes under its locks.
+        unsafe { (*self.as_ptr()).policy == bindings::SCHED_CASIO }
+    }
+
+    /// Whether the core has the task on its runqueue.
+    pub(crate) fn queued(&self) -> bool {
+        // SAFETY: the task is valid.
+        unsafe { on_rq_queued(self.as_ptr()) }
+    }
+
+    /// Whether the task is on a CPU: running, or still switching out.
+    pub(crate) fn on_cpu(&self) -> bool {
+        // SAFETY: the task is valid; `on_cpu` changes under its rq lock.
+        unsafe { (*self.as_ptr()).on_cpu != 0 }
+    }
+
+    /// The CPU whose runqueue the task is on.
+    pub(crate) fn cpu(&self) -> c_int {
+        // SAFETY: the task is valid.
+        unsafe { bindings::task_cpu(self.as_ptr()) as c_int }
+    }
+
+    /// Whether the task may move to `cpu` by its affinity, and may
+    /// migrate at all now.
+    pub(crate) fn may_move_to(&self, cpu: c_int) -> bool {
+        let p = self.as_ptr();
+        // SAFETY: the task is valid; its mask and the migration count
+        // change under its rq lock, held; `cpu` is a possible CPU.
+        unsafe { (*p).migration_disabled == 0 && base::cpumask_test_cpu(cpu, (*p).cpus_ptr) }
+    }
+
+    /// The number of CPUs the task may run on.
+    pub(crate) fn nr_cpus_allowed(&self) -> c_int {
+        // SAFETY: the task is valid.
+        unsafe { nr_cpus_allowed(self.as_ptr()) }
+    }
+
+    /// The task's total runtime, as the core accounts it.
+    pub(crate) fn exec_runtime(&self) -> u64 {
+        // SAFETY: the task is valid; the sum changes under its rq lock.
+        unsafe { (*self.as_ptr()).se.sum_exec_runtime }
+    }
+
+    /// Starts the task's runtime accounting at `now`, the rq task clock.
+    pub(crate) fn set_exec_start(&mut self, now: u64) {
+        // SAFETY: the task is valid; `exec_start` is written under its
+        // rq lock.
+        unsafe { (*self.as_ptr()).se.exec_start = now };
+    }
+
+    /// The task's tag from `struct sched_casio_param`.
+    pub(crate) fn casio_id(&self) -> u32 {
+        // SAFETY: the task is valid.
+        unsafe { casio_id(self.as_ptr()) }
+    }
+
+    /// The deadline the task is to be queued by.
+    pub(crate) fn key(&self) -> u64 {
+        queue_key(self.se())
+    }
+
+    /// The deadline the task is in the queue with.
+    pub(crate) fn queued_deadline(&self) -> u64 {
+        self.se().node.key().deadline
+    }
+}
 
 /// The CASIO entity of `p`.
 ///
@@ -157,14 +284,4 @@ pub(crate) unsafe fn is_casio_task(p: *mut bindings::task_struct) -> bool {
 /// `node` is the `casio.push_node` field of a valid task.
 pub(crate) unsafe fn task_of_push(node: NonNull<EdfNode>) -> *mut bindings::task_struct {
     container_of!(node.as_ptr(), task_probe(), casio.push_node)
-}
-
-/// The deadline of the queued task `p`.
-///
-/// # Safety
-///
-/// `p` is valid and its rq lock is held.
-pub(crate) unsafe fn task_deadline(p: *mut bindings::task_struct) -> u64 {
-    // SAFETY: forwarded from the caller.
-    unsafe { (*entity(p)).node.key().deadline }
 }

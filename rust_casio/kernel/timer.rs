@@ -14,7 +14,7 @@ use crate::edf::Job;
 use crate::jobs::{job_clock, settle, Before};
 use crate::rq::{Rq, RqLock, TaskRqLock};
 use crate::smp::{offline_migration, push_tasks};
-use crate::task::{entity, is_casio_task, on_rq_queued, task_of_timer, TaskRef};
+use crate::task::{task_of_timer, Task, TaskRef};
 use crate::{container_of, CasioRq};
 
 /// The function a [`HrTimer`] runs when it fires.
@@ -73,15 +73,10 @@ impl HrTimer {
     }
 }
 
-/// Arms the timer of `p` to fire at `at` on the job clock. An armed timer
-/// holds a reference on the task.
-///
-/// # Safety
-///
-/// `p` is a CASIO task whose rq lock is held.
-pub(crate) unsafe fn arm_timer(p: *mut bindings::task_struct, at: u64) {
-    // SAFETY: `p` is valid; only the address of its timer is taken.
-    let timer = unsafe { &*ptr::addr_of!((*entity(p)).timer) };
+/// Arms the timer of `p`, a CASIO task whose rq lock is held, to fire at
+/// `at` on the job clock. An armed timer holds a reference on the task.
+pub(crate) fn arm_timer(p: &Task<'_>, at: u64) {
+    let timer = &p.se().timer;
     // A pending timer's reference carries over to the new expiry. The
     // state alone cannot tell: the timer may expire meanwhile on another
     // CPU, whose callback then drops the reference it held.
@@ -89,28 +84,24 @@ pub(crate) unsafe fn arm_timer(p: *mut bindings::task_struct, at: u64) {
     if unsafe { !timer.try_to_cancel() } {
         // SAFETY: `p` is valid; the reference is dropped by the callback
         // or by whoever cancels the timer.
-        unsafe { TaskRef::get(p) }.into_raw();
+        unsafe { TaskRef::get(p.as_ptr()) }.into_raw();
     }
     // SAFETY: as above.
     unsafe { timer.start(at) };
 }
 
 /// Stops the timer of `p` unless its callback already runs, and forgets the
-/// current job: the next enqueue releases a new one.
-///
-/// # Safety
-///
-/// `p` is valid and its rq lock is held, or `p` is dead.
-pub(crate) unsafe fn reset_job(p: *mut bindings::task_struct) {
-    // SAFETY: `p` is valid; the caller serialises access to its entity.
-    let se = unsafe { &mut *entity(p) };
+/// current job: the next enqueue releases a new one. `p` is referenced
+/// by the caller, which holds its rq lock or knows it dead.
+pub(crate) fn reset_job(p: &mut Task<'_>) {
     // SAFETY: the timer was set up by `fork_entity()`; a callback that
     // already runs finds no job.
-    if unsafe { se.timer.try_to_cancel() } {
+    if unsafe { p.se().timer.try_to_cancel() } {
         // SAFETY: the cancelled timer held a reference, and so does the
         // caller, so this is not the last one.
-        drop(unsafe { TaskRef::adopt(p) });
+        drop(unsafe { TaskRef::adopt(p.as_ptr()) });
     }
+    let se = p.se_mut();
     se.job = Job::default();
     se.waiting_release = 0;
     se.pi_deadline = 0;
@@ -135,27 +126,24 @@ pub(crate) unsafe extern "C" fn casio_timer_fn(
     // it is dropped last. If the callback arms the timer again, that
     // arming takes its own.
     let task = unsafe { TaskRef::adopt(task_of_timer(timer)) };
-    let p = task.as_ptr();
-    // SAFETY: `p` is valid; interrupts are already off here.
-    let mut locked = unsafe { TaskRqLock::lock(p) };
-    // SAFETY: `p` is valid and a task of the locked rq.
-    let casio = unsafe { is_casio_task(p) };
-    let offline = !locked.rq().online();
-    // SAFETY: the rq lock is held, and with it the state of `p`.
-    if casio && offline && unsafe { stranded(&locked.rq(), p) } {
+    // SAFETY: `task` is valid; interrupts are already off here.
+    let mut locked = unsafe { TaskRqLock::lock(task.as_ptr()) };
+    // SAFETY: the lock of its rq is held until `locked` is dropped, after
+    // the last use of `p`; this callback has the only handle of it.
+    let mut p = unsafe { Task::from_raw(task.as_ptr()) };
+    let casio = p.is_casio();
+    if casio && !locked.rq().online() && stranded(&locked.rq(), &p) {
         // The CPU went offline with `p` waiting for its release, off the
         // queue the core emptied: `p` moves to an active CPU first.
         // SAFETY: `p` waits and is not on a CPU, and its locks are held;
         // `offline_migration()` returns with the new rq locked instead.
-        unsafe { locked.relock(|rq| offline_migration(rq, p)) };
+        unsafe { locked.relock(|rq| offline_migration(rq, &p)) };
     }
     let push = {
         let mut rq = locked.rq();
-        // SAFETY: the rq is locked.
-        unsafe { bindings::update_rq_clock(rq.as_ptr()) };
+        rq.update_clock();
         if casio {
-            // SAFETY: `p` is a CASIO task of the locked rq.
-            unsafe { timer_expired(&mut rq, p) };
+            timer_expired(&mut rq, &mut p);
         }
         casio && rq.casio().pushable_earliest != 0
     };
@@ -173,30 +161,18 @@ pub(crate) unsafe extern "C" fn casio_timer_fn(
 /// the CPU picks while it goes down. A task that just yielded is still
 /// current until it switches out; a task whose deadline timer fires
 /// runs or is queued, and the core moves it.
-///
-/// # Safety
-///
-/// `p` is a task of `rq`.
-pub(crate) unsafe fn stranded(rq: &Rq<'_>, p: *mut bindings::task_struct) -> bool {
-    // SAFETY: forwarded from the caller; these fields change under the
-    // rq lock.
-    unsafe {
-        (*entity(p)).waiting_release != 0 && on_rq_queued(p) && (*p).on_cpu == 0 && rq.curr() != p
-    }
+pub(crate) fn stranded(rq: &Rq<'_>, p: &Task<'_>) -> bool {
+    p.se().waiting_release != 0 && p.queued() && !p.on_cpu() && !rq.is_curr(p)
 }
 
-/// # Safety
-///
-/// `p` is a CASIO task of the locked `rq`.
-pub(crate) unsafe fn timer_expired(rq: &mut Rq<'_>, p: *mut bindings::task_struct) {
-    // SAFETY: `p` is valid and its entity is protected by the rq lock.
-    let se = unsafe { &mut *entity(p) };
+/// The timer of `p`, a CASIO task of the locked `rq`, fired.
+pub(crate) fn timer_expired(rq: &mut Rq<'_>, p: &mut Task<'_>) {
     let now = job_clock();
-    let before = Before::of(se);
-    if se.waiting_release != 0 {
+    let before = Before::of(p.se());
+    if p.se().waiting_release != 0 {
+        let exec = p.exec_runtime();
+        let se = p.se_mut();
         se.waiting_release = 0;
-        // SAFETY: `p` is valid.
-        let exec = unsafe { (*p).se.sum_exec_runtime };
         // Release at the planned time, one period after the last release,
         // however late the timer fired, so that releases do not drift.
         let planned = se.job.release.saturating_add(se.params.period);
@@ -206,20 +182,18 @@ pub(crate) unsafe fn timer_expired(rq: &mut Rq<'_>, p: *mut bindings::task_struc
             exec,
             &se.params,
         );
-        // SAFETY: `p` is a CASIO task of `rq`.
-        unsafe { arm_timer(p, se.job.deadline) };
-        // SAFETY: `p` is valid.
-        if unsafe { on_rq_queued(p) } {
-            // SAFETY: a waiting task is not in the queue.
-            unsafe { link(rq, se) };
-            // SAFETY: `p` is queued on the rq.
-            unsafe { base::wakeup_preempt(rq, p) };
+        let deadline = se.job.deadline;
+        arm_timer(p, deadline);
+        if p.queued() {
+            // A waiting task is not in the queue.
+            link(rq, p);
+            base::wakeup_preempt(rq, p);
         }
-    } else if se.node.is_linked() {
+    } else if p.se().node.is_linked() {
+        let se = p.se_mut();
         se.job.deadline_reached(&mut se.stats, now);
     }
-    // SAFETY: `se` is the entity of a task of the locked `rq`.
-    unsafe { settle(rq, se, before) };
+    settle(rq, p, before);
 }
 
 /// The CASIO state of the runqueue whose cap timer is `timer`.

@@ -12,6 +12,7 @@ use kernel::bindings;
 
 use crate::class;
 use crate::rq::Rq;
+use crate::task::Task;
 use crate::timer::TimerFn;
 /// What a timer callback returns when it is not to run again.
 pub(crate) const HRTIMER_NORESTART: bindings::hrtimer_restart =
@@ -73,13 +74,9 @@ pub(crate) fn charge_curr(rq: &mut Rq<'_>, now: u64) -> i64 {
 
 /// Asks the core whether the CASIO task `p`, just queued on `rq`,
 /// preempts what runs there.
-///
-/// # Safety
-///
-/// `p` is queued on `rq`.
-pub(crate) unsafe fn wakeup_preempt(rq: &mut Rq<'_>, p: *mut bindings::task_struct) {
+pub(crate) fn wakeup_preempt(rq: &mut Rq<'_>, p: &Task<'_>) {
     // SAFETY: the rq is locked and `p` is queued on it.
-    unsafe { bindings::check_preempt_curr(rq.as_ptr(), p, 0) };
+    unsafe { bindings::check_preempt_curr(rq.as_ptr(), p.as_ptr(), 0) };
 }
 
 /// `dequeue_task`: [`class::dequeue_task`].
@@ -93,8 +90,10 @@ pub unsafe extern "C" fn casio_dequeue_task(
     p: *mut bindings::task_struct,
     flags: c_int,
 ) {
-    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
-    unsafe { class::dequeue_task(&mut Rq::from_raw(rq), p, flags) }
+    // SAFETY: the core passes its locked runqueue and a task of it, of
+    // which this is the only handle.
+    let (mut rq, mut p) = unsafe { (Rq::from_raw(rq), Task::from_raw(p)) };
+    class::dequeue_task(&mut rq, &mut p, flags);
 }
 
 /// `check_preempt_curr`: [`class::check_preempt_curr`].
@@ -108,8 +107,10 @@ pub unsafe extern "C" fn casio_check_preempt_curr(
     p: *mut bindings::task_struct,
     _flags: c_int,
 ) {
-    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
-    unsafe { class::check_preempt_curr(&mut Rq::from_raw(rq), p, _flags) }
+    // SAFETY: the core passes its locked runqueue and a task of it, of
+    // which this is the only handle.
+    let (mut rq, p) = unsafe { (Rq::from_raw(rq), Task::from_raw(p)) };
+    class::check_preempt_curr(&mut rq, &p);
 }
 
 /// `set_next_task`: [`class::set_next_task`].
@@ -123,8 +124,10 @@ pub unsafe extern "C" fn casio_set_next_task(
     p: *mut bindings::task_struct,
     first: bool,
 ) {
-    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
-    unsafe { class::set_next_task(&mut Rq::from_raw(rq), p, first) }
+    // SAFETY: the core passes its locked runqueue and a task of it, of
+    // which this is the only handle.
+    let (mut rq, mut p) = unsafe { (Rq::from_raw(rq), Task::from_raw(p)) };
+    class::set_next_task(&mut rq, &mut p, first);
 }
 
 /// `pick_next_task`: picks and starts the earliest-deadline task.
@@ -136,20 +139,16 @@ pub unsafe extern "C" fn casio_set_next_task(
 pub unsafe extern "C" fn casio_pick_next_task(rq: *mut bindings::rq) -> *mut bindings::task_struct {
     // SAFETY: the core passes its locked runqueue.
     let mut rq = unsafe { Rq::from_raw(rq) };
-    // SAFETY: the rq is locked.
-    let p = unsafe { class::pick_task(&mut rq) };
-    if !p.is_null() {
-        // `curr` is still the task switched from.
-        let prev = rq.curr();
-        // SAFETY: `p` is a queued CASIO task of the locked rq, and `prev`
-        // a valid task of it.
-        unsafe {
-            class::set_next_task(&mut rq, p, true);
-            if prev != p {
-                class::report_switch(prev, p);
-            }
-        }
+    let p = class::pick_task(&mut rq);
+    if p.is_null() {
+        return p;
     }
+    // SAFETY: `p` is a queued CASIO task of the locked rq, of which this
+    // is the only handle.
+    let mut next = unsafe { Task::from_raw(p) };
+    // `curr` is still the task switched from.
+    class::report_switch(&rq, &next);
+    class::set_next_task(&mut rq, &mut next, true);
     p
 }
 
@@ -160,8 +159,10 @@ pub unsafe extern "C" fn casio_pick_next_task(rq: *mut bindings::rq) -> *mut bin
 /// Called by the scheduler core with `rq` locked and `p` its current task.
 #[no_mangle]
 pub unsafe extern "C" fn casio_put_prev_task(rq: *mut bindings::rq, p: *mut bindings::task_struct) {
-    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
-    unsafe { class::put_prev_task(&mut Rq::from_raw(rq), p) }
+    // SAFETY: the core passes its locked runqueue and a task of it, of
+    // which this is the only handle.
+    let (mut rq, mut p) = unsafe { (Rq::from_raw(rq), Task::from_raw(p)) };
+    class::put_prev_task(&mut rq, &mut p);
 }
 
 /// `pick_task`: [`class::pick_task`].
@@ -171,8 +172,8 @@ pub unsafe extern "C" fn casio_put_prev_task(rq: *mut bindings::rq, p: *mut bind
 /// Called by the scheduler core with `rq` locked.
 #[no_mangle]
 pub unsafe extern "C" fn casio_pick_task(rq: *mut bindings::rq) -> *mut bindings::task_struct {
-    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
-    unsafe { class::pick_task(&mut Rq::from_raw(rq)) }
+    // SAFETY: the core passes its locked runqueue.
+    class::pick_task(&mut unsafe { Rq::from_raw(rq) })
 }
 
 /// `balance`: [`class::balance`].
@@ -201,6 +202,8 @@ pub unsafe extern "C" fn casio_prio_changed(
     p: *mut bindings::task_struct,
     _oldprio: c_int,
 ) {
-    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
-    unsafe { class::prio_changed(&mut Rq::from_raw(rq), p, _oldprio) }
+    // SAFETY: the core passes its locked runqueue and a task of it, of
+    // which this is the only handle.
+    let (mut rq, mut p) = unsafe { (Rq::from_raw(rq), Task::from_raw(p)) };
+    class::prio_changed(&mut rq, &mut p);
 }

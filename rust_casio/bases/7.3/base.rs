@@ -16,7 +16,7 @@ use kernel::bindings;
 
 use crate::class;
 use crate::rq::Rq;
-use crate::task::{entity, queue_key};
+use crate::task::Task;
 use crate::timer::TimerFn;
 
 /// What a timer callback returns when it is not to run again.
@@ -76,24 +76,9 @@ pub(crate) fn charge_curr(rq: &mut Rq<'_>, _now: u64) -> i64 {
 
 /// Asks the core whether the CASIO task `p`, just queued on `rq`,
 /// preempts what runs there.
-///
-/// # Safety
-///
-/// `p` is queued on `rq`.
-pub(crate) unsafe fn wakeup_preempt(rq: &mut Rq<'_>, p: *mut bindings::task_struct) {
+pub(crate) fn wakeup_preempt(rq: &mut Rq<'_>, p: &Task<'_>) {
     // SAFETY: the rq is locked and `p` is queued on it.
-    unsafe { bindings::wakeup_preempt(rq.as_ptr(), p, 0) };
-}
-
-/// Whether `p` is in the CASIO class (not only of its policy: a boosted
-/// owner of another policy is too).
-///
-/// # Safety
-///
-/// `p` is a valid task.
-unsafe fn in_casio_class(p: *mut bindings::task_struct) -> bool {
-    // SAFETY: `p` is valid; only its class pointer is compared.
-    unsafe { core::ptr::eq((*p).sched_class, &bindings::casio_sched_class) }
+    unsafe { bindings::wakeup_preempt(rq.as_ptr(), p.as_ptr(), 0) };
 }
 
 /// `dequeue_task`: [`class::dequeue_task`]; the task always leaves.
@@ -107,8 +92,10 @@ pub unsafe extern "C" fn casio_dequeue_task(
     p: *mut bindings::task_struct,
     flags: c_int,
 ) -> bool {
-    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
-    unsafe { class::dequeue_task(&mut Rq::from_raw(rq), p, flags) };
+    // SAFETY: the core passes its locked runqueue and a task of it, of
+    // which this is the only handle.
+    let (mut rq, mut p) = unsafe { (Rq::from_raw(rq), Task::from_raw(p)) };
+    class::dequeue_task(&mut rq, &mut p, flags);
     true
 }
 
@@ -123,14 +110,14 @@ pub unsafe extern "C" fn casio_dequeue_task(
 pub unsafe extern "C" fn casio_wakeup_preempt(
     rq: *mut bindings::rq,
     p: *mut bindings::task_struct,
-    flags: c_int,
+    _flags: c_int,
 ) {
-    // SAFETY: `p` is a valid task queued on the locked rq.
-    if unsafe { !in_casio_class(p) } {
-        return;
+    // SAFETY: the core passes its locked runqueue and a task queued on
+    // it, of which this is the only handle.
+    let (mut rq, p) = unsafe { (Rq::from_raw(rq), Task::from_raw(p)) };
+    if p.is_casio() {
+        class::check_preempt_curr(&mut rq, &p);
     }
-    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
-    unsafe { class::check_preempt_curr(&mut Rq::from_raw(rq), p, flags) }
 }
 
 /// `pick_task`: [`class::pick_task`]. The core switches to the task
@@ -148,8 +135,7 @@ pub unsafe extern "C" fn casio_pick_task(
 ) -> *mut bindings::task_struct {
     // SAFETY: the core passes its locked runqueue.
     let mut rq = unsafe { Rq::from_raw(rq) };
-    // SAFETY: the rq is locked.
-    let p = unsafe { class::pick_task(&mut rq) };
+    let p = class::pick_task(&mut rq);
     if !p.is_null() && p == rq.curr() {
         class::picked(&mut rq);
     }
@@ -185,17 +171,13 @@ pub unsafe extern "C" fn casio_set_next_task(
     p: *mut bindings::task_struct,
     first: bool,
 ) {
-    // SAFETY: the core passes its locked runqueue.
-    let mut rq = unsafe { Rq::from_raw(rq) };
-    let prev = rq.curr();
-    // SAFETY: `p` is a CASIO task of the locked rq, and `prev` a valid
-    // task of it.
-    unsafe {
-        class::set_next_task(&mut rq, p, first);
-        if first && prev != p {
-            class::report_switch(prev, p);
-        }
+    // SAFETY: the core passes its locked runqueue and a task of it, of
+    // which this is the only handle.
+    let (mut rq, mut p) = unsafe { (Rq::from_raw(rq), Task::from_raw(p)) };
+    if first {
+        class::report_switch(&rq, &p);
     }
+    class::set_next_task(&mut rq, &mut p, first);
 }
 
 /// `put_prev_task`: [`class::put_prev_task`].
@@ -209,8 +191,10 @@ pub unsafe extern "C" fn casio_put_prev_task(
     p: *mut bindings::task_struct,
     _next: *mut bindings::task_struct,
 ) {
-    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
-    unsafe { class::put_prev_task(&mut Rq::from_raw(rq), p) }
+    // SAFETY: the core passes its locked runqueue and a task of it, of
+    // which this is the only handle.
+    let (mut rq, mut p) = unsafe { (Rq::from_raw(rq), Task::from_raw(p)) };
+    class::put_prev_task(&mut rq, &mut p);
 }
 
 /// `get_prio`: the deadline `p` is queued by, which `prio_changed` gets
@@ -224,8 +208,8 @@ pub unsafe extern "C" fn casio_get_prio(
     _rq: *mut bindings::rq,
     p: *mut bindings::task_struct,
 ) -> u64 {
-    // SAFETY: `p` is valid and its entity is protected by the rq lock.
-    queue_key(unsafe { &*entity(p) })
+    // SAFETY: `p` is valid and its rq lock held; this is its only handle.
+    unsafe { Task::from_raw(p) }.key()
 }
 
 /// `prio_changed`: [`class::prio_changed`], if the deadline changed. The
@@ -241,10 +225,10 @@ pub unsafe extern "C" fn casio_prio_changed(
     p: *mut bindings::task_struct,
     old_deadline: u64,
 ) {
-    // SAFETY: `p` is valid and its entity is protected by the rq lock.
-    if queue_key(unsafe { &*entity(p) }) == old_deadline {
-        return;
+    // SAFETY: the core passes its locked runqueue and a task of it, of
+    // which this is the only handle.
+    let (mut rq, mut p) = unsafe { (Rq::from_raw(rq), Task::from_raw(p)) };
+    if p.key() != old_deadline {
+        class::prio_changed(&mut rq, &mut p);
     }
-    // SAFETY: forwarded from the caller; the core passes its locked runqueue.
-    unsafe { class::prio_changed(&mut Rq::from_raw(rq), p, 0) }
 }
