@@ -6,7 +6,8 @@
 # this machine, each boot running `casio-bench overhead` (pipe ping-pong
 # under FIFO and NORMAL, fork+exit+wait, hackbench's pattern).
 #
-#   bench/overhead.sh          full run: OVERHEAD_ROUNDS (default 16) boots of
+#   bench/overhead.sh          full run: OVERHEAD_ROUNDS (default 2 with
+#                              OVERHEAD_ICOUNT=1, else 16) boots of
 #                              each kernel in ABBA order; writes
 #                              bench/results/overhead.txt and re-renders
 #                              bench/REPORT.md with the stored results
@@ -24,9 +25,19 @@
 #      $CASIO_CACHE/bzImage.$KERNEL-base), BZIMAGE_OFF (default
 #      $CASIO_CACHE/bzImage.$KERNEL-off-base), OVERHEAD_ROUNDS, BENCH_WORK (scratch,
 #      default $CASIO_CACHE/bench), BENCH_OUT (report directory),
-#      QEMU_TIMEOUT (per boot; default 300 s full, 180 s quick),
+#      QEMU_TIMEOUT (per boot; default 300 s full, 900 s with the
+#      instruction count, 180 s quick),
 #      CASIO_QEMU_LOCK (a lock file: each boot runs under `flock` on it, so
-#      other QEMU users can take turns between boots). Never builds a kernel.
+#      other QEMU users can take turns between boots), OVERHEAD_ICOUNT (1,
+#      the default: QEMU counts instructions, -icount shift=OVERHEAD_SHIFT,
+#      default 0, sleep=off, and the guest's clock follows them; 0: the
+#      guest's clock is the host's). Never builds a kernel.
+#
+# With OVERHEAD_ICOUNT=1 the guest's clock advances by 2^shift ns per
+# executed instruction (and jumps over idle time), so µs per operation
+# measured in the guest is a count of instructions, the same whatever the
+# host's load: one boot of each kernel decides what the wall clock of a
+# shared host needs dozens of pairs for, and the control loop's y/n is 1.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -49,7 +60,11 @@ if [ "$quick" = 1 ]; then
 	gargs=overhead,--quick
 else
 	BENCH_OUT="${BENCH_OUT:-$here}"
-	QEMU_TIMEOUT="${QEMU_TIMEOUT:-300}"
+	# One vCPU and no multi-threaded TCG with the instruction count.
+	QEMU_TIMEOUT="${QEMU_TIMEOUT:-$([ "${OVERHEAD_ICOUNT:-1}" = 1 ] && echo 900 || echo 300)}"
+	# With the instruction count, boots of one kernel agree: two rounds
+	# (y n n y) show that they do.
+	if [ "${OVERHEAD_ICOUNT:-1}" = 1 ]; then OVERHEAD_ROUNDS="${OVERHEAD_ROUNDS:-2}"; fi
 	OVERHEAD_ROUNDS="${OVERHEAD_ROUNDS:-16}"
 	gargs=overhead
 fi
@@ -57,6 +72,23 @@ say() { echo "[overhead] $*"; }
 for k in "$BZIMAGE_ON" "$BZIMAGE_OFF"; do
 	[ -f "$k" ] || { echo "overhead: no kernel at $k (scripts/build-kernel.sh, CASIO=off for the =n one; or set BZIMAGE_ON / BZIMAGE_OFF)" >&2; exit 1; }
 done
+OVERHEAD_ICOUNT="${OVERHEAD_ICOUNT:-1}"
+OVERHEAD_SHIFT="${OVERHEAD_SHIFT:-0}"
+case "$OVERHEAD_ICOUNT" in 0 | 1) ;; *) echo "overhead: OVERHEAD_ICOUNT must be 0 or 1" >&2; exit 2 ;; esac
+case "$OVERHEAD_SHIFT" in '' | *[!0-9]*) echo "overhead: OVERHEAD_SHIFT must be an integer (0..10)" >&2; exit 2 ;; esac
+icount=() clock=host kargs="tsc=reliable"
+if [ "$OVERHEAD_ICOUNT" = 1 ]; then
+	icount=(-icount "shift=$OVERHEAD_SHIFT,sleep=off")
+	clock="icount-shift$OVERHEAD_SHIFT"
+	# One vCPU: with icount, QEMU 7.2 runs the vCPUs in turn and switches
+	# only at the next timer deadline, and Linux's bring-up of a second CPU
+	# (the boot CPU spinning until it answers) never completes.
+	QEMU_SMP="${QEMU_SMP:-1}"
+	# Without address-space randomization: where the stack and the
+	# mappings land changes how many page tables a fork copies.
+	kargs+=" norandmaps"
+fi
+export QEMU_SMP
 case "$OVERHEAD_ROUNDS" in '' | *[!0-9]* | 0) echo "overhead: OVERHEAD_ROUNDS must be a positive integer" >&2; exit 2 ;; esac
 
 work="$BENCH_WORK/overhead"
@@ -85,7 +117,8 @@ boot() {
 	# tsc=reliable as in bench/run.sh: without it the guest falls back to
 	# the HPET and every clock read is an emulated device access.
 	BZIMAGE="$bz" INITRAMFS="$work/initramfs.cpio.gz" CASIO_ARGS="$gargs" \
-		QEMU_APPEND="tsc=reliable${QEMU_APPEND:+ $QEMU_APPEND}" \
+		QEMU_APPEND="$kargs${QEMU_APPEND:+ $QEMU_APPEND}" \
+		QEMU_EXTRA="${icount[*]}${QEMU_EXTRA:+ $QEMU_EXTRA}" \
 		CONSOLE_LOG="$log" QEMU_TIMEOUT="$QEMU_TIMEOUT" bash "$root/qemu/run.sh" bench 8>&- || judge=$?
 	secs=$((SECONDS - t0))
 	[ -n "${CASIO_QEMU_LOCK:-}" ] && flock -u 8
@@ -105,7 +138,7 @@ boot() {
 		exit 1
 	fi
 	{
-		echo "BENCH overhead_boot seq=$seq round=$round side=$side kernel=$(basename "$bz") host_seconds=$secs"
+		echo "BENCH overhead_boot seq=$seq round=$round side=$side kernel=$(basename "$bz") clock=$clock host_seconds=$secs"
 		tr -d '\r' <"$log" | grep -ao 'BENCH .*'
 		echo "CASIO-BENCH-DONE"
 	} >>"$out"
