@@ -98,6 +98,18 @@ impl<'a> Rq<'a> {
         unsafe { &mut *ptr::addr_of_mut!((*self.as_ptr()).casio).cast::<CasioRq>() }
     }
 
+    /// Whether a CASIO task is queued on this CPU, the running one
+    /// included. The pick entry points ask this before anything else: it
+    /// is a load of the queue's cached first node, and the CPU's picks of
+    /// every RT and fair task come to CASIO first.
+    pub(crate) fn has_queued(&self) -> bool {
+        // SAFETY: the rq is valid and locked, so nothing changes its CASIO
+        // state while `self` is borrowed; `CasioRq` is the type that
+        // `rq->casio` was generated from.
+        let crq = unsafe { &*ptr::addr_of!((*self.as_ptr()).casio).cast::<CasioRq>() };
+        crq.queue.earliest().is_some()
+    }
+
     pub(crate) fn queue(&mut self) -> &mut EdfQueue {
         &mut self.casio().queue
     }

@@ -8,6 +8,7 @@
 //! the modules it calls are the same for every base.
 
 use core::ffi::c_int;
+use core::ptr;
 use kernel::bindings;
 
 use crate::class;
@@ -144,7 +145,28 @@ pub unsafe extern "C" fn casio_pick_next_task(
     prev: *mut bindings::task_struct,
 ) -> *mut bindings::task_struct {
     // SAFETY: the core passes its locked runqueue.
-    let mut rq = unsafe { Rq::from_raw(rq) };
+    let rq = unsafe { Rq::from_raw(rq) };
+    // Every pick of an RT or fair task asks CASIO first (stop > dl >
+    // casio > rt > fair), nearly always of an empty queue. The test comes
+    // before anything that needs a stack frame, and the pick proper is out
+    // of line, so that the empty case is a compare and a return.
+    if !rq.has_queued() {
+        return ptr::null_mut();
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { pick_next_queued(rq, prev) }
+}
+
+/// [`casio_pick_next_task`] with a task queued.
+///
+/// # Safety
+///
+/// `prev` is the current task of `rq`.
+#[inline(never)]
+unsafe fn pick_next_queued(
+    mut rq: Rq<'_>,
+    prev: *mut bindings::task_struct,
+) -> *mut bindings::task_struct {
     let p = class::pick_task(&mut rq);
     if p.is_null() {
         return p;
@@ -183,7 +205,19 @@ pub unsafe extern "C" fn casio_put_prev_task(
 #[no_mangle]
 pub unsafe extern "C" fn casio_pick_task(rq: *mut bindings::rq) -> *mut bindings::task_struct {
     // SAFETY: the core passes its locked runqueue.
-    class::pick_task(&mut unsafe { Rq::from_raw(rq) })
+    let rq = unsafe { Rq::from_raw(rq) };
+    // Core scheduling asks every class on each pick: as in
+    // `casio_pick_next_task()`, the empty queue first, the rest out of line.
+    if !rq.has_queued() {
+        return ptr::null_mut();
+    }
+    pick_queued(rq)
+}
+
+/// [`casio_pick_task`] with a task queued.
+#[inline(never)]
+fn pick_queued(mut rq: Rq<'_>) -> *mut bindings::task_struct {
+    class::pick_task(&mut rq)
 }
 
 /// `balance`: [`class::balance`].

@@ -12,6 +12,7 @@
 //! The class depends on !SCHED_PROXY_EXEC, so it is also `rq->curr`.
 
 use core::ffi::c_int;
+use core::ptr;
 use kernel::bindings;
 
 use crate::class;
@@ -134,7 +135,20 @@ pub unsafe extern "C" fn casio_pick_task(
     _rf: *mut bindings::rq_flags,
 ) -> *mut bindings::task_struct {
     // SAFETY: the core passes its locked runqueue.
-    let mut rq = unsafe { Rq::from_raw(rq) };
+    let rq = unsafe { Rq::from_raw(rq) };
+    // Every pick of an RT or fair task asks CASIO first (stop > dl >
+    // casio > rt > fair), nearly always of an empty queue. The test comes
+    // before anything that needs a stack frame, and the pick proper is out
+    // of line, so that the empty case is a compare and a return.
+    if !rq.has_queued() {
+        return ptr::null_mut();
+    }
+    pick_queued(rq)
+}
+
+/// [`casio_pick_task`] with a task queued.
+#[inline(never)]
+fn pick_queued(mut rq: Rq<'_>) -> *mut bindings::task_struct {
     let p = class::pick_task(&mut rq);
     if !p.is_null() && p == rq.curr() {
         class::picked(&mut rq);
