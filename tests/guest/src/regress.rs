@@ -3,18 +3,22 @@
 //! reliability section.
 
 use casio_abi::{
-    getattr, monotonic_ns, setattr, sleep_ns, Errno, SchedAttr, SCHED_CASIO, SCHED_FIFO,
-    SCHED_FLAG_CASIO_BUDGET, SCHED_NORMAL,
+    getattr, monotonic_ns, setattr, setscheduler, sleep_ns, Errno, SchedAttr, SCHED_CASIO,
+    SCHED_FIFO, SCHED_FLAG_CASIO_BUDGET, SCHED_NORMAL,
 };
+use casio_testkit::sysctl::Restore;
 
 use casio_testkit::shm::{Shared, Slot};
 use casio_testkit::shm_record;
 
 use crate::common::bw::{read_bw, read_pinned_bw};
 use crate::common::checks::{ms, sys, Fails};
-use crate::common::cpus::{cpu_ns, last_cpu, offline, online, set_aff, setup, OnlineGuard};
+use crate::common::cpus::{
+    cpu_ns, last_cpu, offline, online, set_aff, set_cpu_online, setup, OnlineGuard,
+};
+use crate::common::kernel::CASIO_RUNTIME_PATH;
 use crate::common::proc::{flush_stdio, spawn};
-use crate::common::work::spin_until;
+use crate::common::work::{sleeper, spin_until};
 use crate::harness::TestResult;
 use crate::{diag, MS, SEC};
 
@@ -262,6 +266,85 @@ pub(crate) fn t_fair_share_under_casio_and_rt() -> TestResult {
             share(1)
         )
     });
+    f.finish()
+}
+
+/// A CPU whose offlining is refused must stay as it was. Linux 6.1's
+/// sched_cpu_deactivate() takes the runqueue offline before the CASIO or
+/// DEADLINE admission may refuse with EBUSY, and its error path left it
+/// offline: no RT throttling there (the RT runtime stays unlimited) and
+/// the CPU no DEADLINE, RT or CASIO push target until the next hotplug.
+/// The long fuzz runs starved the RCU grace-period kthread so. CASIO
+/// tasks that fit all CPUs but one make taking CPU `x` offline fail;
+/// then a FIFO hog pinned to `x` must still leave a SCHED_NORMAL hog
+/// beside it its 5%.
+pub(crate) fn t_refused_offline_keeps_rt_bandwidth() -> TestResult {
+    let cx = setup()?;
+    let _guard = OnlineGuard;
+    let _cap = Restore::set(CASIO_RUNTIME_PATH, "950000")?;
+    let _per = Restore::set("/proc/sys/kernel/sched_casio_period_us", "1000000")?;
+    let x = *cx.work.last().ok_or("no workload CPU")?;
+    let (_, cap_n, unit) = read_bw()?;
+    if cap_n <= 0 {
+        return Err(format!("cap_bw {cap_n} with the cap at 95%"));
+    }
+    let half = unit / 2;
+    let cap_less = cap_n as u64 / cx.n as u64 * (cx.n as u64 - 1);
+    // As many 50/100 tasks as fit on n CPUs: more than fits on n - 1.
+    let k = (cap_n as u64 / half) as usize;
+    if k as u64 * half <= cap_less {
+        return Err(format!(
+            "set-up: {k} tasks of U = 0.5 fit on {} CPUs",
+            cx.n - 1
+        ));
+    }
+    let all: Vec<usize> = (0..cx.n).collect();
+    let mut kids = Vec::new();
+    for i in 0..k {
+        let kd = sleeper(&format!("sleeper {i}"))?;
+        // Not pinned like the controller: global admission.
+        set_aff(kd.pid(), &all, "sleeper")?;
+        kids.push(kd);
+    }
+    let attr = SchedAttr::casio(50 * MS, 100 * MS, 100 * MS);
+    for kd in &kids {
+        sys("setattr CASIO 50/100ms", setattr(kd.pid(), &attr, 0))?;
+    }
+    let mut f = Fails::default();
+    f.eq(
+        &format!("taking CPU {x} offline with {k} x 0.5 admitted"),
+        set_cpu_online(x, false).map_err(Errno),
+        Err(Errno::EBUSY),
+    );
+    let fifo = spawn("FIFO hog", spin_forever)?;
+    let fair = spawn("SCHED_NORMAL hog", spin_forever)?;
+    set_aff(fifo.pid(), &[x], "FIFO hog")?;
+    set_aff(fair.pid(), &[x], "fair hog")?;
+    sys("FIFO 50", setscheduler(fifo.pid(), SCHED_FIFO, 50))?;
+    let t0 = monotonic_ns();
+    let c0 = [cpu_ns(fifo.pid())?, cpu_ns(fair.pid())?];
+    sleep_ns(3 * SEC);
+    let wall = monotonic_ns() - t0;
+    let c1 = [cpu_ns(fifo.pid())?, cpu_ns(fair.pid())?];
+    let share = |i: usize| (c1[i] - c0[i]) as f64 / wall as f64;
+    diag!(
+        "after the refused offline, over {} ms: FIFO {:.3}, SCHED_NORMAL {:.3} of CPU {x}",
+        wall / MS,
+        share(0),
+        share(1)
+    );
+    f.check(share(1) >= 0.02, || {
+        format!(
+            "SCHED_NORMAL got {:.3} of CPU {x} beside a FIFO hog after a refused offline, want at least 0.02",
+            share(1)
+        )
+    });
+    drop(fifo);
+    drop(fair);
+    for kd in &kids {
+        let _ = setscheduler(kd.pid(), SCHED_NORMAL, 0);
+    }
+    drop(kids);
     f.finish()
 }
 
