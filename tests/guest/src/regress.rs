@@ -348,6 +348,65 @@ pub(crate) fn t_refused_offline_keeps_rt_bandwidth() -> TestResult {
     f.finish()
 }
 
+/// A CASIO task that waits for its release on a CPU taken offline stays
+/// queued there until its release timer moves it. Switched to another
+/// class in between, it lost that timer and stayed queued on the dead
+/// CPU: it did not run until the CPU came back, and the new class was
+/// enqueued on an offline runqueue (6.12 warns in dl_server_start(),
+/// 7.3 in native_smp_send_reschedule(); the long fuzz runs hit both).
+/// A budgeted task is throttled on CPU `x` until a release 4.19 s away,
+/// `x` goes offline, and the task is switched to SCHED_NORMAL: it must
+/// run while `x` is still offline.
+pub(crate) fn t_class_change_while_stranded() -> TestResult {
+    let cx = setup()?;
+    let _guard = OnlineGuard;
+    let x = *cx.work.last().ok_or("no workload CPU")?;
+    let mut f = Fails::default();
+    let task = spawn("budgeted spinner", spin_forever)?;
+    set_aff(task.pid(), &[x], "budgeted spinner")?;
+    sleep_ns(50 * MS);
+    let period = casio_abi::CASIO_MAX_PERIOD;
+    let mut a = SchedAttr::casio(10 * MS, period, period);
+    a.sched_flags = SCHED_FLAG_CASIO_BUDGET;
+    let t_set = monotonic_ns();
+    sys(
+        "CASIO 10 ms / 4.19 s with a budget",
+        setattr(task.pid(), &a, 0),
+    )?;
+    // It runs its 10 ms and waits on x for the next release.
+    sleep_ns(200 * MS);
+    set_aff(task.pid(), &cx.work, "budgeted spinner")?;
+    offline(x, 2 * SEC)?;
+    let c0 = cpu_ns(task.pid())?;
+    let on = last_cpu(task.pid())?;
+    if monotonic_ns() - t_set > period - 500 * MS || on != x {
+        return Err(format!(
+            "set-up: CPU {x} went offline {} ms after the release, the task on CPU {on}: \
+             it was no longer waiting there",
+            (monotonic_ns() - t_set) / MS
+        ));
+    }
+    sys(
+        "back to SCHED_NORMAL",
+        setscheduler(task.pid(), SCHED_NORMAL, 0),
+    )?;
+    sleep_ns(500 * MS);
+    let c1 = cpu_ns(task.pid())?;
+    diag!(
+        "switched to SCHED_NORMAL while waiting on offline CPU {x}: ran {} ms in 500 ms, last on CPU {}",
+        (c1 - c0) / MS,
+        last_cpu(task.pid())?
+    );
+    f.check(c1 - c0 >= 50 * MS, || {
+        format!(
+            "the task switched to SCHED_NORMAL while waiting on offline CPU {x} ran {} ms in 500 ms",
+            (c1 - c0) / MS
+        )
+    });
+    online(x)?;
+    f.finish()
+}
+
 shm_record! {
     /// What the forker and the policy flipper count.
     struct ForkCounts {
