@@ -11,7 +11,7 @@ use crate::edf::{job, EdfNode, EdfQueue, Job, JobStats, RuntimeCap};
 use crate::jobs::{event, job_clock, settle, update_curr, Before};
 use crate::rq::{earliest_unlocked, Rq};
 use crate::smp::pull_tasks;
-use crate::task::{casio_id, entity, is_casio_task, task_of, Task};
+use crate::task::{casio_id, entity, is_casio_task, task_of, task_of_wait, Task};
 use crate::timer::{arm_timer, casio_cap_timer_fn, casio_timer_fn, reset_job};
 use crate::{admission, base, rd, CasioRq};
 
@@ -34,6 +34,66 @@ fn push_unlink(rq: &mut Rq<'_>, p: &mut Task<'_>) -> bool {
     // SAFETY: a linked pushable node of a task of `rq` is in its queue.
     unsafe { rq.casio().pushable.dequeue(node) };
     true
+}
+
+/// The release `p` waits for: one period after the last.
+pub(crate) fn planned_release(p: &Task<'_>) -> u64 {
+    let se = p.se();
+    se.job.release.saturating_add(se.params.period)
+}
+
+/// Puts `p`, a queued task of `rq` that waits for its release, on the
+/// CPU's waiting queue.
+fn wait_link(rq: &mut Rq<'_>, p: &mut Task<'_>) {
+    let at = planned_release(p);
+    let node = NonNull::from(&mut p.se_mut().wait_node);
+    // SAFETY: `p` is queued on `rq`, so its entity stays valid while
+    // linked, and it is off every queue while `wait_node` is unlinked.
+    unsafe { rq.casio().waiting.enqueue(node, at) };
+}
+
+/// Takes `p`, a task of `rq`, off the CPU's waiting queue if it is on it.
+fn wait_unlink(rq: &mut Rq<'_>, p: &mut Task<'_>) {
+    if !p.se().wait_node.is_linked() {
+        return;
+    }
+    let node = NonNull::from(&mut p.se_mut().wait_node);
+    // SAFETY: a linked waiting node of a task of `rq` is in its queue.
+    unsafe { rq.casio().waiting.dequeue(node) };
+}
+
+/// `p`, a queued CASIO task of `rq` off its queue, waits for its release
+/// at `at`. On an offline CPU its timer fires at once instead, to move
+/// it to an active one (see [`crate::timer::casio_timer_fn`]).
+pub(crate) fn start_waiting(rq: &mut Rq<'_>, p: &mut Task<'_>, at: u64) {
+    // A task throttled by its budget may yield before it switches out.
+    wait_unlink(rq, p);
+    p.se_mut().waiting_release = 1;
+    wait_link(rq, p);
+    arm_timer(p, if rq.online() { at } else { job_clock() });
+}
+
+/// `p`, a task of `rq`, no longer waits for a release.
+pub(crate) fn stop_waiting(rq: &mut Rq<'_>, p: &mut Task<'_>) {
+    p.se_mut().waiting_release = 0;
+    wait_unlink(rq, p);
+}
+
+/// Arms the timer of every task waiting on `rq`, which goes offline, to
+/// fire at once: each moves its task to an active CPU. Tasks left there
+/// waiting for a release seconds away would be stranded by a change of
+/// class meanwhile, enqueued in their new class on a dead CPU.
+pub(crate) fn hurry_waiting(rq: &mut Rq<'_>) {
+    let now = job_clock();
+    let mut at = rq.casio().waiting.earliest();
+    while let Some(node) = at {
+        // SAFETY: `node` is in the waiting queue of `rq`.
+        at = unsafe { rq.casio().waiting.next(node) };
+        // SAFETY: every node of the waiting queue is the `wait_node` of a
+        // task queued on `rq`, whose lock is held; this is its only handle.
+        let p = unsafe { Task::from_raw(task_of_wait(node)) };
+        arm_timer(&p, now);
+    }
 }
 
 /// Queues `p`, a task of `rq` in no queue, by its deadline, counting it
@@ -91,7 +151,11 @@ pub(crate) fn resched_if_preempted(rq: &mut Rq<'_>, p: &mut Task<'_>) {
 /// for its next release stays off the queue: the timer queues it.
 pub(crate) fn enqueue_task(rq: &mut Rq<'_>, p: &mut Task<'_>, flags: c_int) {
     let se = p.se();
-    if se.waiting_release != 0 || se.node.is_linked() {
+    if se.waiting_release != 0 {
+        wait_link(rq, p);
+        return;
+    }
+    if se.node.is_linked() {
         return;
     }
     if se.pi_deadline != 0 {
@@ -129,6 +193,7 @@ pub(crate) fn dequeue_task(rq: &mut Rq<'_>, p: &mut Task<'_>, flags: c_int) {
         p.se_mut().job.last_block = job_clock();
     }
     unlink(rq, p);
+    wait_unlink(rq, p);
 }
 
 /// `yield_task`: `sched_yield()` ends the running task's job. The task
@@ -155,11 +220,10 @@ pub(crate) fn yield_task(rq: &mut Rq<'_>) {
     let next = se.job.next_release(now, &se.params);
     unlink(rq, p);
     if next > now {
-        p.se_mut().waiting_release = 1;
-        arm_timer(p, next);
+        start_waiting(rq, p, next);
     } else {
+        stop_waiting(rq, p);
         let se = p.se_mut();
-        se.waiting_release = 0;
         se.job.release(&mut se.stats, now, exec, &se.params);
         let deadline = se.job.deadline;
         arm_timer(p, deadline);
@@ -355,6 +419,7 @@ pub(crate) unsafe fn init_rq(rq: *mut bindings::rq) {
     unsafe {
         ptr::write(&mut crq.queue, EdfQueue::new());
         ptr::write(&mut crq.pushable, EdfQueue::new());
+        ptr::write(&mut crq.waiting, EdfQueue::new());
         ptr::write(&mut crq.earliest, 0);
         ptr::write(&mut crq.pushable_earliest, 0);
         ptr::write(&mut crq.stats, JobStats::default());
@@ -381,6 +446,7 @@ pub(crate) unsafe fn fork_entity(p: *mut bindings::task_struct) {
     unsafe {
         ptr::write(&mut se.node, EdfNode::new());
         ptr::write(&mut se.push_node, EdfNode::new());
+        ptr::write(&mut se.wait_node, EdfNode::new());
     }
     se.job = Job::default();
     se.stats = JobStats::default();

@@ -7,11 +7,10 @@ use core::ptr;
 use kernel::bindings;
 
 use crate::base;
-use crate::class::unlink;
+use crate::class::{start_waiting, unlink};
 use crate::edf::JobStats;
 use crate::rq::Rq;
 use crate::task::Task;
-use crate::timer::arm_timer;
 use crate::SchedCasioEntity;
 
 /// The time base of CASIO jobs: CLOCK_MONOTONIC, the clock on which user
@@ -118,10 +117,9 @@ pub(crate) fn enforce_budget(rq: &mut Rq<'_>, p: &mut Task<'_>) {
     }
     if se.flags & bindings::SCHED_FLAG_CASIO_BUDGET != 0 && se.node.is_linked() {
         unlink(rq, p);
-        let se = p.se_mut();
-        se.waiting_release = 1;
+        let se = p.se();
         let next = se.job.next_release(job_clock(), &se.params);
-        arm_timer(p, next);
+        start_waiting(rq, p, next);
         event(
             bindings::casio_event_CASIO_EVENT_THROTTLE,
             p,

@@ -85,6 +85,10 @@ pub struct SchedCasioEntity {
     /// Link in the CPU's queue of pushable tasks: queued, not running and
     /// allowed on more than one CPU.
     pub push_node: EdfNode,
+    /// Link in the CPU's queue of tasks waiting for their release, by
+    /// release time: linked while `waiting_release` is set and the task is
+    /// queued in CASIO.
+    pub wait_node: EdfNode,
     /// Relative runtime, deadline and period, in nanoseconds.
     pub params: CasioParams,
     /// The current job, on CLOCK_MONOTONIC.
@@ -157,6 +161,10 @@ pub struct CasioRq {
     pub queue: EdfQueue,
     /// The queued tasks that may run on another CPU, by deadline.
     pub pushable: EdfQueue,
+    /// The queued tasks that wait for their next release, by release
+    /// time: off `queue`, and moved by their timers if the CPU goes
+    /// offline.
+    pub waiting: EdfQueue,
     /// Earliest deadline in `queue`, 0 if empty: the CPU's key in its
     /// root domain's heap.
     pub earliest: u64,

@@ -12,6 +12,7 @@
 use core::ffi::c_int;
 use kernel::bindings;
 
+use crate::class::hurry_waiting;
 use crate::rd;
 use crate::rq::{cpu_rq, earliest_unlocked, pushable_unlocked, Rq};
 use crate::task::{task_of_push, Task, TaskRef};
@@ -231,7 +232,7 @@ pub(crate) unsafe fn rq_online(rq: &mut Rq<'_>) {
 
 /// `rq_offline`: the CPU leaves its root domain's view of CASIO, and its
 /// cap no longer throttles it, so that the core can move every queued
-/// task away.
+/// task away; the timers of the tasks waiting for a release move those.
 ///
 /// # Safety
 ///
@@ -249,6 +250,7 @@ pub(crate) unsafe fn rq_offline(rq: &mut Rq<'_>) {
     // runs only unthrottles.
     unsafe { crq.cap_timer.try_to_cancel() };
     crq.cap.unthrottle();
+    hurry_waiting(rq);
 }
 
 /// Moves `p`, waiting on the offline `rq` for its release, to an active
@@ -256,8 +258,8 @@ pub(crate) unsafe fn rq_offline(rq: &mut Rq<'_>) {
 ///
 /// # Safety
 ///
-/// `p` is a CASIO task of `rq`, whose lock and `p->pi_lock` are held, and
-/// not running (the CPU is offline).
+/// `p` is a queued task of `rq`, whose lock and `p->pi_lock` are held,
+/// and not on a CPU.
 pub(crate) unsafe fn offline_migration(rq: *mut bindings::rq, p: &Task<'_>) -> *mut bindings::rq {
     // SAFETY: `p` is valid and its `pi_lock` is held.
     let cpu = unsafe { rd::fallback_cpu(p.as_ptr()) };

@@ -92,6 +92,15 @@ impl<'a> Task<'a> {
         unsafe { bindings::task_cpu(self.as_ptr()) as c_int }
     }
 
+    /// Whether the runqueue the task is on is online: the CPU is up and
+    /// in its root domain.
+    pub(crate) fn rq_online(&self) -> bool {
+        let rq = crate::rq::cpu_rq(self.cpu());
+        // SAFETY: runqueues live forever. `online` changes under the rq
+        // lock, which the callers hold.
+        unsafe { (*rq).online != 0 }
+    }
+
     /// Whether the task may move to `cpu` by its affinity, and may
     /// migrate at all now.
     pub(crate) fn may_move_to(&self, cpu: c_int) -> bool {
@@ -284,4 +293,13 @@ pub(crate) unsafe fn is_casio_task(p: *mut bindings::task_struct) -> bool {
 /// `node` is the `casio.push_node` field of a valid task.
 pub(crate) unsafe fn task_of_push(node: NonNull<EdfNode>) -> *mut bindings::task_struct {
     container_of!(node.as_ptr(), task_probe(), casio.push_node)
+}
+
+/// The task whose CASIO entity holds `node` as its waiting link.
+///
+/// # Safety
+///
+/// `node` is the `casio.wait_node` field of a valid task.
+pub(crate) unsafe fn task_of_wait(node: NonNull<EdfNode>) -> *mut bindings::task_struct {
+    container_of!(node.as_ptr(), task_probe(), casio.wait_node)
 }

@@ -9,7 +9,7 @@ use core::ptr;
 use kernel::bindings;
 
 use crate::base;
-use crate::class::link;
+use crate::class::{enqueue_task, link, planned_release, stop_waiting};
 use crate::edf::Job;
 use crate::jobs::{job_clock, settle, Before};
 use crate::rq::{Rq, RqLock, TaskRqLock};
@@ -90,20 +90,33 @@ pub(crate) fn arm_timer(p: &Task<'_>, at: u64) {
     unsafe { timer.start(at) };
 }
 
+/// How long the timer of a task waiting on an offline CPU waits for the
+/// task to switch out before it tries again to move it.
+const SWITCH_OUT_RETRY_NS: u64 = 1_000_000;
+
 /// Stops the timer of `p` unless its callback already runs, and forgets the
 /// current job: the next enqueue releases a new one. `p` is referenced
-/// by the caller, which holds its rq lock or knows it dead.
+/// by the caller, which holds its rq lock or knows it dead, and is on no
+/// CASIO queue.
+///
+/// A task that waits for its release on an offline CPU keeps waiting, with
+/// its timer fired at once: that timer is what moves it to an active CPU,
+/// whatever its class is by then.
 pub(crate) fn reset_job(p: &mut Task<'_>) {
-    // SAFETY: the timer was set up by `fork_entity()`; a callback that
-    // already runs finds no job.
-    if unsafe { p.se().timer.try_to_cancel() } {
-        // SAFETY: the cancelled timer held a reference, and so does the
-        // caller, so this is not the last one.
-        drop(unsafe { TaskRef::adopt(p.as_ptr()) });
+    if p.se().waiting_release != 0 && p.queued() && !p.rq_online() {
+        arm_timer(p, job_clock());
+    } else {
+        // SAFETY: the timer was set up by `fork_entity()`; a callback that
+        // already runs finds no job.
+        if unsafe { p.se().timer.try_to_cancel() } {
+            // SAFETY: the cancelled timer held a reference, and so does
+            // the caller, so this is not the last one.
+            drop(unsafe { TaskRef::adopt(p.as_ptr()) });
+        }
+        p.se_mut().waiting_release = 0;
     }
     let se = p.se_mut();
     se.job = Job::default();
-    se.waiting_release = 0;
     se.pi_deadline = 0;
     // SAFETY: a single aligned word, also written by the CPU-timer tick.
     unsafe { ptr::write_volatile(&mut se.overrun, 0) };
@@ -111,7 +124,8 @@ pub(crate) fn reset_job(p: &mut Task<'_>) {
 
 /// The CASIO timer: at a job's deadline it counts a miss if the job is
 /// still ready or running; at a release it queues the waiting task with
-/// its new job.
+/// its new job. A task that waits on an offline CPU is first moved to an
+/// active one.
 ///
 /// Runs in hard interrupt context, without the rq lock, which it takes.
 ///
@@ -131,19 +145,26 @@ pub(crate) unsafe extern "C" fn casio_timer_fn(
     // SAFETY: the lock of its rq is held until `locked` is dropped, after
     // the last use of `p`; this callback has the only handle of it.
     let mut p = unsafe { Task::from_raw(task.as_ptr()) };
-    let casio = p.is_casio();
-    if casio && !locked.rq().online() && stranded(&locked.rq(), &p) {
-        // The CPU went offline with `p` waiting for its release, off the
-        // queue the core emptied: `p` moves to an active CPU first.
-        // SAFETY: `p` waits and is not on a CPU, and its locks are held;
+    let waiting = p.se().waiting_release != 0;
+    if waiting && !locked.rq().online() && p.queued() {
+        if p.on_cpu() || locked.rq().is_curr(&p) {
+            // It began to wait as it ran; once off the CPU it can move.
+            arm_timer(&p, job_clock().saturating_add(SWITCH_OUT_RETRY_NS));
+            return base::HRTIMER_NORESTART;
+        }
+        // SAFETY: `p` is queued and not on a CPU, and its locks are held;
         // `offline_migration()` returns with the new rq locked instead.
         unsafe { locked.relock(|rq| offline_migration(rq, &p)) };
     }
+    let casio = p.is_casio();
     let push = {
         let mut rq = locked.rq();
         rq.update_clock();
         if casio {
             timer_expired(&mut rq, &mut p);
+        } else if waiting {
+            // It left CASIO while it waited on an offline CPU, and is moved.
+            p.se_mut().waiting_release = 0;
         }
         casio && rq.casio().pushable_earliest != 0
     };
@@ -156,32 +177,32 @@ pub(crate) unsafe extern "C" fn casio_timer_fn(
     base::HRTIMER_NORESTART
 }
 
-/// Whether `p`, of the offline `rq`, waits for its release and is off
-/// every CPU: nothing else moves it, as the core moves only the tasks
-/// the CPU picks while it goes down. A task that just yielded is still
-/// current until it switches out; a task whose deadline timer fires
-/// runs or is queued, and the core moves it.
-pub(crate) fn stranded(rq: &Rq<'_>, p: &Task<'_>) -> bool {
-    p.se().waiting_release != 0 && p.queued() && !p.on_cpu() && !rq.is_curr(p)
-}
-
 /// The timer of `p`, a CASIO task of the locked `rq`, fired.
 pub(crate) fn timer_expired(rq: &mut Rq<'_>, p: &mut Task<'_>) {
     let now = job_clock();
     let before = Before::of(p.se());
     if p.se().waiting_release != 0 {
-        let exec = p.exec_runtime();
-        let se = p.se_mut();
-        se.waiting_release = 0;
+        if !p.se().job.released() {
+            // Its parameters changed while it waited on an offline CPU;
+            // moved, it starts afresh, as any task whose parameters change.
+            stop_waiting(rq, p);
+            if p.queued() {
+                enqueue_task(rq, p, 0);
+            }
+            return;
+        }
         // Release at the planned time, one period after the last release,
         // however late the timer fired, so that releases do not drift.
-        let planned = se.job.release.saturating_add(se.params.period);
-        se.job.release(
-            &mut se.stats,
-            core::cmp::min(planned, now),
-            exec,
-            &se.params,
-        );
+        let planned = planned_release(p);
+        if planned > now {
+            // It fired early to move the task off an offline CPU.
+            arm_timer(p, planned);
+            return;
+        }
+        let exec = p.exec_runtime();
+        stop_waiting(rq, p);
+        let se = p.se_mut();
+        se.job.release(&mut se.stats, planned, exec, &se.params);
         let deadline = se.job.deadline;
         arm_timer(p, deadline);
         if p.queued() {

@@ -348,15 +348,15 @@ pub(crate) fn t_refused_offline_keeps_rt_bandwidth() -> TestResult {
     f.finish()
 }
 
-/// A CASIO task that waits for its release on a CPU taken offline stays
-/// queued there until its release timer moves it. Switched to another
+/// A CASIO task that waits for its release on a CPU taken offline stayed
+/// queued there until its release timer moved it. Switched to another
 /// class in between, it lost that timer and stayed queued on the dead
 /// CPU: it did not run until the CPU came back, and the new class was
 /// enqueued on an offline runqueue (6.12 warns in dl_server_start(),
 /// 7.3 in native_smp_send_reschedule(); the long fuzz runs hit both).
-/// A budgeted task is throttled on CPU `x` until a release 4.19 s away,
-/// `x` goes offline, and the task is switched to SCHED_NORMAL: it must
-/// run while `x` is still offline.
+/// A budgeted task is throttled on CPU `x` until a release 4.19 s away
+/// and `x` goes offline: the task must move off `x` at once without
+/// being released early, and, switched to SCHED_NORMAL, run.
 pub(crate) fn t_class_change_while_stranded() -> TestResult {
     let cx = setup()?;
     let _guard = OnlineGuard;
@@ -376,31 +376,50 @@ pub(crate) fn t_class_change_while_stranded() -> TestResult {
     // It runs its 10 ms and waits on x for the next release.
     sleep_ns(200 * MS);
     set_aff(task.pid(), &cx.work, "budgeted spinner")?;
-    offline(x, 2 * SEC)?;
     let c0 = cpu_ns(task.pid())?;
-    let on = last_cpu(task.pid())?;
-    if monotonic_ns() - t_set > period - 500 * MS || on != x {
+    offline(x, 2 * SEC)?;
+    let mut on = last_cpu(task.pid())?;
+    let moved_by = monotonic_ns() + SEC;
+    while on == x && monotonic_ns() < moved_by {
+        sleep_ns(20 * MS);
+        on = last_cpu(task.pid())?;
+    }
+    let c1 = cpu_ns(task.pid())?;
+    if monotonic_ns() - t_set > period - 500 * MS {
         return Err(format!(
-            "set-up: CPU {x} went offline {} ms after the release, the task on CPU {on}: \
-             it was no longer waiting there",
+            "set-up: CPU {x} went offline {} ms after the release, too close to the next one",
             (monotonic_ns() - t_set) / MS
         ));
     }
+    diag!(
+        "waiting on CPU {x} when it went offline: now on CPU {on}, ran {} ms since",
+        (c1 - c0) / MS
+    );
+    f.check(on != x, || {
+        format!("the task waiting for its release on CPU {x} stayed there 1 s after it went offline")
+    });
+    f.check(c1 - c0 < 5 * MS, || {
+        format!(
+            "the task waiting for its release 4.19 s away ran {} ms as its CPU {x} went offline: \
+             released early",
+            (c1 - c0) / MS
+        )
+    });
     sys(
         "back to SCHED_NORMAL",
         setscheduler(task.pid(), SCHED_NORMAL, 0),
     )?;
     sleep_ns(500 * MS);
-    let c1 = cpu_ns(task.pid())?;
+    let c2 = cpu_ns(task.pid())?;
     diag!(
-        "switched to SCHED_NORMAL while waiting on offline CPU {x}: ran {} ms in 500 ms, last on CPU {}",
-        (c1 - c0) / MS,
+        "switched to SCHED_NORMAL after CPU {x} went offline: ran {} ms in 500 ms, last on CPU {}",
+        (c2 - c1) / MS,
         last_cpu(task.pid())?
     );
-    f.check(c1 - c0 >= 50 * MS, || {
+    f.check(c2 - c1 >= 50 * MS, || {
         format!(
-            "the task switched to SCHED_NORMAL while waiting on offline CPU {x} ran {} ms in 500 ms",
-            (c1 - c0) / MS
+            "the task switched to SCHED_NORMAL after it waited on offline CPU {x} ran {} ms in 500 ms",
+            (c2 - c1) / MS
         )
     });
     online(x)?;

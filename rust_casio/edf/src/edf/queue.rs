@@ -67,6 +67,17 @@ impl EdfQueue {
         self.tree.first()
     }
 
+    /// Returns the node queued after `node`, in queue order, or `None` if
+    /// `node` is the last one.
+    ///
+    /// # Safety
+    ///
+    /// `node` must point to a valid [`EdfNode`] queued in *this* queue.
+    pub unsafe fn next(&self, node: NonNull<EdfNode>) -> Option<NonNull<EdfNode>> {
+        // SAFETY: forwarded from the caller's guarantee.
+        unsafe { self.tree.next(node) }
+    }
+
     /// Returns the number of queued nodes.
     pub fn len(&self) -> usize {
         self.tree.len()
@@ -136,6 +147,33 @@ mod tests {
             assert_eq!(q.earliest(), Some(nn(&nodes[1])));
         }
         let want: Vec<*mut EdfNode> = [1, 2, 0].iter().map(|&i| nn(&nodes[i]).as_ptr()).collect();
+        assert_eq!(drain(&mut q), want);
+    }
+
+    #[test]
+    fn next_walks_in_queue_order() {
+        let nodes: Vec<EdfNode> = (0..6).map(|_| EdfNode::new()).collect();
+        let mut q = EdfQueue::new();
+        let dl = [50u64, 10, 50, 30, 10, 70];
+        // SAFETY: unlinked nodes from a live pool, dequeued before the end;
+        // `next()` is given nodes queued in `q`.
+        let walked = unsafe {
+            for (n, &d) in nodes.iter().zip(&dl) {
+                q.enqueue(nn(n), d);
+            }
+            let mut walked = Vec::new();
+            let mut at = q.earliest();
+            while let Some(n) = at {
+                walked.push(n.as_ptr());
+                at = q.next(n);
+            }
+            walked
+        };
+        let want: Vec<*mut EdfNode> = [1, 4, 3, 0, 2, 5]
+            .iter()
+            .map(|&i| nn(&nodes[i]).as_ptr())
+            .collect();
+        assert_eq!(walked, want);
         assert_eq!(drain(&mut q), want);
     }
 

@@ -33,7 +33,7 @@ mod regressions {
         smp_budget_hotplug: "a budgeted CASIO task keeps running while its CPU goes offline and online" => crate::regress::t_budget_across_hotplug,
         smp_fair_share_casio_rt: "CASIO and FIFO hogs on one CPU leave SCHED_NORMAL its 5%" => crate::regress::t_fair_share_under_casio_and_rt,
         smp_refused_offline_keeps_rt: "a CPU whose offline was refused with EBUSY still throttles RT: SCHED_NORMAL keeps its 5%" => crate::regress::t_refused_offline_keeps_rt_bandwidth,
-        smp_class_change_while_stranded: "a CASIO task waiting on a CPU taken offline, switched to SCHED_NORMAL, runs" => crate::regress::t_class_change_while_stranded,
+        smp_class_change_while_stranded: "a CASIO task waiting on a CPU taken offline moves at once, not released early, and runs once SCHED_NORMAL" => crate::regress::t_class_change_while_stranded,
         smp_fork_during_policy_change: "forks while another CPU flips the forker CASIO <-> FIFO: children keep their class, no bandwidth leaks" => crate::regress::t_fork_during_policy_change,
     }
 }
