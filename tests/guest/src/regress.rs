@@ -396,7 +396,9 @@ pub(crate) fn t_class_change_while_stranded() -> TestResult {
         (c1 - c0) / MS
     );
     f.check(on != x, || {
-        format!("the task waiting for its release on CPU {x} stayed there 1 s after it went offline")
+        format!(
+            "the task waiting for its release on CPU {x} stayed there 1 s after it went offline"
+        )
     });
     f.check(c1 - c0 < 5 * MS, || {
         format!(

@@ -96,6 +96,38 @@ pub fn kernel_log() -> Result<Vec<String>, String> {
     }
 }
 
+/// How many kernel log records were overwritten before the oldest one
+/// still in the ring buffer: the sequence number of that record.
+pub fn kernel_log_lost() -> Result<u64, String> {
+    let path = c"/dev/kmsg";
+    // SAFETY: NUL-terminated path; result checked.
+    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_NONBLOCK) };
+    if fd < 0 {
+        return Err(format!("open /dev/kmsg: {}", Errno::last()));
+    }
+    let mut buf = vec![0u8; 16384];
+    // SAFETY: reading into a live buffer from our fd.
+    let r = unsafe { libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
+    let err = Errno::last();
+    // SAFETY: closing our fd.
+    unsafe { libc::close(fd) };
+    if r <= 0 {
+        // EPIPE: the oldest record went while we read it.
+        return if err.0 == libc::EPIPE {
+            Ok(1)
+        } else {
+            Err(format!("read /dev/kmsg: {err}"))
+        };
+    }
+    kmsg_seq(&String::from_utf8_lossy(&buf[..r as usize]))
+        .ok_or_else(|| "no sequence number in a /dev/kmsg record".into())
+}
+
+/// The sequence number of a `/dev/kmsg` record.
+pub fn kmsg_seq(record: &str) -> Option<u64> {
+    record.split(',').nth(1)?.parse().ok()
+}
+
 fn read_dev_kmsg() -> Result<Vec<String>, String> {
     let path = c"/dev/kmsg";
     // SAFETY: NUL-terminated path; result checked.
@@ -203,5 +235,7 @@ mod tests {
         assert_eq!(kmsg_message(rec), casio_abi::CLASS_ORDER_BOOT_LINE);
         assert_eq!(kmsg_message("no semicolon"), "no semicolon");
         assert_eq!(kmsg_message("1,2,3,-;a;b\n"), "a;b");
+        assert_eq!(kmsg_seq("6,1234,567,-;x"), Some(1234));
+        assert_eq!(kmsg_seq("no commas"), None);
     }
 }

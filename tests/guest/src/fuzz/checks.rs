@@ -10,7 +10,7 @@ use casio_abi::{
 use super::sys::{fork_with, getpid, kill, pgrp_of, reap_any, write_file};
 use super::{stock_kernel, CAP_SYSCTL, LOG_SYSCTL, REAP_BOUND_NS};
 use crate::common::cpus::{bring_all_online, read_cpus_file};
-use crate::common::kernel::kernel_log;
+use crate::common::kernel::{kernel_log, kernel_log_lost};
 use crate::common::stats::read_stat;
 use crate::{MS, SEC};
 
@@ -220,11 +220,19 @@ fn check_fresh_task() -> Result<String, String> {
 }
 
 /// Kernel log lines that are splats, counted (not printed: the console
-/// judge prints them, and the words must not appear twice).
+/// judge prints them, and the words must not appear twice). A log that
+/// wrapped cannot show that nothing happened, so it fails too: the long
+/// runs boot with a ring buffer that holds them (`log_buf_len`).
 fn check_log() -> Result<String, String> {
     let log = kernel_log()?;
+    let lost = kernel_log_lost()?;
     let n = crate::common::splat::splats_in(&log).len();
-    if n == 0 {
+    if lost > 0 {
+        Err(format!(
+            "the kernel log wrapped: its first {lost} records are gone (boot with a larger \
+             log_buf_len); {n} splat lines in the rest"
+        ))
+    } else if n == 0 {
         Ok(format!("{} lines read", log.len()))
     } else {
         Err(format!(

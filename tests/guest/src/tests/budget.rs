@@ -274,7 +274,10 @@ fn t_cap_throttles_runaway() -> TestResult {
     // later), CASIO never reaches a 95% cap: the cap under test is 80%.
     let _cap80 = match fair_server_ns_per_s() {
         0 => None,
-        _ => Some(casio_testkit::sysctl::Restore::set(CASIO_RUNTIME_PATH, "800000")?),
+        _ => Some(casio_testkit::sysctl::Restore::set(
+            CASIO_RUNTIME_PATH,
+            "800000",
+        )?),
     };
     // Cap on: 2 s are two windows of 1 s, each leaving 50 ms (or 200 ms)
     // to CFS. Bounds: CFS gets at least 30 ms (it may first run some ms

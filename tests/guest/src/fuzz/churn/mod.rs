@@ -10,14 +10,15 @@ use casio_testkit::shm_record;
 
 use super::ops::OPS;
 use super::sys::{fork_with, getpid, make_deadline, reap_any};
-use super::{stock_kernel, Config, COORD_DL, UNPRIV_DL, WORKER_DL};
-use crate::common::cpus::cpu_ns;
+use super::{stock_kernel, Config, COORD_DL};
 use crate::{MS, SEC};
 
 mod victim;
+mod watch;
 mod worker;
 
 use victim::spawn_victim;
+use watch::{DlWatch, StarveWatch};
 use worker::{sentinel, unprivileged, worker};
 
 const NFUTEX: usize = 4;
@@ -119,6 +120,7 @@ pub(super) fn fuzz(cfg: &Config) -> Result<String, String> {
         make_deadline(COORD_DL.0, COORD_DL.1, true)?;
         let mut replaced = 0u64;
         let mut dl_watch = DlWatch::new(&workers, unpriv, getpid());
+        let mut starve_watch = StarveWatch::new();
         let mut next_report = t0 + 10 * SEC;
         let mut worker_fail = vec![];
         while !workers.is_empty() {
@@ -148,6 +150,7 @@ pub(super) fn fuzz(cfg: &Config) -> Result<String, String> {
                     shm.c().calls.get().min(cfg.calls)
                 );
                 dl_watch.check(now);
+                starve_watch.check();
                 next_report += 10 * SEC;
             }
             sleep_ns(5 * MS);
@@ -174,6 +177,10 @@ pub(super) fn fuzz(cfg: &Config) -> Result<String, String> {
             "#   {:>8} windows where a DEADLINE task ran past its bandwidth",
             dl_watch.overruns
         );
+        println!(
+            "#   {:>8} runnable tasks that did not run for a 10 s window",
+            starve_watch.starved
+        );
         let (bad, unpriv_bad) = (shm.c().worker_bad.get(), shm.c().unpriv_bad.get());
         if !worker_fail.is_empty() || bad != 0 || unpriv_bad != 0 || st != 0 {
             return Err(format!(
@@ -188,54 +195,4 @@ pub(super) fn fuzz(cfg: &Config) -> Result<String, String> {
         Ok(format!("{calls} calls in {secs:.0} s"))
     };
     run()
-}
-
-/// The run's own SCHED_DEADLINE tasks, the workers, the unprivileged
-/// worker and the coordinator, watched for running past their bandwidth:
-/// the CBS lets a task run C of every T, so over a 10 s window a share
-/// well above C/T means the deadline class failed to throttle it, and
-/// fair tasks, the RCU kthreads among them, may starve on its CPU. Only
-/// reported, for reading an RCU stall report of the run.
-struct DlWatch {
-    /// pid, bandwidth, CPU time at the last check.
-    tasks: Vec<(i32, f64, u64)>,
-    last_ns: u64,
-    overruns: u64,
-}
-
-impl DlWatch {
-    fn new(workers: &[i32], unpriv: i32, coordinator: i32) -> Self {
-        let share = |(c, t): (u64, u64)| c as f64 / t as f64;
-        let mut tasks: Vec<(i32, f64, u64)> =
-            workers.iter().map(|&w| (w, share(WORKER_DL), 0)).collect();
-        tasks.push((unpriv, share(UNPRIV_DL), 0));
-        tasks.push((coordinator, share(COORD_DL), 0));
-        for t in tasks.iter_mut() {
-            t.2 = cpu_ns(t.0).unwrap_or(0);
-        }
-        DlWatch {
-            tasks,
-            last_ns: monotonic_ns(),
-            overruns: 0,
-        }
-    }
-
-    fn check(&mut self, now: u64) {
-        let wall = now.saturating_sub(self.last_ns).max(1) as f64;
-        self.last_ns = now;
-        for (pid, share, last) in self.tasks.iter_mut() {
-            let Ok(cpu) = cpu_ns(*pid) else { continue };
-            let used = cpu.saturating_sub(*last) as f64 / wall;
-            *last = cpu;
-            if used > *share * 1.5 + 0.02 {
-                self.overruns += 1;
-                println!(
-                    "# DEADLINE task {pid} ran {:.0}% of a CPU in {:.1} s; its bandwidth is {:.0}%",
-                    used * 100.0,
-                    wall / SEC as f64,
-                    *share * 100.0
-                );
-            }
-        }
-    }
 }
