@@ -2,7 +2,8 @@
 
 //! The entry points of the class table whose signatures are the same on
 //! every kernel base this series supports, each handing the locked
-//! runqueue to the class logic. Those that differ are in `base.rs`.
+//! runqueue to the class logic. Those that differ are in `base.rs`, and
+//! their pick entry points share [`pick_if_queued`].
 
 use core::ffi::c_int;
 use kernel::bindings;
@@ -12,6 +13,28 @@ use crate::jobs::update_curr;
 use crate::rq::Rq;
 use crate::smp::{self, pull_tasks, push_tasks};
 use crate::task::Task;
+
+/// What a pick entry point of `base.rs` does first. Every pick of an RT
+/// or fair task asks CASIO first (stop > dl > casio > rt > fair), nearly
+/// always of an empty queue: the test comes before anything that needs a
+/// stack frame, and `pick`, out of line, does the rest, so that the empty
+/// case is a compare and a return.
+///
+/// # Safety
+///
+/// `rq` is the runqueue the core passes to a pick entry point, locked.
+#[inline(always)]
+pub(crate) unsafe fn pick_if_queued(
+    rq: *mut bindings::rq,
+    pick: impl FnOnce(Rq<'_>) -> *mut bindings::task_struct,
+) -> *mut bindings::task_struct {
+    // SAFETY: forwarded from the caller.
+    let rq = unsafe { Rq::from_raw(rq) };
+    if !rq.has_queued() {
+        return core::ptr::null_mut();
+    }
+    pick(rq)
+}
 
 /// `enqueue_task`: [`class::enqueue_task`].
 ///

@@ -12,6 +12,7 @@ use core::ptr;
 use kernel::bindings;
 
 use crate::class;
+use crate::entry::pick_if_queued;
 use crate::rq::Rq;
 use crate::task::Task;
 use crate::timer::TimerFn;
@@ -139,18 +140,10 @@ pub unsafe extern "C" fn casio_set_next_task(
 #[no_mangle]
 pub unsafe extern "C" fn casio_pick_next_task(rq: *mut bindings::rq) -> *mut bindings::task_struct {
     // SAFETY: the core passes its locked runqueue.
-    let rq = unsafe { Rq::from_raw(rq) };
-    // Every pick of an RT or fair task asks CASIO first (stop > dl >
-    // casio > rt > fair), nearly always of an empty queue. The test comes
-    // before anything that needs a stack frame, and the pick proper is out
-    // of line, so that the empty case is a compare and a return.
-    if !rq.has_queued() {
-        return ptr::null_mut();
-    }
-    pick_next_queued(rq)
+    unsafe { pick_if_queued(rq, pick_next_queued) }
 }
 
-/// [`casio_pick_next_task`] with a task queued.
+/// [`casio_pick_next_task`] with a task queued ([`pick_if_queued`]).
 #[inline(never)]
 fn pick_next_queued(mut rq: Rq<'_>) -> *mut bindings::task_struct {
     let p = class::pick_task(&mut rq);
@@ -187,16 +180,10 @@ pub unsafe extern "C" fn casio_put_prev_task(rq: *mut bindings::rq, p: *mut bind
 #[no_mangle]
 pub unsafe extern "C" fn casio_pick_task(rq: *mut bindings::rq) -> *mut bindings::task_struct {
     // SAFETY: the core passes its locked runqueue.
-    let rq = unsafe { Rq::from_raw(rq) };
-    // Core scheduling asks every class on each pick: as in
-    // `casio_pick_next_task()`, the empty queue first, the rest out of line.
-    if !rq.has_queued() {
-        return ptr::null_mut();
-    }
-    pick_queued(rq)
+    unsafe { pick_if_queued(rq, pick_queued) }
 }
 
-/// [`casio_pick_task`] with a task queued.
+/// [`casio_pick_task`] with a task queued ([`pick_if_queued`]).
 #[inline(never)]
 fn pick_queued(mut rq: Rq<'_>) -> *mut bindings::task_struct {
     class::pick_task(&mut rq)

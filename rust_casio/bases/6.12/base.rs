@@ -12,6 +12,7 @@ use core::ptr;
 use kernel::bindings;
 
 use crate::class;
+use crate::entry::pick_if_queued;
 use crate::rq::Rq;
 use crate::task::Task;
 use crate::timer::TimerFn;
@@ -144,20 +145,12 @@ pub unsafe extern "C" fn casio_pick_next_task(
     rq: *mut bindings::rq,
     prev: *mut bindings::task_struct,
 ) -> *mut bindings::task_struct {
-    // SAFETY: the core passes its locked runqueue.
-    let rq = unsafe { Rq::from_raw(rq) };
-    // Every pick of an RT or fair task asks CASIO first (stop > dl >
-    // casio > rt > fair), nearly always of an empty queue. The test comes
-    // before anything that needs a stack frame, and the pick proper is out
-    // of line, so that the empty case is a compare and a return.
-    if !rq.has_queued() {
-        return ptr::null_mut();
-    }
-    // SAFETY: forwarded from the caller.
-    unsafe { pick_next_queued(rq, prev) }
+    // SAFETY: the core passes its locked runqueue, and `prev` is its
+    // current task.
+    unsafe { pick_if_queued(rq, |rq| pick_next_queued(rq, prev)) }
 }
 
-/// [`casio_pick_next_task`] with a task queued.
+/// [`casio_pick_next_task`] with a task queued ([`pick_if_queued`]).
 ///
 /// # Safety
 ///
@@ -205,16 +198,10 @@ pub unsafe extern "C" fn casio_put_prev_task(
 #[no_mangle]
 pub unsafe extern "C" fn casio_pick_task(rq: *mut bindings::rq) -> *mut bindings::task_struct {
     // SAFETY: the core passes its locked runqueue.
-    let rq = unsafe { Rq::from_raw(rq) };
-    // Core scheduling asks every class on each pick: as in
-    // `casio_pick_next_task()`, the empty queue first, the rest out of line.
-    if !rq.has_queued() {
-        return ptr::null_mut();
-    }
-    pick_queued(rq)
+    unsafe { pick_if_queued(rq, pick_queued) }
 }
 
-/// [`casio_pick_task`] with a task queued.
+/// [`casio_pick_task`] with a task queued ([`pick_if_queued`]).
 #[inline(never)]
 fn pick_queued(mut rq: Rq<'_>) -> *mut bindings::task_struct {
     class::pick_task(&mut rq)

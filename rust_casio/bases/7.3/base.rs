@@ -16,6 +16,7 @@ use core::ptr;
 use kernel::bindings;
 
 use crate::class;
+use crate::entry::pick_if_queued;
 use crate::rq::Rq;
 use crate::task::Task;
 use crate::timer::TimerFn;
@@ -135,18 +136,10 @@ pub unsafe extern "C" fn casio_pick_task(
     _rf: *mut bindings::rq_flags,
 ) -> *mut bindings::task_struct {
     // SAFETY: the core passes its locked runqueue.
-    let rq = unsafe { Rq::from_raw(rq) };
-    // Every pick of an RT or fair task asks CASIO first (stop > dl >
-    // casio > rt > fair), nearly always of an empty queue. The test comes
-    // before anything that needs a stack frame, and the pick proper is out
-    // of line, so that the empty case is a compare and a return.
-    if !rq.has_queued() {
-        return ptr::null_mut();
-    }
-    pick_queued(rq)
+    unsafe { pick_if_queued(rq, pick_queued) }
 }
 
-/// [`casio_pick_task`] with a task queued.
+/// [`casio_pick_task`] with a task queued ([`pick_if_queued`]).
 #[inline(never)]
 fn pick_queued(mut rq: Rq<'_>) -> *mut bindings::task_struct {
     let p = class::pick_task(&mut rq);
