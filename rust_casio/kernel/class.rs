@@ -91,8 +91,8 @@ pub(crate) fn hurry_waiting(rq: &mut Rq<'_>) {
         at = unsafe { rq.casio().waiting.next(node) };
         // SAFETY: every node of the waiting queue is the `wait_node` of a
         // task queued on `rq`, whose lock is held; this is its only handle.
-        let p = unsafe { Task::from_raw(task_of_wait(node)) };
-        arm_timer(&p, now);
+        let mut p = unsafe { Task::from_raw(task_of_wait(node)) };
+        arm_timer(&mut p, now);
     }
 }
 
@@ -451,6 +451,8 @@ pub(crate) unsafe fn fork_entity(p: *mut bindings::task_struct) {
     se.job = Job::default();
     se.stats = JobStats::default();
     se.waiting_release = 0;
+    // INVARIANT: the new timer holds no reference yet.
+    se.timer_ref = 0;
     se.overrun = 0;
     se.pi_deadline = 0;
     // The child is admitted on its own, by `sched_post_fork()`.

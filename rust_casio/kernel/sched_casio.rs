@@ -98,6 +98,10 @@ pub struct SchedCasioEntity {
     /// Fires at the deadline of the current job, to count a miss, or at
     /// the next release while the task waits for it.
     pub timer: timer::HrTimer,
+    /// 1 while the timer holds a reference on the task: from the arming
+    /// of an expiry until its callback, under the rq lock, finds the timer
+    /// not armed again. Changed under the task's rq lock.
+    pub timer_ref: u32,
     /// Free tag from `struct sched_casio_param`.
     pub casio_id: u32,
     /// 1 while the task waits for its next release: it is then on the

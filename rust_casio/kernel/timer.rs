@@ -61,6 +61,16 @@ impl HrTimer {
         };
     }
 
+    /// Whether the timer is queued: armed and not yet expired.
+    ///
+    /// # Safety
+    ///
+    /// The timer was set up with [`HrTimer::init`].
+    pub(crate) unsafe fn is_queued(&self) -> bool {
+        // SAFETY: forwarded from the caller.
+        unsafe { base::hrtimer_is_queued(self.as_ptr()) }
+    }
+
     /// Stops the timer unless its callback runs; returns whether it was
     /// armed and is now stopped. Never waits.
     ///
@@ -74,20 +84,44 @@ impl HrTimer {
 }
 
 /// Arms the timer of `p`, a CASIO task whose rq lock is held, to fire at
-/// `at` on the job clock. An armed timer holds a reference on the task.
-pub(crate) fn arm_timer(p: &Task<'_>, at: u64) {
-    let timer = &p.se().timer;
-    // A pending timer's reference carries over to the new expiry. The
-    // state alone cannot tell: the timer may expire meanwhile on another
-    // CPU, whose callback then drops the reference it held.
-    // SAFETY: the timer was set up by `fork_entity()`.
-    if unsafe { !timer.try_to_cancel() } {
+/// `at` on the job clock, moving an expiry already armed.
+///
+/// The timer holds one reference on the task from an arming until the
+/// callback of the last expiry finds, under the rq lock, that nothing
+/// armed it again (`timer_ref`). An arming while an expiry is pending,
+/// or while a callback runs that has not yet looked, takes none: that
+/// reference goes on to the new expiry. So references are balanced
+/// however armings and callbacks on other CPUs interleave, which the
+/// hrtimer state alone cannot tell (SCHED_DEADLINE's timer avoids the
+/// question by never moving a queued expiry).
+pub(crate) fn arm_timer(p: &mut Task<'_>, at: u64) {
+    let raw = p.as_ptr();
+    let se = p.se_mut();
+    if se.timer_ref == 0 {
         // SAFETY: `p` is valid; the reference is dropped by the callback
-        // or by whoever cancels the timer.
-        unsafe { TaskRef::get(p.as_ptr()) }.into_raw();
+        // that finds the timer not armed again, or by `reset_job()`.
+        unsafe { TaskRef::get(raw) }.into_raw();
+        // INVARIANT: the timer holds the reference just taken.
+        se.timer_ref = 1;
     }
-    // SAFETY: as above.
-    unsafe { timer.start(at) };
+    // SAFETY: the timer was set up by `fork_entity()`.
+    unsafe { se.timer.start(at) };
+}
+
+/// The end of the callback of the timer of `p`, whose rq lock is held:
+/// whether the callback drops the timer's reference on `p`, which it
+/// does unless the timer was armed again meanwhile. Under the rq lock
+/// nothing can arm it, and it cannot expire again before this callback
+/// returns: a timer whose callback runs stays on that CPU's queue.
+fn timer_callback_done(p: &mut Task<'_>) -> bool {
+    let se = p.se_mut();
+    // SAFETY: the timer was set up by `fork_entity()`.
+    if unsafe { se.timer.is_queued() } {
+        return false;
+    }
+    // INVARIANT: the caller drops the reference once it unlocks.
+    se.timer_ref = 0;
+    true
 }
 
 /// How long the timer of a task waiting on an offline CPU waits for the
@@ -106,11 +140,13 @@ pub(crate) fn reset_job(p: &mut Task<'_>) {
     if p.se().waiting_release != 0 && p.queued() && !p.rq_online() {
         arm_timer(p, job_clock());
     } else {
-        // SAFETY: the timer was set up by `fork_entity()`; a callback that
-        // already runs finds no job.
+        // SAFETY: the timer was set up by `fork_entity()`. A callback that
+        // already runs finds no job, and keeps or drops the reference.
         if unsafe { p.se().timer.try_to_cancel() } {
-            // SAFETY: the cancelled timer held a reference, and so does
-            // the caller, so this is not the last one.
+            // INVARIANT: the cancelled expiry held the timer's reference.
+            p.se_mut().timer_ref = 0;
+            // SAFETY: that reference is dropped here; the caller holds
+            // another, so this is not the last one.
             drop(unsafe { TaskRef::adopt(p.as_ptr()) });
         }
         p.se_mut().waiting_release = 0;
@@ -135,10 +171,9 @@ pub(crate) fn reset_job(p: &mut Task<'_>) {
 pub(crate) unsafe extern "C" fn casio_timer_fn(
     timer: *mut bindings::hrtimer,
 ) -> bindings::hrtimer_restart {
-    // SAFETY: CASIO arms only the `casio.timer` of tasks, and an armed
-    // timer holds a reference on its task, which is now this callback's:
-    // it is dropped last. If the callback arms the timer again, that
-    // arming takes its own.
+    // SAFETY: CASIO arms only the `casio.timer` of tasks, and the timer
+    // holds a reference on its task until a callback finds it not armed
+    // again (see `arm_timer()`): this one, below, under the rq lock.
     let task = unsafe { TaskRef::adopt(task_of_timer(timer)) };
     // SAFETY: `task` is valid; interrupts are already off here.
     let mut locked = unsafe { TaskRqLock::lock(task.as_ptr()) };
@@ -149,8 +184,8 @@ pub(crate) unsafe extern "C" fn casio_timer_fn(
     if waiting && !locked.rq().online() && p.queued() {
         if p.on_cpu() || locked.rq().is_curr(&p) {
             // It began to wait as it ran; once off the CPU it can move.
-            arm_timer(&p, job_clock().saturating_add(SWITCH_OUT_RETRY_NS));
-            return base::HRTIMER_NORESTART;
+            arm_timer(&mut p, job_clock().saturating_add(SWITCH_OUT_RETRY_NS));
+            return timer_callback_end(locked, task, &mut p);
         }
         // SAFETY: `p` is queued and not on a CPU, and its locks are held;
         // `offline_migration()` returns with the new rq locked instead.
@@ -172,8 +207,23 @@ pub(crate) unsafe extern "C" fn casio_timer_fn(
         // Pushing may drop the rq lock; `p->pi_lock` keeps `p` where it is.
         locked.unpinned(push_tasks);
     }
+    timer_callback_end(locked, task, &mut p)
+}
+
+/// Unlocks the rq of `p` and keeps or drops the timer's reference `task`.
+fn timer_callback_end(
+    locked: TaskRqLock,
+    task: TaskRef,
+    p: &mut Task<'_>,
+) -> bindings::hrtimer_restart {
+    let done = timer_callback_done(p);
     drop(locked);
-    drop(task);
+    if done {
+        drop(task);
+    } else {
+        // The expiry armed meanwhile holds it now.
+        task.into_raw();
+    }
     base::HRTIMER_NORESTART
 }
 

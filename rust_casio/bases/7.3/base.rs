@@ -56,6 +56,17 @@ pub(crate) unsafe fn init_hrtimer(timer: *mut bindings::hrtimer, function: Timer
     };
 }
 
+/// Whether the hrtimer at `timer` is queued: armed and not yet expired.
+///
+/// # Safety
+///
+/// `timer` was set up with [`init_hrtimer`].
+pub(crate) unsafe fn hrtimer_is_queued(timer: *mut bindings::hrtimer) -> bool {
+    // SAFETY: `timer` is valid; `is_queued` is a bool the hrtimer core
+    // writes under its base lock, read once as `hrtimer_is_queued()` does.
+    unsafe { ptr::read_volatile(ptr::addr_of!((*timer).is_queued)) }
+}
+
 /// The interrupt state `raw_spin_lock_irqsave()` saves: an unsigned long,
 /// as this base's bindings spell it.
 pub(crate) type IrqFlags = usize;
