@@ -96,15 +96,21 @@ pub fn kernel_log() -> Result<Vec<String>, String> {
     }
 }
 
-/// How many kernel log records were overwritten before the oldest one
-/// still in the ring buffer: the sequence number of that record.
-pub fn kernel_log_lost() -> Result<u64, String> {
+/// `/dev/kmsg`, opened for reads that do not block.
+fn open_kmsg() -> Result<i32, String> {
     let path = c"/dev/kmsg";
     // SAFETY: NUL-terminated path; result checked.
     let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_NONBLOCK) };
     if fd < 0 {
         return Err(format!("open /dev/kmsg: {}", Errno::last()));
     }
+    Ok(fd)
+}
+
+/// How many kernel log records were overwritten before the oldest one
+/// still in the ring buffer: the sequence number of that record.
+pub fn kernel_log_lost() -> Result<u64, String> {
+    let fd = open_kmsg()?;
     let mut buf = vec![0u8; 16384];
     // SAFETY: reading into a live buffer from our fd.
     let r = unsafe { libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
@@ -129,12 +135,7 @@ pub fn kmsg_seq(record: &str) -> Option<u64> {
 }
 
 fn read_dev_kmsg() -> Result<Vec<String>, String> {
-    let path = c"/dev/kmsg";
-    // SAFETY: NUL-terminated path; result checked.
-    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_NONBLOCK) };
-    if fd < 0 {
-        return Err(format!("open /dev/kmsg: {}", Errno::last()));
-    }
+    let fd = open_kmsg()?;
     let mut out = Vec::new();
     let mut buf = vec![0u8; 16384];
     loop {
