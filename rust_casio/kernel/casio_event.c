@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * CASIO scheduling events: the sched_casio_* tracepoints, and a log of
- * the latest events of every CPU, read from /proc/casio_event in the
- * format of the 2011 CASIO, "action,timestamp_ns,message".
+ * The CASIO event log: the latest scheduling events of every CPU, read
+ * from /proc/casio_event in the format of the 2011 CASIO,
+ * "action,timestamp_ns,message". The class fires the sched_casio_*
+ * tracepoints for the same events (casio_trace.c).
  *
  * The class reports events with the runqueue lock of the task's CPU held,
  * from any context it runs in, hard interrupts included. So the log is a
@@ -11,8 +12,9 @@
  * which are counted as lost. A reader copies the rings when it opens the
  * file, so reading consumes nothing and readers do not disturb each
  * other. Logging costs a clock read and a lock per event, so it is off
- * until kernel.sched_casio_event_log is set; the tracepoints do not
- * depend on it.
+ * until kernel.sched_casio_event_log is set, which enables the static key
+ * casio_event_log_on; the class calls the log only when that key is on.
+ * The tracepoints do not depend on it.
  */
 #include <linux/init.h>
 #include <linux/jump_label.h>
@@ -27,9 +29,6 @@
 #include <linux/spinlock.h>
 #include <linux/sysctl.h>
 #include <linux/timekeeping.h>
-
-#define CREATE_TRACE_POINTS
-#include <trace/events/sched_casio.h>
 
 #include "../casio_base.h"
 #include "../casio_event.h"
@@ -56,7 +55,9 @@ struct casio_event_ring {
 };
 
 static DEFINE_PER_CPU(struct casio_event_ring *, casio_event_ring);
-static DEFINE_STATIC_KEY_FALSE(casio_event_log_on);
+struct casio_event_key casio_event_log_on = {
+	.key = STATIC_KEY_FALSE_INIT,
+};
 static int sysctl_sched_casio_event_log;
 
 static int sched_casio_event_log_handler(CASIO_CTL_TABLE *table, int write,
@@ -69,9 +70,9 @@ static int sched_casio_event_log_handler(CASIO_CTL_TABLE *table, int write,
 	ret = proc_dointvec_minmax(table, write, buffer, lenp, ppos);
 	if (!ret && write) {
 		if (sysctl_sched_casio_event_log)
-			static_branch_enable(&casio_event_log_on);
+			static_branch_enable(&casio_event_log_on.key);
 		else
-			static_branch_disable(&casio_event_log_on);
+			static_branch_disable(&casio_event_log_on.key);
 	}
 	mutex_unlock(&mutex);
 	return ret;
@@ -105,36 +106,10 @@ static void casio_event_log(int cpu, const struct casio_event_rec *rec)
 	raw_spin_unlock_irqrestore(&ring->lock, flags);
 }
 
-void casio_event_task(enum casio_event ev, struct task_struct *p, u32 casio_id,
-		      u64 deadline)
+void casio_event_log_task(enum casio_event ev, struct task_struct *p,
+			  u32 casio_id, u64 deadline)
 {
-	struct casio_event_rec rec;
-
-	switch (ev) {
-	case CASIO_EVENT_ENQUEUE:
-		trace_sched_casio_enqueue(p, casio_id, deadline);
-		break;
-	case CASIO_EVENT_DEQUEUE:
-		trace_sched_casio_dequeue(p, casio_id, deadline);
-		break;
-	case CASIO_EVENT_RELEASE:
-		trace_sched_casio_release(p, casio_id, deadline);
-		break;
-	case CASIO_EVENT_JOB_END:
-		trace_sched_casio_job_end(p, casio_id, deadline);
-		break;
-	case CASIO_EVENT_MISS:
-		trace_sched_casio_miss(p, casio_id, deadline);
-		break;
-	case CASIO_EVENT_THROTTLE:
-		trace_sched_casio_throttle(p, casio_id, deadline);
-		break;
-	default:
-		return;
-	}
-	if (!static_branch_unlikely(&casio_event_log_on))
-		return;
-	rec = (struct casio_event_rec) {
+	struct casio_event_rec rec = {
 		.ts = ktime_get_ns(),
 		.deadline = deadline,
 		.id = p->policy == SCHED_CASIO ? casio_id : -1,
@@ -142,18 +117,14 @@ void casio_event_task(enum casio_event ev, struct task_struct *p, u32 casio_id,
 		.cpu = task_cpu(p),
 		.action = ev,
 	};
+
 	casio_event_log(rec.cpu, &rec);
 }
 
-void casio_event_switch(struct task_struct *prev, s64 prev_id,
-			struct task_struct *next, u32 next_id, u64 next_deadline)
+void casio_event_log_switch(struct task_struct *prev, s64 prev_id,
+			    struct task_struct *next, u32 next_id)
 {
-	struct casio_event_rec rec;
-
-	trace_sched_casio_switch(prev, prev_id, next, next_id, next_deadline);
-	if (!static_branch_unlikely(&casio_event_log_on))
-		return;
-	rec = (struct casio_event_rec) {
+	struct casio_event_rec rec = {
 		.ts = ktime_get_ns(),
 		.id = prev_id,
 		.pid = prev->policy == SCHED_CASIO ? prev->pid : -1,
@@ -162,6 +133,7 @@ void casio_event_switch(struct task_struct *prev, s64 prev_id,
 		.cpu = task_cpu(next),
 		.action = CASIO_EVENT_SWITCH,
 	};
+
 	casio_event_log(rec.cpu, &rec);
 }
 

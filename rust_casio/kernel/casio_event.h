@@ -2,6 +2,7 @@
 #ifndef _KERNEL_SCHED_CASIO_EVENT_H
 #define _KERNEL_SCHED_CASIO_EVENT_H
 
+#include <linux/jump_label.h>
 #include <linux/types.h>
 
 struct task_struct;
@@ -23,9 +24,21 @@ enum casio_event {
 	CASIO_EVENT_THROTTLE	= 8,
 };
 
-void casio_event_task(enum casio_event ev, struct task_struct *p, u32 casio_id,
-		      u64 deadline);
-void casio_event_switch(struct task_struct *prev, s64 prev_id,
-			struct task_struct *next, u32 next_id, u64 next_deadline);
+/*
+ * The event log, kept while kernel.sched_casio_event_log is set, which
+ * turns on this key. Whoever reports an event tests the key first, so an
+ * unused log costs one branch. The key sits in a struct, as in a
+ * tracepoint, which is the shape Rust's static_branch_unlikely!() tests.
+ */
+struct casio_event_key {
+	struct static_key_false key;
+};
+
+extern struct casio_event_key casio_event_log_on;
+
+void casio_event_log_task(enum casio_event ev, struct task_struct *p,
+			  u32 casio_id, u64 deadline);
+void casio_event_log_switch(struct task_struct *prev, s64 prev_id,
+			    struct task_struct *next, u32 next_id);
 
 #endif /* _KERNEL_SCHED_CASIO_EVENT_H */

@@ -8,7 +8,8 @@ use core::ptr::{self, NonNull};
 use kernel::bindings;
 
 use crate::edf::{job, EdfNode, EdfQueue, Job, JobStats, RuntimeCap};
-use crate::jobs::{event, job_clock, settle, update_curr, Before};
+use crate::jobs::{job_clock, settle, update_curr, Before};
+use crate::report::{self, event};
 use crate::rq::{earliest_unlocked, Rq};
 use crate::smp::pull_tasks;
 use crate::task::{casio_id, entity, is_casio_task, task_of, task_of_wait, Task};
@@ -291,9 +292,9 @@ pub(crate) fn report_switch(rq: &Rq<'_>, p: &Task<'_>) {
         true => i64::from(unsafe { casio_id(prev) }),
         false => -1,
     };
-    // SAFETY: both tasks are valid and their rq lock held, as the log
-    // requires.
-    unsafe { bindings::casio_event_switch(prev, prev_id, p.as_ptr(), p.casio_id(), p.key()) };
+    // SAFETY: `prev` is the current task of the locked rq of `p`, and
+    // `prev_id` its casio_id or -1.
+    unsafe { report::switch(prev, prev_id, p) };
 }
 
 /// `put_prev_task`: `p`, the running task of `rq`, stops running; it

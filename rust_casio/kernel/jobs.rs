@@ -9,6 +9,7 @@ use kernel::bindings;
 use crate::base;
 use crate::class::{start_waiting, unlink};
 use crate::edf::JobStats;
+use crate::report::event;
 use crate::rq::Rq;
 use crate::task::Task;
 use crate::SchedCasioEntity;
@@ -24,12 +25,6 @@ use crate::SchedCasioEntity;
 pub(crate) fn job_clock() -> u64 {
     // SAFETY: `ktime_get()` may be called in any context but NMI.
     unsafe { bindings::ktime_get() as u64 }
-}
-
-/// Reports an event of `p` to the tracepoints and to /proc/casio_event.
-pub(crate) fn event(ev: bindings::casio_event, p: &Task<'_>, deadline: u64) {
-    // SAFETY: `p` is valid and its rq lock is held, as the log requires.
-    unsafe { bindings::casio_event_task(ev, p.as_ptr(), p.casio_id(), deadline) };
 }
 
 /// A task's job accounting before a change, to settle the change.

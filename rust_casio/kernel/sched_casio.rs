@@ -12,7 +12,8 @@
 //! - [`class`]: the callbacks' logic, queueing and picking;
 //! - `jobs`: job accounting, budgets and the cap; [`timer`]: the timers;
 //! - [`smp`]: push and pull; [`rd`]: the root domain's CPU sets;
-//! - [`admission`]: the admitted bandwidth;
+//! - [`admission`]: the admitted bandwidth; `report`: the events, to
+//!   the tracepoints and the event log;
 //! - [`params`]: `sched_attr` and what `/proc` shows; [`bench`]: the
 //!   queue self-benchmark;
 //! - `rq` and `task`: the runqueue and task handles the others use.
@@ -34,9 +35,9 @@
 //! the rq lock; its `SpinLock` is not a raw spinlock, which the rq lock
 //! and the root-domain locks are; its `HrTimer` needs a pinned owner of
 //! its own and cannot take the timers embedded in `task_struct` and
-//! `struct rq`; and its tracepoint declarations and static keys are not
-//! on the older bases, so the event log's key stays in C
-//! (`casio_event.c`).
+//! `struct rq`. Its tracepoint declarations and static keys are not on
+//! the older bases, so `report` is per base: on those it calls C, which
+//! fires the tracepoints and tests the event log's key.
 
 use kernel::bindings;
 
@@ -69,6 +70,7 @@ pub mod entry;
 mod jobs;
 pub mod params;
 pub mod rd;
+mod report;
 mod rq;
 pub mod smp;
 mod task;
