@@ -12,7 +12,8 @@
 #     $CASIO_CACHE/linux-<version>/ and apply patches/<base>/series to it so that only
 #     files whose content changed get a new mtime (incremental rebuilds);
 #  3. configure an out-of-tree build dir: tinyconfig + config/qemu-x86_64.config
-#     + Kconfig.fragment (+ config/debug.config when DEBUG=1), olddefconfig, and
+#     + Kconfig.fragment (+ config/debug.config and debug-<base>.config when
+#     DEBUG=1), olddefconfig, and
 #     verify that every requested option made it into .config;
 #  4. make LLVM=1 bzImage (LLVM=-19 for 7.3: the base's clang, kernel_pins)
 #     with the Rust toolchain the base pins (scripts/lib.sh, kernel_pins)
@@ -322,6 +323,9 @@ fi
 [ -f "$CASIO_ROOT/config/base-$base.config" ] &&
 	fragments=("${fragments[0]}" "$CASIO_ROOT/config/base-$base.config" "${fragments[@]:1}")
 [ "$DEBUG" = 1 ] && fragments+=("$CASIO_ROOT/config/debug.config")
+# Debug options of one base (7.3: KUnit, which runs the class's Rust tests).
+[ "$DEBUG" = 1 ] && [ -f "$CASIO_ROOT/config/debug-$base.config" ] &&
+	fragments+=("$CASIO_ROOT/config/debug-$base.config")
 for f in "${fragments[@]}"; do [ -f "$f" ] || die "config fragment $f missing"; done
 
 [ -f "$BUILD/.config" ] && cp -p "$BUILD/.config" "$BUILD/.config.prev"

@@ -250,3 +250,6 @@ pub unsafe extern "C" fn casio_prio_changed(
         class::prio_changed(&mut rq, &mut p);
     }
 }
+
+#[path = "kunit.rs"]
+mod kunit;

@@ -11,6 +11,7 @@ pub mod casioctl;
 pub mod cbs;
 pub mod errors;
 pub mod events;
+pub mod kunit;
 pub mod lifecycle;
 pub mod params;
 pub mod periodic;
@@ -54,6 +55,7 @@ pub fn casio_tests() -> Vec<Test> {
         budget::TESTS,
         pi::TESTS,
         events::TESTS,
+        kunit::TESTS,
         regressions::TESTS,
         cbs::TESTS,
     ]
