@@ -10,6 +10,17 @@
 //! Every decision takes `rq->donor`, the task whose scheduling context
 //! runs: runtime is charged to it and a woken task is compared with it.
 //! The class depends on !SCHED_PROXY_EXEC, so it is also `rq->curr`.
+//!
+//! Of this base's `kernel` crate the class uses `declare_trace!` and
+//! `static_branch_unlikely!` (`report.rs`) and `#[kunit_tests]`
+//! (`kunit.rs`), which no other base has. What the modules shared with
+//! 6.1 and 6.12 do stays as it is there: the root domain's overload
+//! count is a `core` `AtomicI32` over the C `atomic_t`, the same
+//! operations `Atomic<i32>::from_ptr()` would give; its CPU masks are
+//! used through the C helpers, where `Cpumask::as_ref()` would wrap the
+//! same calls; and the queue self-benchmark's debugfs file is created by
+//! `queue_bench.c`, shared C. Each would be a second copy of shared
+//! code for one base.
 
 use core::ffi::c_int;
 use core::ptr;
