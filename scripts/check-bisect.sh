@@ -66,4 +66,4 @@ for i in "${!patches[@]}"; do
 		run_step "patch $((i + 1))/${#patches[@]} $p, CASIO $c" "$WORK/build-$c.log" mk "$c" bzImage
 	done
 done
-log "bisect: all ${#patches[@]} patches apply with git am and build with CASIO on and off"
+log "bisect: all ${#patches[@]} patches apply with git am and build with CASIO ${BISECT_CONFIGS:-on off}"
