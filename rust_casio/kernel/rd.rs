@@ -297,3 +297,42 @@ pub(crate) unsafe fn next_overloaded(rq: *mut bindings::rq, prev: c_int) -> Opti
     // SAFETY: `nr_cpu_ids` never changes after boot.
     (next < unsafe { bindings::nr_cpu_ids }).then_some(next as c_int)
 }
+
+/// Checks what the sets hold of the CPU of `rq` against the earliest
+/// deadlines of its queues (0 for none): in the heap by `earliest` or
+/// free, and overloaded if it has tasks to push. For KUnit suites.
+///
+/// # Safety
+///
+/// `rq` is locked and online.
+#[allow(dead_code)] // Called only by the bases that have a KUnit suite.
+pub(crate) unsafe fn check(
+    rq: *mut bindings::rq,
+    earliest: u64,
+    pushable: u64,
+) -> Result<(), &'static str> {
+    // SAFETY: forwarded from the caller.
+    let (cpu, mut sets) = unsafe { ((*rq).cpu, Locked::lock(sets_of(rq))) };
+    let in_heap = {
+        let heap = sets.heap();
+        heap.check()?;
+        heap.deadline_of(cpu as u32)
+    };
+    if in_heap != (earliest != 0).then_some(earliest) {
+        return Err("the CPU heap holds another deadline for the CPU");
+    }
+    // SAFETY: both masks are valid; their bits are read atomically.
+    let (free, overloaded) = unsafe {
+        (
+            base::cpumask_test_cpu(cpu, sets.free()),
+            base::cpumask_test_cpu(cpu, (*sets.cc).overload),
+        )
+    };
+    if free != (earliest == 0) {
+        return Err("the free CPU mask disagrees with the queue");
+    }
+    if overloaded != (pushable != 0) {
+        return Err("the overload mask disagrees with the pushable tasks");
+    }
+    Ok(())
+}

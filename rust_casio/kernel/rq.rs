@@ -152,6 +152,30 @@ impl<'a> Rq<'a> {
         }
     }
 
+    /// Checks that what `publish()` keeps agrees with the queues, here
+    /// and in the root domain. For KUnit suites.
+    #[allow(dead_code)] // Called only by the bases that have a KUnit suite.
+    pub(crate) fn check_published(&mut self) -> Result<(), &'static str> {
+        let online = self.online();
+        let rq = self.as_ptr();
+        let crq = self.casio();
+        let (earliest, pushable) = (
+            earliest_deadline(&crq.queue),
+            earliest_deadline(&crq.pushable),
+        );
+        if crq.earliest != earliest {
+            return Err("the published earliest deadline is stale");
+        }
+        if crq.pushable_earliest != pushable {
+            return Err("the published earliest pushable deadline is stale");
+        }
+        if !online {
+            return Ok(());
+        }
+        // SAFETY: the rq is locked and online.
+        unsafe { rd::check(rq, earliest, pushable) }
+    }
+
     /// Whether the CPU's cap or the RT bandwidth it shares stops CASIO.
     pub(crate) fn throttled(&mut self) -> bool {
         // SAFETY: the rq is valid and locked.

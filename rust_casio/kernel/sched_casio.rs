@@ -41,6 +41,11 @@
 
 use kernel::bindings;
 
+/// The prefix of the class's `pr_*!()` messages, which `module!` defines
+/// for a module.
+#[allow(dead_code)] // Only the KUnit suites print.
+const __LOG_PREFIX: &[u8] = b"sched_casio\0";
+
 /// `container_of()`: the object that holds the field `$ptr` points to,
 /// as `$($field)+` of the object `$probe` points to, which has the same
 /// type. Only the two addresses of the probe are taken, never its

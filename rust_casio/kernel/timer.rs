@@ -124,6 +124,21 @@ fn timer_callback_done(p: &mut Task<'_>) -> bool {
     true
 }
 
+/// Checks the timer reference of `p`, whose rq lock is held, against its
+/// hrtimer: a queued expiry holds one. For KUnit suites.
+#[allow(dead_code)] // Called only by the bases that have a KUnit suite.
+pub(crate) fn check_timer_ref(p: &Task<'_>) -> Result<(), &'static str> {
+    let se = p.se();
+    if se.timer_ref > 1 {
+        return Err("the timer holds more than one task reference");
+    }
+    // SAFETY: the timer was set up by `fork_entity()`.
+    if unsafe { se.timer.is_queued() } && se.timer_ref == 0 {
+        return Err("a queued timer holds no task reference");
+    }
+    Ok(())
+}
+
 /// How long the timer of a task waiting on an offline CPU waits for the
 /// task to switch out before it tries again to move it.
 const SWITCH_OUT_RETRY_NS: u64 = 1_000_000;
