@@ -108,22 +108,6 @@ pub(crate) fn arm_timer(p: &mut Task<'_>, at: u64) {
     unsafe { se.timer.start(at) };
 }
 
-/// The end of the callback of the timer of `p`, whose rq lock is held:
-/// whether the callback drops the timer's reference on `p`, which it
-/// does unless the timer was armed again meanwhile. Under the rq lock
-/// nothing can arm it, and it cannot expire again before this callback
-/// returns: a timer whose callback runs stays on that CPU's queue.
-fn timer_callback_done(p: &mut Task<'_>) -> bool {
-    let se = p.se_mut();
-    // SAFETY: the timer was set up by `fork_entity()`.
-    if unsafe { se.timer.is_queued() } {
-        return false;
-    }
-    // INVARIANT: the caller drops the reference once it unlocks.
-    se.timer_ref = 0;
-    true
-}
-
 /// Checks the timer reference of `p`, whose rq lock is held, against its
 /// hrtimer: a queued expiry holds one. For KUnit suites.
 #[allow(dead_code)] // Called only by the bases that have a KUnit suite.
@@ -225,19 +209,28 @@ pub(crate) unsafe extern "C" fn casio_timer_fn(
     timer_callback_end(locked, task, &mut p)
 }
 
-/// Unlocks the rq of `p` and keeps or drops the timer's reference `task`.
+/// Ends the callback of the timer of `p`: unlocks its rq and drops the
+/// timer's reference `task`, unless the timer was armed again meanwhile,
+/// so that the new expiry holds it. Under the rq lock nothing can arm
+/// it, and it cannot expire again before this callback returns: a timer
+/// whose callback runs stays on that CPU's queue.
 fn timer_callback_end(
     locked: TaskRqLock,
     task: TaskRef,
     p: &mut Task<'_>,
 ) -> bindings::hrtimer_restart {
-    let done = timer_callback_done(p);
+    let se = p.se_mut();
+    // SAFETY: the timer was set up by `fork_entity()`.
+    let rearmed = unsafe { se.timer.is_queued() };
+    if !rearmed {
+        // INVARIANT: the reference is dropped below, once unlocked.
+        se.timer_ref = 0;
+    }
     drop(locked);
-    if done {
-        drop(task);
-    } else {
-        // The expiry armed meanwhile holds it now.
+    if rearmed {
         task.into_raw();
+    } else {
+        drop(task);
     }
     base::HRTIMER_NORESTART
 }
