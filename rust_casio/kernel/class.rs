@@ -301,6 +301,15 @@ pub(crate) fn report_switch(rq: &Rq<'_>, p: &Task<'_>) {
 /// stays queued if still ready.
 pub(crate) fn put_prev_task(rq: &mut Rq<'_>, p: &mut Task<'_>) {
     update_curr(rq);
+    if p.se().waiting_release != 0 && p.queued() && !rq.online() {
+        // It began to wait as it ran on a CPU going offline, where its
+        // timer cannot move it until it is off the CPU, and nothing else
+        // will: no pick runs it, so balance_push() never sees it. Fired
+        // again at once, the timer moves it as soon as it has switched
+        // out, before the CPU can die with it queued; a wake-up there
+        // would reschedule a dead CPU.
+        arm_timer(p, job_clock());
+    }
     let se = p.se();
     if se.node.is_linked() && !se.push_node.is_linked() && p.nr_cpus_allowed() > 1 {
         let deadline = se.node.key().deadline;

@@ -183,6 +183,7 @@ pub(crate) unsafe extern "C" fn casio_timer_fn(
     if waiting && !locked.rq().online() && p.queued() {
         if p.on_cpu() || locked.rq().is_curr(&p) {
             // It began to wait as it ran; once off the CPU it can move.
+            // Its switch-out fires the timer again (`put_prev_task()`).
             arm_timer(&mut p, job_clock().saturating_add(SWITCH_OUT_RETRY_NS));
             return timer_callback_end(locked, task, &mut p);
         }
