@@ -305,9 +305,10 @@ pub(crate) fn put_prev_task(rq: &mut Rq<'_>, p: &mut Task<'_>) {
         // It began to wait as it ran on a CPU going offline, where its
         // timer cannot move it until it is off the CPU, and nothing else
         // will: no pick runs it, so balance_push() never sees it. Fired
-        // again at once, the timer moves it as soon as it has switched
-        // out, before the CPU can die with it queued; a wake-up there
-        // would reschedule a dead CPU.
+        // again at once, the timer moves it in the first interrupt after
+        // the switch, while the CPU is up, instead of a retry later that
+        // a dying CPU may not see; a wake-up of a task left queued on a
+        // dead CPU would reschedule that CPU.
         arm_timer(p, job_clock());
     }
     let se = p.se();
